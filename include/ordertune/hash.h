@@ -1,0 +1,30 @@
+// hash — content hashing for cache freshness and config identity.
+//
+// FNV-1a, 64 bit: not cryptographic, only a fingerprint that changes when an input file, a
+// setting or the tokenizer changes. Hashes print as 16 lowercase hex digits.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace ordertune {
+
+class Hasher {
+ public:
+  Hasher& update(const void* data, size_t size);
+  Hasher& update(std::string_view text);
+  // Adds a separator-safe field: the length first, so ("ab","c") != ("a","bc").
+  Hasher& field(std::string_view text);
+  Hasher& file(const std::filesystem::path& path);  // the file's bytes; throws DataError if unreadable
+  uint64_t digest() const { return state_; }
+  std::string hex() const;
+
+ private:
+  uint64_t state_ = 0xcbf29ce484222325ULL;  // FNV-1a 64 offset basis
+};
+
+std::string hash_hex(std::string_view text);
+
+}  // namespace ordertune

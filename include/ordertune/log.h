@@ -1,0 +1,39 @@
+// log — rank-prefixed, timestamped log lines on stderr.
+//
+// Every line reads "[ordertune r3 +12.5s] message" so that the interleaved output of many MPI
+// ranks stays attributable. Ranks other than 0 print only warnings and errors unless verbose.
+#pragma once
+
+#include <string>
+
+#include <fmt/format.h>
+
+namespace ordertune::log {
+
+enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+
+// Sets this process's rank (prefix) and the lowest level printed. Call once after MPI_Init.
+void configure(int rank, Level min_level);
+void set_program(const std::string& name);  // the prefix word, "ordertune" by default
+int rank();
+double elapsed_seconds();  // since the first log call of the process
+void write(Level level, const std::string& message);
+
+template <typename... Args>
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::kDebug, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::kInfo, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::kWarn, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::kError, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace ordertune::log

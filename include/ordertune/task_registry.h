@@ -1,0 +1,85 @@
+// task_registry — what each task is: format and paths as distributed, type, labels, splits,
+// languages, metric.
+//
+// Built-in tasks cover the study's 9 English intermediate tasks in the layouts jiant's
+// downloaders leave, the XTREME-R targets in the layout google-research/xtreme's
+// download_data.sh leaves, BUCC and PAWS-X from XTREME, and MLM on raw text. A user adds a task
+// (or overrides a built-in's paths or languages) with a [tasks.NAME] entry in the config; no
+// code. Readers (task_reader.h) are chosen by `format`.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ordertune {
+
+enum class TaskType {
+  kClassification,  // one text or a text pair -> one label (MNLI, QQP, XNLI, PAWS-X)
+  kMultipleChoice,  // a prompt and N choices -> index of the right one (HellaSwag, XCOPA)
+  kExtractiveQA,    // question + context -> answer span (SQuAD, XQuAD, MLQA, TyDiQA-GoldP)
+  kTagging,         // words -> one tag per word (UD-POS, PAN-X, CCG)
+  kRetrieval,       // queries and candidates -> ranked candidates (Tatoeba, BUCC, Mewsli-X, LAReQA)
+  kMLM,             // raw text lines for masked language modelling
+};
+
+const char* task_type_name(TaskType type);
+// Parses "classification", "multiple_choice", "extractive_qa", "tagging", "retrieval", "mlm";
+// returns false for anything else.
+bool parse_task_type(const std::string& name, TaskType* out);
+
+// The canonical split names. Readers and the cache use exactly these.
+inline constexpr const char* kSplitTrain = "train";
+inline constexpr const char* kSplitDev = "dev";
+inline constexpr const char* kSplitTest = "test";
+
+struct TaskSpec {
+  std::string name;         // registry key, e.g. "mnli", "xquad"
+  TaskType type = TaskType::kClassification;
+  std::string format;       // reader name (see task_reader.h: reader_formats())
+  std::string metric;       // "accuracy", "seqeval_f1", "squad", "mlqa", "bucc_f1", "map@20", "mlm"
+  // split -> path relative to data.root; "{lang}" is replaced by the language code. Some
+  // formats need several files per split (e.g. BUCC source + target + gold): they derive the
+  // others from this one path, as documented per format.
+  std::map<std::string, std::string> paths;
+  // split -> languages present in that split.
+  std::map<std::string, std::vector<std::string>> languages;
+  // Label set in index order (classification, tagging). Empty for tagging tasks with an open tag
+  // set (CCG): the labels are then collected from the training split, sorted.
+  std::vector<std::string> labels;
+  // Format options for the generic readers (field names of a JSONL record, TSV columns, header).
+  std::map<std::string, std::string> options;
+  // Targets only: the task whose English training split fine-tunes this target; "" = its own
+  // train split (e.g. XNLI trains on MNLI, XQuAD and MLQA on SQuAD v1.1).
+  std::string train_task;
+  int num_choices = 0;      // multiple choice: choices per example
+  std::string description;  // one line for `--help` style listings
+  bool builtin = true;      // false for tasks defined in the config
+};
+
+// Formats any task type may use with options (task_reader.h documents each).
+inline const std::vector<std::string> kGenericFormats = {"conll", "jsonl", "squad_json", "text",
+                                                         "tsv"};
+
+class TaskRegistry {
+ public:
+  // The registry of built-in tasks.
+  static TaskRegistry builtin();
+
+  bool contains(const std::string& name) const { return tasks_.count(name) != 0; }
+  // Throws ConfigError naming the task if it is unknown.
+  const TaskSpec& get(const std::string& name) const;
+  void add(TaskSpec spec);  // adds or replaces
+  std::vector<std::string> names() const;
+  // Every format a task may name: the generic ones plus those of the registered tasks, sorted.
+  std::vector<std::string> formats() const;
+
+ private:
+  std::map<std::string, TaskSpec> tasks_;
+};
+
+// Registration hooks, one per family of readers (defined next to those readers).
+void register_intermediate_tasks(TaskRegistry& registry);  // readers_intermediate.cpp
+void register_xtreme_tasks(TaskRegistry& registry);        // readers_xtreme.cpp
+
+}  // namespace ordertune

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# README command (2): install dependencies, build, and run the whole test suite with CTest.
+# CI runs exactly this (.ci/run). Runs from any directory; builds into <checkout>/build.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash setup/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$(nproc)"
+ctest --test-dir build --output-on-failure -j"$(nproc)"

@@ -1,0 +1,53 @@
+// ordertune-prepare — tokenizes every task a sweep config uses into one HDF5 data cache.
+//
+// This executable links sentencepiece and never LibTorch (../shared/DESIGN.md, decision 1):
+// Debian's libsentencepiece and LibTorch's libprotobuf crash together at load time.
+//
+// includes: the prepare pipeline and what it needs to report errors
+//   config.h   defines: load_config (TOML -> validated SweepConfig)
+//   prepare.h  defines: run_prepare (demo data -> tokenizer -> cache)
+//   error.h    defines: Error and its exit codes
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "ordertune/config.h"
+#include "ordertune/error.h"
+#include "ordertune/log.h"
+#include "ordertune/prepare.h"
+
+int main(int argc, char** argv) {
+  using namespace ordertune;
+  log::set_program("ordertune-prepare");
+  CLI::App app{
+      "ordertune-prepare: read every task a sweep config uses (raw jiant / XTREME files), "
+      "tokenize with the XLM-R sentencepiece tokenizer, and write one HDF5 data cache "
+      "(data.cache). Tasks whose inputs did not change are reused; the cache is replaced "
+      "atomically. With data.demo = true the synthetic demo suite is generated on first use.",
+      "ordertune-prepare"};
+  std::string config_path;
+  PrepareOptions options;
+  bool verbose = false;
+  app.add_option("--config,-c", config_path, "sweep config (TOML), e.g. configs/demo.toml")
+      ->required();
+  app.add_flag("--force", options.force, "re-tokenize every task even if up to date");
+  app.add_flag("--verbose,-v", verbose, "debug log lines");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  log::configure(0, verbose ? log::Level::kDebug : log::Level::kInfo);
+  try {
+    const SweepConfig config = load_config(config_path);
+    const PrepareSummary summary = run_prepare(config, options);
+    std::printf("%s\n", summary.cache.string().c_str());
+    return kExitOk;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "ordertune-prepare: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ordertune-prepare: %s\n", e.what());
+    return kExitFailure;
+  }
+}

@@ -1,0 +1,44 @@
+#include "ordertune/torch_env.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include <fmt/format.h>
+#include <hdf5.h>
+#include <mpi.h>
+#include <torch/torch.h>
+
+namespace ordertune {
+
+int configure_threads(int threads, int ranks_on_node) {
+  if (threads <= 0) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = std::max(1, cores / std::max(1, ranks_on_node));
+  }
+  const std::string n = std::to_string(threads);
+  // Only effective if set before the BLAS / OpenMP runtimes start; harmless otherwise.
+  setenv("OMP_NUM_THREADS", n.c_str(), /*overwrite=*/0);
+  setenv("OPENBLAS_NUM_THREADS", n.c_str(), /*overwrite=*/0);
+  at::set_num_threads(threads);
+  static bool interop_set = false;  // may be set once per process
+  if (!interop_set) {
+    at::set_num_interop_threads(1);
+    interop_set = true;
+  }
+  return threads;
+}
+
+std::string build_info() {
+  unsigned h5_major = 0, h5_minor = 0, h5_release = 0;
+  H5get_libversion(&h5_major, &h5_minor, &h5_release);
+  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int len = 0;
+  MPI_Get_library_version(mpi_version, &len);
+  std::string mpi(mpi_version, static_cast<size_t>(len));
+  if (auto comma = mpi.find(','); comma != std::string::npos) mpi.resize(comma);
+  return fmt::format("ordertune 0.1.0; LibTorch {}; CUDA {}; HDF5 {}.{}.{} (parallel); {}",
+                     TORCH_VERSION, torch::cuda::is_available() ? "available" : "not available",
+                     h5_major, h5_minor, h5_release, mpi);
+}
+
+}  // namespace ordertune

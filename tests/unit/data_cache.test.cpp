@@ -1,0 +1,228 @@
+// Tests of data_cache.h: every feature type round-trips, the atomic replace, and bad caches.
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include "ordertune/data_cache.h"
+#include "ordertune/error.h"
+#include "ordertune/h5.h"
+#include "test_paths.h"
+
+using namespace ordertune;
+using Catch::Matchers::Contains;
+
+namespace {
+
+CachedTask make_task(const std::string& name, TaskType type) {
+  CachedTask t;
+  t.name = name;
+  t.type = type;
+  t.format = "jsonl";
+  t.metric = "accuracy";
+  t.labels = {"contradiction", "entailment", "neutral"};
+  t.content_hash = "0123456789abcdef";
+  return t;
+}
+
+SplitFeatures classification_features() {
+  SplitFeatures f;
+  f.type = TaskType::kClassification;
+  f.classification.input_ids.push_row({0, 10, 11, 2, 2, 12, 2});
+  f.classification.input_ids.push_row({0, 13, 2});
+  f.classification.labels = {2, -1};
+  f.classification.ids = {"a", "b\xC3\xA9"};  // UTF-8 survives
+  return f;
+}
+
+SplitFeatures qa_features() {
+  SplitFeatures f;
+  f.type = TaskType::kExtractiveQA;
+  auto& q = f.qa;
+  q.ids = {"q1"};
+  q.questions = {"Wer?"};
+  q.contexts = {"Zoë wohnt in Köln."};
+  q.answer_texts.push_row(std::vector<std::string>{"Köln", "in Köln"});
+  q.answer_starts.push_row(std::vector<int64_t>{14, 11});
+  q.is_impossible = {0};
+  q.input_ids.push_row({0, 5, 2, 2, 6, 7, 2});
+  q.token_start.push_row(std::vector<int64_t>{-1, -1, -1, -1, 0, 14, -1});
+  q.token_end.push_row(std::vector<int64_t>{-1, -1, -1, -1, 4, 19, -1});
+  q.window_example = {0};
+  q.start_positions = {5};
+  q.end_positions = {5};
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("features of every task type round-trip through the cache", "[cache]") {
+  testing::ScratchDir dir("cache");
+  const auto path = dir / "c.h5";
+  SplitFeatures tagging;
+  tagging.type = TaskType::kTagging;
+  tagging.tagging.input_ids.push_row({0, 20, 21, 22, 2});
+  tagging.tagging.word_index.push_row({-1, 0, -1, 1, -1});
+  tagging.tagging.word_labels.push_row({3, 4, 5});  // third word cut by truncation
+  tagging.tagging.ids = {"s0"};
+  SplitFeatures mc;
+  mc.type = TaskType::kMultipleChoice;
+  mc.multiple_choice.num_choices = 2;
+  mc.multiple_choice.input_ids.push_row({0, 1, 2});
+  mc.multiple_choice.input_ids.push_row({0, 3, 2});
+  mc.multiple_choice.labels = {1};
+  mc.multiple_choice.ids = {"m0"};
+  SplitFeatures retrieval;
+  retrieval.type = TaskType::kRetrieval;
+  auto& r = retrieval.retrieval;
+  r.query_ids.push_row({0, 9, 2});
+  r.query_keys = {"de-1"};
+  r.query_languages = {"de"};
+  r.candidate_ids.push_row({0, 8, 2});
+  r.candidate_ids.push_row({0, 7, 2});
+  r.candidate_keys = {"en-1", "en-2"};
+  r.candidate_languages = {"en", "en"};
+  r.gold_query = {0};
+  r.gold_candidate = {1};
+  SplitFeatures mlm;
+  mlm.type = TaskType::kMLM;
+  mlm.mlm.input_ids.push_row({0, 4, 5, 2});
+
+  {
+    CacheWriter w(path);
+    w.write_header("{\"max_length\":256}", std::string("\x00\x01model", 7), "feedface");
+    w.begin_task(make_task("nli", TaskType::kClassification));
+    w.write_split("nli", "train", "en", classification_features());
+    w.begin_task(make_task("qa", TaskType::kExtractiveQA));
+    w.write_split("qa", "test", "de", qa_features());
+    w.begin_task(make_task("pos", TaskType::kTagging));
+    w.write_split("pos", "dev", "en", tagging);
+    w.begin_task(make_task("mc", TaskType::kMultipleChoice));
+    w.write_split("mc", "train", "en", mc);
+    w.begin_task(make_task("ret", TaskType::kRetrieval));
+    w.write_split("ret", "test", "de", retrieval);
+    w.begin_task(make_task("lm", TaskType::kMLM));
+    w.write_split("lm", "train", "en", mlm);
+    w.commit();
+  }
+
+  CacheReader c(path);
+  CHECK(c.settings_json() == "{\"max_length\":256}");
+  CHECK(c.tokenizer_hash() == "feedface");
+  CHECK(c.tokenizer_model() == std::string("\x00\x01model", 7));
+  CHECK(c.task_names() == std::vector<std::string>{"lm", "mc", "nli", "pos", "qa", "ret"});
+  const CachedTask nli = c.task("nli");
+  CHECK(nli.labels == std::vector<std::string>{"contradiction", "entailment", "neutral"});
+  CHECK(nli.languages.at("train") == std::vector<std::string>{"en"});
+  CHECK(c.has_split("qa", "test", "de"));
+  CHECK_FALSE(c.has_split("qa", "test", "fr"));
+
+  const SplitFeatures cl = c.read_split("nli", "train", "en");
+  CHECK(cl.classification.input_ids.values == classification_features().classification.input_ids.values);
+  CHECK(cl.classification.input_ids.offsets == std::vector<int64_t>{0, 7, 10});
+  CHECK(cl.classification.labels == std::vector<int32_t>{2, -1});
+  CHECK(cl.classification.ids[1] == "b\xC3\xA9");
+
+  const SplitFeatures qa = c.read_split("qa", "test", "de");
+  CHECK(qa.qa.contexts[0] == "Zoë wohnt in Köln.");
+  CHECK(qa.qa.answer_texts.values == std::vector<std::string>{"Köln", "in Köln"});
+  CHECK(qa.qa.answer_starts.values == std::vector<int64_t>{14, 11});
+  CHECK(qa.qa.token_end.values == qa_features().qa.token_end.values);
+  CHECK(qa.qa.start_positions == std::vector<int32_t>{5});
+
+  const SplitFeatures tg = c.read_split("pos", "dev", "en");
+  CHECK(tg.tagging.word_index.values == std::vector<int32_t>{-1, 0, -1, 1, -1});
+  CHECK(tg.tagging.word_labels.row_size(0) == 3);
+
+  const SplitFeatures m = c.read_split("mc", "train", "en");
+  CHECK(m.multiple_choice.num_choices == 2);
+  CHECK(m.multiple_choice.input_ids.rows() == 2);
+
+  const SplitFeatures rt = c.read_split("ret", "test", "de");
+  CHECK(rt.retrieval.candidate_keys == std::vector<std::string>{"en-1", "en-2"});
+  CHECK(rt.retrieval.gold_candidate == std::vector<int64_t>{1});
+
+  CHECK(c.read_split("lm", "train", "en").mlm.input_ids.values == std::vector<int32_t>{0, 4, 5, 2});
+  CHECK_THROWS_WITH(c.read_split("qa", "test", "fr"),
+                    Contains("expected qa/test/fr in the cache, found none"));
+  CHECK_THROWS_WITH(c.task("nope"), Contains("expected task 'nope' in the cache"));
+}
+
+TEST_CASE("large arrays are chunked and compressed and still round-trip", "[cache]") {
+  testing::ScratchDir dir("cache");
+  SplitFeatures f;
+  f.type = TaskType::kMLM;
+  for (int i = 0; i < 50000; ++i) f.mlm.input_ids.push_row({0, i % 1000 + 4, (i * 7) % 1000 + 4, 2});
+  {
+    CacheWriter w(dir / "c.h5");
+    w.write_header("{}", "m", "h");
+    w.begin_task(make_task("lm", TaskType::kMLM));
+    w.write_split("lm", "train", "en", f);
+    w.commit();
+  }
+  CacheReader c(dir / "c.h5");
+  CHECK(c.read_split("lm", "train", "en").mlm.input_ids.values == f.mlm.input_ids.values);
+  // 200,000 int32 ids = 800 kB raw; deflate makes the file much smaller.
+  CHECK(std::filesystem::file_size(dir / "c.h5") < 600000);
+}
+
+TEST_CASE("an uncommitted writer leaves no file and never touches the existing cache", "[cache]") {
+  testing::ScratchDir dir("cache");
+  const auto path = dir / "c.h5";
+  {
+    CacheWriter w(path);
+    w.write_header("{\"v\":1}", "m", "h1");
+    w.commit();
+  }
+  const auto size_before = std::filesystem::file_size(path);
+  {
+    CacheWriter w(path);  // e.g. prepare fails half way: the destructor runs without commit
+    w.write_header("{\"v\":2}", "m", "h2");
+    w.begin_task(make_task("nli", TaskType::kClassification));
+  }
+  CHECK(std::filesystem::file_size(path) == size_before);
+  CHECK(CacheReader(path).settings_json() == "{\"v\":1}");
+  int leftovers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) leftovers += e.path() != path;
+  CHECK(leftovers == 0);
+}
+
+TEST_CASE("copy_task_from reuses a task of an older cache unchanged", "[cache]") {
+  testing::ScratchDir dir("cache");
+  {
+    CacheWriter w(dir / "old.h5");
+    w.write_header("{}", "m", "h");
+    w.begin_task(make_task("nli", TaskType::kClassification));
+    w.write_split("nli", "train", "en", classification_features());
+    w.commit();
+  }
+  {
+    CacheWriter w(dir / "new.h5");
+    w.write_header("{}", "m", "h");
+    w.copy_task_from(dir / "old.h5", "nli");
+    w.commit();
+  }
+  CacheReader c(dir / "new.h5");
+  CHECK(c.task("nli").content_hash == "0123456789abcdef");
+  CHECK(c.read_split("nli", "train", "en").classification.labels == std::vector<int32_t>{2, -1});
+}
+
+TEST_CASE("opening something that is not a cache fails with one line", "[cache]") {
+  testing::ScratchDir dir("cache");
+  CHECK_THROWS_WITH(CacheReader(dir / "missing.h5"),
+                    Contains("missing.h5: expected a data cache, found no such file"));
+  std::ofstream(dir / "text.h5") << "not hdf5";
+  CHECK_THROWS_WITH(CacheReader(dir / "text.h5"),
+                    Contains("text.h5: expected an HDF5 data cache, found another kind of file"));
+  {
+    h5::File f = h5::File::create(dir / "other.h5");
+    f.root().set_attr("something", std::string("else"));
+  }
+  CHECK_THROWS_WITH(CacheReader(dir / "other.h5"),
+                    Contains("expected an ordertune data cache, found an HDF5 file without its layout"));
+  {
+    h5::File f = h5::File::create(dir / "v0.h5");
+    f.root().set_attr("format_version", static_cast<int64_t>(0));
+    f.root().create_group("tasks");
+  }
+  CHECK_THROWS_WITH(CacheReader(dir / "v0.h5"), Contains("expected cache format version 1, found 0"));
+}
