@@ -21,6 +21,8 @@ packages=(
   catch2
   # analysis
   python3 python3-h5py python3-numpy python3-pandas python3-scipy python3-matplotlib python3-pytest
+  # benchmarks: the same LibTorch kernels from Python (tests/bench/train_bench.py)
+  python3-torch
 )
 
 missing=()

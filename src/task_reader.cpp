@@ -197,22 +197,26 @@ size_t codepoint_to_byte_offset(const std::string& utf8, int64_t codepoint_offse
 
 // ---- dispatch --------------------------------------------------------------------------------
 
-namespace {
-
-std::string option(const TaskSpec& spec, const std::string& key, const std::string& fallback) {
+std::string task_option(const TaskSpec& spec, const std::string& key, const std::string& fallback) {
   auto it = spec.options.find(key);
   return it == spec.options.end() ? fallback : it->second;
 }
 
+bool example_limit_reached(size_t count, const ReadRequest& request) {
+  return request.max_examples > 0 && static_cast<int64_t>(count) >= request.max_examples;
+}
+
+namespace {
+
 // Column index option; -1 for "" (no such column).
 int column_option(const TaskSpec& spec, const std::string& key, int fallback) {
-  const std::string value = option(spec, key, std::to_string(fallback));
+  const std::string value = task_option(spec, key, std::to_string(fallback));
   if (value.empty()) return -1;
   return std::stoi(value);  // validated when the config is parsed
 }
 
 bool limit_reached(const RawSplit& split, const ReadRequest& request) {
-  return request.max_examples > 0 && static_cast<int64_t>(split.size()) >= request.max_examples;
+  return example_limit_reached(split.size(), request);
 }
 
 }  // namespace
@@ -368,7 +372,7 @@ RawSplit read_tsv_classification(const TaskSpec& spec, const ReadRequest& reques
   const int col_a = column_option(spec, "text_a", 0);
   const int col_b = column_option(spec, "text_b", 1);
   const int col_label = column_option(spec, "label", 2);
-  const bool header = option(spec, "header", "false") == "true";
+  const bool header = task_option(spec, "header", "false") == "true";
   const int needed = std::max({col_a, col_b, col_label}) + 1;
   LineReader reader(request.path);
   std::string line;
@@ -404,7 +408,7 @@ RawSplit read_jsonl(const TaskSpec& spec, const ReadRequest& request) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const json obj = parse_json_object(line, reader.path(), reader.line_number());
     const SourceLocation where{reader.path(), reader.line_number()};
-    const std::string id_key = option(spec, "id", "");
+    const std::string id_key = task_option(spec, "id", "");
     const std::string id = !id_key.empty() && obj.contains(id_key)
                                ? json_label(obj, id_key, where)
                                : std::to_string(reader.line_number() - 1);
@@ -413,10 +417,10 @@ RawSplit read_jsonl(const TaskSpec& spec, const ReadRequest& request) {
         ClassificationExample ex;
         ex.id = id;
         ex.where = where;
-        ex.text_a = json_string(obj, option(spec, "text_a", "text_a"), where);
-        const std::string key_b = option(spec, "text_b", "text_b");
+        ex.text_a = json_string(obj, task_option(spec, "text_a", "text_a"), where);
+        const std::string key_b = task_option(spec, "text_b", "text_b");
         if (!key_b.empty()) ex.text_b = json_string(obj, key_b, where);
-        const std::string key_label = option(spec, "label", "label");
+        const std::string key_label = task_option(spec, "label", "label");
         if (obj.contains(key_label)) ex.label = json_label(obj, key_label, where);
         out.classification.push_back(std::move(ex));
         break;
@@ -425,8 +429,8 @@ RawSplit read_jsonl(const TaskSpec& spec, const ReadRequest& request) {
         MultipleChoiceExample ex;
         ex.id = id;
         ex.where = where;
-        ex.prompt = json_string(obj, option(spec, "prompt", "prompt"), where);
-        const std::string key_choices = option(spec, "choices", "choices");
+        ex.prompt = json_string(obj, task_option(spec, "prompt", "prompt"), where);
+        const std::string key_choices = task_option(spec, "choices", "choices");
         const json& choices = json_field(obj, key_choices, where);
         if (!choices.is_array() || choices.empty())
           throw_data_error(where.file, where.line,
@@ -438,7 +442,7 @@ RawSplit read_jsonl(const TaskSpec& spec, const ReadRequest& request) {
                              fmt::format("strings in '{}'", key_choices), describe_json(c));
           ex.choices.push_back(c.get<std::string>());
         }
-        const std::string key_label = option(spec, "label", "label");
+        const std::string key_label = task_option(spec, "label", "label");
         if (obj.contains(key_label)) {
           ex.label = static_cast<int>(json_int(obj, key_label, where));
           if (ex.label < 0 || ex.label >= static_cast<int>(ex.choices.size()))
@@ -454,7 +458,7 @@ RawSplit read_jsonl(const TaskSpec& spec, const ReadRequest& request) {
         ex.id = id;
         ex.where = where;
         for (const char* which : {"words", "tags"}) {
-          const std::string key = option(spec, which, which);
+          const std::string key = task_option(spec, which, which);
           if (std::string(which) == "tags" && !obj.contains(key)) break;
           const json& arr = json_field(obj, key, where);
           if (!arr.is_array())
@@ -476,7 +480,7 @@ RawSplit read_jsonl(const TaskSpec& spec, const ReadRequest& request) {
         break;
       }
       case TaskType::kMLM:
-        out.mlm_lines.push_back(json_string(obj, option(spec, "text", "text"), where));
+        out.mlm_lines.push_back(json_string(obj, task_option(spec, "text", "text"), where));
         break;
       default:
         throw ConfigError(fmt::format("tasks.{}.format: 'jsonl' does not support type '{}'",

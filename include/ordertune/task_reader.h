@@ -163,6 +163,11 @@ std::vector<std::string> split_tabs(const std::string& line);
 // returns std::string::npos when the offset is past the end.
 size_t codepoint_to_byte_offset(const std::string& utf8, int64_t codepoint_offset);
 
+// A format option of the task (TaskSpec::options), or fallback when unset.
+std::string task_option(const TaskSpec& spec, const std::string& key, const std::string& fallback);
+// True once `count` examples satisfy request.max_examples (never when it is 0).
+bool example_limit_reached(size_t count, const ReadRequest& request);
+
 // Generic readers, exposed for the built-in families that reuse them.
 // SQuAD JSON (v1.1 / v2.0, also XQuAD, MLQA, TyDiQA-GoldP): data[].paragraphs[].qas[].
 RawSplit read_squad_json(const TaskSpec& spec, const ReadRequest& request);
