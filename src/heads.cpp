@@ -82,9 +82,9 @@ torch::Tensor XlmrForTaskImpl::forward(const torch::Tensor& input_ids, torch::Te
     case HeadKind::kSequenceClassification: {
       const EncoderOutput enc = roberta->forward(input_ids, attention_mask);
       torch::Tensor x = enc.last_hidden_state.select(1, 0);  // <s>
-      x = torch::dropout(x, dropout_p_, train);
+      x = ordertune::dropout(x, dropout_p_, train);
       x = torch::tanh(dense->forward(x));
-      x = torch::dropout(x, dropout_p_, train);
+      x = ordertune::dropout(x, dropout_p_, train);
       return out_proj->forward(x);
     }
     case HeadKind::kMultipleChoice: {
@@ -94,20 +94,22 @@ torch::Tensor XlmrForTaskImpl::forward(const torch::Tensor& input_ids, torch::Te
       torch::Tensor mask = attention_mask.defined() ? attention_mask.reshape({B * C, T})
                                                     : input_ids.reshape({B * C, T}).ne(pad);
       const EncoderOutput enc = roberta->forward(input_ids.reshape({B * C, T}), mask);
-      torch::Tensor x = torch::dropout(enc.pooled, dropout_p_, train);
+      torch::Tensor x = ordertune::dropout(enc.pooled, dropout_p_, train);
       return linear->forward(x).view({B, C});
     }
     case HeadKind::kTokenClassification: {
       const EncoderOutput enc = roberta->forward(input_ids, attention_mask);
-      return linear->forward(torch::dropout(enc.last_hidden_state, dropout_p_, train));
+      return ordertune::linear(ordertune::dropout(enc.last_hidden_state, dropout_p_, train),
+                               linear);
     }
     case HeadKind::kQuestionAnswering: {
       const EncoderOutput enc = roberta->forward(input_ids, attention_mask);
-      return linear->forward(enc.last_hidden_state);
+      return ordertune::linear(enc.last_hidden_state, linear);
     }
     case HeadKind::kMaskedLM: {
       const EncoderOutput enc = roberta->forward(input_ids, attention_mask);
-      torch::Tensor x = lm_norm->forward(torch::gelu(lm_dense->forward(enc.last_hidden_state)));
+      torch::Tensor x =
+          lm_norm->forward(torch::gelu(ordertune::linear(enc.last_hidden_state, lm_dense)));
       return torch::linear(x, roberta->embeddings->word_embeddings->weight, lm_bias);
     }
     case HeadKind::kRetrieval: {

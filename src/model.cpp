@@ -1,8 +1,13 @@
 #include "ordertune/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <mutex>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -88,6 +93,116 @@ void write_hf_config(const XlmrConfig& c, const std::string& path, const std::st
   out << j.dump(2) << "\n";
 }
 
+// ---- dropout ---------------------------------------------------------------------------------
+
+namespace {
+
+// A fresh 64-bit seed from the default CPU generator: torch::manual_seed fixes it, and
+// CheckpointedLayer's generator save/restore replays it.
+uint64_t draw_dropout_seed() {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get<at::CPUGeneratorImpl>()->random64();
+}
+
+// wyrand (Wang Yi; the generator behind Go's runtime.fastrand64 and Zig's Random.Wyrand): its
+// k-th output for `seed`, computed directly from k, so any chunk of a tensor is masked alone.
+inline uint64_t wyrand(uint64_t seed, uint64_t k) {
+  const uint64_t s = seed + (k + 1) * 0xA0761D6478BD642FULL;
+  const __uint128_t t = static_cast<__uint128_t>(s) * (s ^ 0xE7037ED1A0B428DBULL);
+  return static_cast<uint64_t>(t >> 64) ^ static_cast<uint64_t>(t);
+}
+
+// y = x * keep / (1 - p) [+ r], and keep as bytes for backward. Each 64-bit hash gives two
+// 32-bit uniforms, one per element; an element is kept when its uniform is below (1 - p) * 2^32.
+// torch::dropout multiplies by a float noise tensor of 0 and 1 / (1 - p): the same products.
+template <bool kResidual>
+void dropout_forward_kernel(const float* x, const float* r, float* y, uint8_t* keep, int64_t n,
+                            uint64_t seed, double p) {
+  const uint64_t threshold = static_cast<uint64_t>(std::llround((1.0 - p) * 4294967296.0));
+  const float scale = p < 1 ? 1.0f / static_cast<float>(1.0 - p) : 0.0f;
+  // Branch-free: the noise is scale * (0 or 1), exactly 0 or scale; a branch on the 10% of
+  // dropped elements would mispredict.
+  auto one = [&](int64_t i, uint64_t u) {
+    keep[i] = static_cast<uint8_t>(u < threshold);
+    const float noise = scale * static_cast<float>(keep[i]);
+    y[i] = kResidual ? r[i] + x[i] * noise : x[i] * noise;
+  };
+  at::parallel_for(0, (n + 1) / 2, /*grain_size=*/1 << 14, [&](int64_t begin, int64_t end) {
+    const int64_t full = std::min(end, n / 2);
+    for (int64_t k = begin; k < full; ++k) {
+      const uint64_t h = wyrand(seed, static_cast<uint64_t>(k));
+      one(2 * k, h & 0xFFFFFFFFULL);
+      one(2 * k + 1, h >> 32);
+    }
+    if (end > full) one(2 * full, wyrand(seed, static_cast<uint64_t>(full)) & 0xFFFFFFFFULL);
+  });
+}
+
+// Backward of dropout: the incoming gradient times the same noise.
+void dropout_backward_kernel(const float* g, const uint8_t* keep, float* gx, int64_t n, double p) {
+  const float scale = p < 1 ? 1.0f / static_cast<float>(1.0 - p) : 0.0f;
+  at::parallel_for(0, n, /*grain_size=*/1 << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) gx[i] = g[i] * (scale * static_cast<float>(keep[i]));
+  });
+}
+
+// y = dropout(x) [+ residual]. Saves the keep mask as bytes (torch::dropout saves a float noise
+// tensor: 4x the memory).
+struct HashDropout : public torch::autograd::Function<HashDropout> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& residual, double p, bool with_residual) {
+    const torch::Tensor xc = x.contiguous();
+    torch::Tensor y = torch::empty_like(xc);
+    torch::Tensor keep = torch::empty(xc.sizes(), xc.options().dtype(torch::kUInt8));
+    const uint64_t seed = draw_dropout_seed();
+    if (with_residual) {
+      const torch::Tensor rc = residual.contiguous();
+      dropout_forward_kernel<true>(xc.data_ptr<float>(), rc.data_ptr<float>(), y.data_ptr<float>(),
+                                   keep.data_ptr<uint8_t>(), xc.numel(), seed, p);
+    } else {
+      dropout_forward_kernel<false>(xc.data_ptr<float>(), nullptr, y.data_ptr<float>(),
+                                    keep.data_ptr<uint8_t>(), xc.numel(), seed, p);
+    }
+    ctx->save_for_backward({keep});
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["with_residual"] = with_residual;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const torch::Tensor g = grad_out[0].contiguous();
+    const torch::Tensor keep = ctx->get_saved_variables()[0];
+    torch::Tensor gx = torch::empty_like(g);
+    dropout_backward_kernel(g.data_ptr<float>(), keep.data_ptr<uint8_t>(), gx.data_ptr<float>(),
+                            g.numel(), ctx->saved_data["p"].toDouble());
+    return {gx, ctx->saved_data["with_residual"].toBool() ? g : torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+bool hash_dropout_applies(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
+}
+
+}  // namespace
+
+torch::Tensor dropout(const torch::Tensor& x, double p, bool train) {
+  if (!train || p == 0) return x;
+  if (!hash_dropout_applies(x)) return torch::dropout(x, p, /*train=*/true);
+  return HashDropout::apply(x, x, p, /*with_residual=*/false);
+}
+
+torch::Tensor dropout_add(const torch::Tensor& x, const torch::Tensor& residual, double p,
+                          bool train) {
+  if (!train || p == 0) return x + residual;
+  if (!hash_dropout_applies(x) || residual.scalar_type() != x.scalar_type() ||
+      residual.sizes() != x.sizes())
+    return torch::dropout(x, p, /*train=*/true) + residual;
+  return HashDropout::apply(x, residual, p, /*with_residual=*/true);
+}
+
 // ---- modules ---------------------------------------------------------------------------------
 
 namespace {
@@ -127,7 +242,7 @@ torch::Tensor XlmrEmbeddingsImpl::forward(const torch::Tensor& input_ids) {
   x = x + position_embeddings->forward(position_ids);
   // token_type_ids are all 0 in XLM-R: add row 0, broadcast.
   x = x + token_type_embeddings->weight[0];
-  return dropout->forward(LayerNorm->forward(x));
+  return ordertune::dropout(LayerNorm->forward(x), dropout->options.p(), is_training());
 }
 
 XlmrSelfAttentionImpl::XlmrSelfAttentionImpl(const XlmrConfig& c)
@@ -141,24 +256,38 @@ XlmrSelfAttentionImpl::XlmrSelfAttentionImpl(const XlmrConfig& c)
 
 torch::Tensor XlmrSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_add) {
   const int64_t B = x.size(0), T = x.size(1), H = heads_ * head_dim_;
+  const double p = is_training() ? dropout_p_ : 0.0;
   // One matmul for Q, K and V: HF keeps three Linear modules (and so do we, for the parameter
   // names); concatenating the weights costs 3·H² copies against B·T·3·H² multiply-adds.
+#if TORCH_VERSION_MAJOR >= 2
   const torch::Tensor w = torch::cat({query->weight, key->weight, value->weight}, 0);
   const torch::Tensor b = torch::cat({query->bias, key->bias, value->bias}, 0);
   const torch::Tensor qkv =
       torch::linear(x, w, b).view({B, T, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
   const torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B, A, T, D]
-  const double p = is_training() ? dropout_p_ : 0.0;
-  torch::Tensor context;
-#if TORCH_VERSION_MAJOR >= 2
-  context = at::scaled_dot_product_attention(q, k, v, mask_add, p);
+  const torch::Tensor context = at::scaled_dot_product_attention(
+      q, k, v, mask_add.defined() ? c10::optional<torch::Tensor>(mask_add) : c10::nullopt, p);
 #else
-  // Explicit path (LibTorch 1.x), as HF's eager XLMRobertaSelfAttention.
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));
-  scores.div_(std::sqrt(static_cast<double>(head_dim_))).add_(mask_add);
-  torch::Tensor probs = torch::softmax(scores, -1);
-  if (p > 0) probs = torch::dropout(probs, p, /*train=*/true);
-  context = torch::matmul(probs, v);
+  // Explicit path (LibTorch 1.x), as HF's eager XLMRobertaSelfAttention, with HF's 1/sqrt(D)
+  // folded into the query projection: H² + H multiplies instead of B·A·T², and bitwise the same
+  // scores when D is a power of 4 (64 in every XLM-R), else equal to rounding.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const torch::Tensor w = torch::cat({query->weight * scale, key->weight, value->weight}, 0);
+  const torch::Tensor b = torch::cat({query->bias * scale, key->bias, value->bias}, 0);
+  // [B, T, 3, A, D] -> [3, B·A, T, D] in one copy: q, k and v become contiguous batches of
+  // matrices for bmm (matmul on permuted views would copy each), and backward stacks their
+  // gradients in one pass (selecting would zero-fill three [3, ...] buffers and add them).
+  const std::vector<torch::Tensor> qkv = torch::linear(x, w, b)
+                                             .view({B, T, 3, heads_, head_dim_})
+                                             .permute({2, 0, 3, 1, 4})
+                                             .contiguous()
+                                             .view({3, B * heads_, T, head_dim_})
+                                             .unbind(0);
+  torch::Tensor scores = torch::bmm(qkv[0], qkv[1].transpose(1, 2));  // [B·A, T, T]
+  if (mask_add.defined())
+    scores = (scores.view({B, heads_, T, T}) + mask_add).view({B * heads_, T, T});
+  const torch::Tensor probs = ordertune::dropout(torch::softmax(scores, -1), p, p > 0);
+  const torch::Tensor context = torch::bmm(probs, qkv[2]).view({B, heads_, T, head_dim_});
 #endif
   return context.transpose(1, 2).reshape({B, T, H});
 }
@@ -170,7 +299,9 @@ XlmrResidualOutputImpl::XlmrResidualOutputImpl(int64_t in, int64_t out, const Xl
 }
 
 torch::Tensor XlmrResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return LayerNorm->forward(dropout->forward(dense->forward(x)) + residual);
+  // dropout(dense(x)) + residual in one pass, as HF's (dropout(...) + input_tensor).
+  return LayerNorm->forward(
+      dropout_add(linear(x, dense), residual, dropout->options.p(), is_training()));
 }
 
 XlmrAttentionImpl::XlmrAttentionImpl(const XlmrConfig& c) {
@@ -187,7 +318,7 @@ XlmrIntermediateImpl::XlmrIntermediateImpl(const XlmrConfig& c) {
 }
 
 torch::Tensor XlmrIntermediateImpl::forward(const torch::Tensor& x) {
-  return torch::gelu(dense->forward(x));  // exact erf GELU, as HF's "gelu"
+  return torch::gelu(linear(x, dense));  // exact erf GELU, as HF's "gelu"
 }
 
 XlmrLayerImpl::XlmrLayerImpl(const XlmrConfig& c) {
@@ -282,12 +413,16 @@ EncoderOutput XlmrEncoderImpl::forward(const torch::Tensor& input_ids, torch::Te
   EncoderOutput out;
   torch::Tensor x = embeddings->forward(input_ids);
   // HF's extended attention mask: (1 - mask) * finfo(dtype).min, broadcast over heads and queries.
+  // Without padding it is all zeros and adding it changes nothing, so it is left out (checked on
+  // CPU only: on a GPU the check would synchronise).
   const auto dtype = x.scalar_type();
   const double neg = dtype == torch::kBFloat16   ? -3.3895313892515355e38
                      : dtype == torch::kFloat16 ? -65504.0
                                                  : static_cast<double>(std::numeric_limits<float>::lowest());
-  const torch::Tensor mask_add =
-      (1 - attention_mask.to(dtype)).mul(neg).view({input_ids.size(0), 1, 1, input_ids.size(1)});
+  torch::Tensor mask_add;
+  if (!(attention_mask.device().is_cpu() && attention_mask.ne(0).all().item<bool>()))
+    mask_add =
+        (1 - attention_mask.to(dtype)).mul(neg).view({input_ids.size(0), 1, 1, input_ids.size(1)});
   if (all_hidden_states) out.hidden_states.push_back(x);
   for (const auto& module : *encoder->layer) {
     auto* layer = module->as<XlmrLayerImpl>();

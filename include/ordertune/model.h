@@ -4,8 +4,9 @@
 // position embeddings (position ids = cumulative count of non-padding tokens + padding id) +
 // token type 0, LayerNorm, dropout; post-LN layers with exact (erf) GELU; an optional pooler
 // (dense + tanh on <s>). Attention runs through scaled_dot_product_attention where LibTorch >= 2
-// has it, else an explicit softmax path with HF's additive mask (float32 min). Q, K and V keep
-// HF's three parameters but run as one fused matmul.
+// has it, else an explicit softmax path with HF's additive mask (float32 min; left out when
+// nothing is padded). Q, K and V keep HF's three parameters but run as one fused matmul. Training
+// mode uses ordertune::dropout below (HF's dropout semantics, a cheaper mask generator on CPU).
 //
 // Module names follow HF so named_parameters() gives "embeddings.word_embeddings.weight",
 // "encoder.layer.3.attention.self.query.weight", ...; heads add HF's head names
@@ -69,7 +70,8 @@ TORCH_MODULE(XlmrEmbeddings);
 class XlmrSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit XlmrSelfAttentionImpl(const XlmrConfig& config);
-  // mask_add: [B, 1, 1, T] additive mask (0 or float32 min), in the activations' dtype.
+  // mask_add: [B, 1, 1, T] additive mask (0 or float32 min), in the activations' dtype;
+  // undefined when nothing is padded.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_add);
 
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
@@ -161,6 +163,23 @@ class XlmrEncoderImpl : public torch::nn::Module {
   EncoderOptions options_;
 };
 TORCH_MODULE(XlmrEncoder);
+
+// A Linear layer through at::linear, which runs a [B, T, in] input as one addmm (bias added
+// inside the GEMM); torch::nn::Linear::forward runs matmul, then adds the bias in another pass.
+inline torch::Tensor linear(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  return torch::linear(x, layer->weight, layer->bias);
+}
+
+// Dropout with torch::dropout's semantics: each element kept with probability 1 - p and scaled
+// by 1 / (1 - p). On CPU float32 the keep mask is a counter-based hash (wyrand) of a seed
+// drawn from LibTorch's default CPU generator instead of bernoulli_: ~15x cheaper, the mask kept
+// as bytes (not floats) for backward, the same for any thread count, reproducible with
+// torch::manual_seed and replayed by activation checkpointing (which restores the generator).
+// Elsewhere it is torch::dropout. Identity when !train or p == 0.
+torch::Tensor dropout(const torch::Tensor& x, double p, bool train);
+// residual + dropout(x, p, train) in one pass (the sublayer output before its LayerNorm).
+torch::Tensor dropout_add(const torch::Tensor& x, const torch::Tensor& residual, double p,
+                          bool train);
 
 // Mean of hidden states over non-padding tokens: [B, T, H] x [B, T] -> [B, H].
 torch::Tensor mean_pool(const torch::Tensor& hidden, const torch::Tensor& attention_mask);

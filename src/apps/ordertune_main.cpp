@@ -5,27 +5,38 @@
 //             process: ../shared/DESIGN.md, decision 1)
 //   config    validates a sweep config and prints what it resolves to
 //   version   build information
+//   score     one task/language of XTREME submission files, as google-research/xtreme's
+//             evaluate.py scores it (submission.h)
+//   bench     `bench train`: speed and memory of one training step (bench.h)
+//   forward   every layer's hidden states of a checkpoint for lines of token ids, to HDF5
+//             (the parity check against a reference implementation; weights.h)
 //
 // includes:
+//   bench.h      defines: run_train_bench
 //   config.h     defines: load_config
 //   torch_env.h  defines: build_info, configure_threads
 //   error.h      defines: Error and exit codes
+//   weights.h    defines: forward_to_h5
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ordertune/bench.h"
 #include "ordertune/config.h"
 #include "ordertune/error.h"
 #include "ordertune/log.h"
+#include "ordertune/submission.h"
 #include "ordertune/torch_env.h"
+#include "ordertune/weights.h"
 
 namespace {
 
@@ -89,6 +100,50 @@ int main(int argc, char** argv) {
   auto* config_cmd = app.add_subcommand("config", "validate a sweep config and print what it uses");
   config_cmd->add_option("--config,-c", config_path, "sweep config (TOML)")->required();
   app.add_subcommand("version", "print versions of ordertune and its libraries");
+  auto* bench_cmd = app.add_subcommand("bench", "benchmarks");
+  bench_cmd->require_subcommand(1);
+  TrainBenchOptions bench;
+  bool bench_json = false;
+  auto* bench_train = bench_cmd->add_subcommand(
+      "train", "time forward + backward + clipping + AdamW of XLM-R with a tagging head");
+  bench_train->add_option("--layers", bench.layers, "encoder layers L")->capture_default_str();
+  bench_train->add_option("--hidden", bench.hidden, "hidden size H")->capture_default_str();
+  bench_train->add_option("--heads", bench.heads, "attention heads A")->capture_default_str();
+  bench_train->add_option("--ffn", bench.ffn, "feed-forward size F")->capture_default_str();
+  bench_train->add_option("--vocab", bench.vocab, "vocabulary size V")->capture_default_str();
+  bench_train->add_option("--seq", bench.seq, "tokens per sequence T")->capture_default_str();
+  bench_train->add_option("--batch", bench.batch, "sequences per step B")->capture_default_str();
+  bench_train->add_option("--labels", bench.labels, "tagging labels")->capture_default_str();
+  bench_train->add_option("--steps", bench.steps, "timed steps")->capture_default_str();
+  bench_train->add_option("--warmup", bench.warmup, "untimed steps first")->capture_default_str();
+  bench_train->add_option("--threads", bench.threads, "compute threads (0: all cores)")
+      ->capture_default_str();
+  bench_train->add_option("--device", bench.device, "cpu | cuda")->capture_default_str();
+  bench_train->add_option("--dtype", bench.dtype, "fp32 | bf16 (CUDA autocast)")
+      ->capture_default_str();
+  bench_train->add_option("--seed", bench.seed, "initialisation, data and dropout seed")
+      ->capture_default_str();
+  bench_train->add_option("--peak-tflops", bench.peak_tflops,
+                          "CUDA peak for MFU (0: H100/H200 dense, 989 bf16 / 67 fp32)");
+  bench_train->add_flag("--json", bench_json, "print one JSON line");
+  std::string forward_model, forward_inputs, forward_out;
+  auto* forward_cmd = app.add_subcommand(
+      "forward", "write every layer's hidden states of a checkpoint for lines of token ids");
+  forward_cmd->add_option("--model", forward_model, "Hugging Face checkpoint directory")
+      ->required();
+  forward_cmd->add_option("--inputs", forward_inputs, "token ids, one sequence per line")
+      ->required();
+  forward_cmd->add_option("--out", forward_out, "HDF5: hidden_states [L+1,B,T,H], attention_mask")
+      ->required();
+  ScoreOptions score;
+  auto* score_cmd = app.add_subcommand(
+      "score", "score XTREME(-R) submission files of one task and language exactly as the "
+               "official evaluate.py; prints one JSON line (percentages, official key names)");
+  score_cmd->add_option("--task", score.task, "xnli, pawsx, xcopa, udpos, panx, xquad, mlqa, "
+                                              "tydiqa, bucc2018, tatoeba, mewslix")->required();
+  score_cmd->add_option("--lang", score.lang, "language code, e.g. de")->required();
+  score_cmd->add_option("--predictions", score.predictions, "predictions file")->required();
+  score_cmd->add_option("--labels", score.labels, "gold labels file")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -97,6 +152,23 @@ int main(int argc, char** argv) {
   log::configure(0, log::Level::kInfo);
   try {
     if (config_cmd->parsed()) return run_config(config_path);
+    if (score_cmd->parsed()) return run_score(score, std::cout);
+    if (forward_cmd->parsed()) {
+      const auto hidden = forward_to_h5(forward_model, forward_inputs, forward_out);
+      log::info("{}: hidden_states [{}]", forward_out, fmt::join(hidden.sizes(), ", "));
+      return kExitOk;
+    }
+    if (bench_train->parsed()) {
+      const nlohmann::json r = run_train_bench(bench);
+      if (bench_json)
+        std::printf("%s\n", r.dump().c_str());
+      else
+        std::printf("%.0f tokens/s, %.1f ms/step, %.1f GFLOP/s, peak RSS %.0f MiB, %d thread(s)\n",
+                    r["tokens_per_s"].get<double>(), r["step_ms"].get<double>(),
+                    r["gflop_s"].get<double>(), r["peak_rss_mb"].get<double>(),
+                    r["threads"].get<int>());
+      return kExitOk;
+    }
     if (app.got_subcommand("version")) {
       std::printf("%s\n", build_info().c_str());
       return kExitOk;

@@ -1,0 +1,229 @@
+#include "ordertune/bench.h"
+
+#include <malloc.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <ATen/autocast_mode.h>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "ordertune/error.h"
+#include "ordertune/heads.h"
+#include "ordertune/optim.h"
+#include "ordertune/torch_env.h"
+
+namespace ordertune {
+
+namespace {
+
+// Peak resident memory of this process in MiB: VmHWM from /proc/self/status (Linux).
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double minor_page_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_minflt);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// bf16 autocast on CUDA (DESIGN decision 9); the API was renamed in LibTorch 2.4.
+void enable_cuda_bf16_autocast() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+  at::autocast::set_enabled(true);
+  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+}
+
+// Keeps freed memory in the process. glibc serves blocks above a (dynamic, at most 32 MiB)
+// threshold with fresh mmap()s and returns freed heap tops to the kernel, so every training step
+// page-faults its activations in again. Serving everything from the heap and never trimming it
+// lets steps after the first reuse warm pages: at the default shape, one thread, 508 instead of
+// 718 ms per step (and 0 instead of ~5000 page faults), for the same peak RSS. The trainer wants
+// the same; it is a process-wide setting.
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
+}
+
+}  // namespace
+
+void validate(const TrainBenchOptions& o) {
+  auto positive = [](const char* name, int64_t v) {
+    if (v < 1) throw ConfigError(fmt::format("bench train: --{}: expected >= 1, got {}", name, v));
+  };
+  positive("layers", o.layers);
+  positive("hidden", o.hidden);
+  positive("heads", o.heads);
+  positive("ffn", o.ffn);
+  positive("vocab", o.vocab);
+  positive("seq", o.seq);
+  positive("batch", o.batch);
+  positive("labels", o.labels);
+  positive("steps", o.steps);
+  if (o.warmup < 0)
+    throw ConfigError(fmt::format("bench train: --warmup: expected >= 0, got {}", o.warmup));
+  if (o.hidden % o.heads != 0)
+    throw ConfigError(fmt::format(
+        "bench train: --heads: expected a divisor of --hidden ({}), got {}", o.hidden, o.heads));
+  if (o.vocab < 4)
+    throw ConfigError(
+        fmt::format("bench train: --vocab: expected >= 4 (3 special ids + 1), got {}", o.vocab));
+  if (o.device != "cpu" && o.device != "cuda")
+    throw ConfigError(fmt::format("bench train: --device: expected cpu or cuda, got {}", o.device));
+  if (o.dtype != "fp32" && o.dtype != "bf16")
+    throw ConfigError(fmt::format("bench train: --dtype: expected fp32 or bf16, got {}", o.dtype));
+  if (o.dtype == "bf16" && o.device != "cuda")
+    throw ConfigError(
+        "bench train: --dtype bf16: expected --device cuda (bf16 autocast is CUDA only)");
+  if (o.device == "cuda" && !torch::cuda::is_available())
+    throw ConfigError("bench train: --device cuda: this LibTorch build has no CUDA or sees no GPU");
+}
+
+int64_t matmul_parameters(const XlmrConfig& c, int64_t labels) {
+  const int64_t H = c.hidden_size, F = c.intermediate_size;
+  return c.num_hidden_layers * (4 * H * H + 2 * H * F) + H * labels;
+}
+
+double train_flops_per_token(const XlmrConfig& c, int64_t labels, int64_t seq) {
+  return 6.0 * static_cast<double>(matmul_parameters(c, labels)) +
+         12.0 * static_cast<double>(c.num_hidden_layers * seq * c.hidden_size);
+}
+
+nlohmann::json run_train_bench(const TrainBenchOptions& o) {
+  validate(o);
+  keep_freed_memory();
+  const int threads = configure_threads(o.threads, /*ranks_on_node=*/1);
+  torch::manual_seed(o.seed);
+  const bool cuda = o.device == "cuda";
+  const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
+
+  XlmrConfig c;
+  c.vocab_size = o.vocab;
+  c.hidden_size = o.hidden;
+  c.num_hidden_layers = o.layers;
+  c.num_attention_heads = o.heads;
+  c.intermediate_size = o.ffn;
+  c.max_position_embeddings = o.seq + c.pad_token_id + 1;
+  HeadOptions head;
+  head.kind = HeadKind::kTokenClassification;
+  head.num_labels = o.labels;
+  XlmrForTask model(c, head);
+  model->to(device);
+  model->train();
+  FlatParameters params(*model);  // after .to(): the module's tensors become views of it
+  AdamWOptions adamw_options;     // lr 1e-5, betas 0.9/0.999, eps 1e-8, weight decay 0.01
+  AdamW optimizer(params, adamw_options);
+  constexpr double kMaxGradNorm = 1.0;
+  if (o.dtype == "bf16") enable_cuda_bf16_autocast();
+
+  // Random ids >= 3 (no <s>, <pad>, </s>: no padding), random labels.
+  const auto long_opts = torch::TensorOptions().dtype(torch::kInt64).device(device);
+  const torch::Tensor ids = torch::randint(3, o.vocab, {o.batch, o.seq}, long_opts);
+  const torch::Tensor labels = torch::randint(0, o.labels, {o.batch * o.seq}, long_opts);
+
+  double loss_value = 0;
+  auto step = [&] {
+    const torch::Tensor logits = model->forward(ids);
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(
+        logits.view({-1, o.labels}).to(torch::kFloat32), labels);
+    loss.backward();
+    const double norm = params.grad_norm();
+    optimizer.step(clip_coefficient(norm, kMaxGradNorm));
+    params.zero_grad();
+    if (o.dtype == "bf16") at::autocast::clear_cache();
+    return loss;
+  };
+  auto sync = [&] {
+    if (cuda) torch::cuda::synchronize();
+  };
+
+  for (int64_t i = 0; i < o.warmup; ++i) step();
+  params.check_grads_alias();
+  sync();
+  std::vector<double> wall, cpu, faults;
+  for (int64_t i = 0; i < o.steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = process_cpu_seconds(), f0 = minor_page_faults();
+    loss_value = step().item<double>();  // .item() synchronizes on CUDA
+    sync();
+    cpu.push_back(process_cpu_seconds() - c0);
+    faults.push_back(minor_page_faults() - f0);
+    wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+
+  const double step_s = median(wall);
+  const double tokens = static_cast<double>(o.batch * o.seq);
+  const double flops_per_token = train_flops_per_token(c, o.labels, o.seq);
+  const double gflops = flops_per_token * tokens / 1e9;
+  int64_t n_params = 0;
+  for (const auto& p : model->parameters()) n_params += p.numel();
+
+  nlohmann::json j;
+  j["impl"] = "ordertune";
+  j["torch"] = TORCH_VERSION;
+  j["device"] = o.device;
+  j["dtype"] = o.dtype;
+  j["threads"] = threads;
+  j["layers"] = o.layers;
+  j["hidden"] = o.hidden;
+  j["heads"] = o.heads;
+  j["ffn"] = o.ffn;
+  j["vocab"] = o.vocab;
+  j["seq"] = o.seq;
+  j["batch"] = o.batch;
+  j["labels"] = o.labels;
+  j["steps"] = o.steps;
+  j["warmup"] = o.warmup;
+  j["params"] = n_params;
+  j["n_matmul"] = matmul_parameters(c, o.labels);
+  j["flops_per_token"] = flops_per_token;
+  j["step_ms"] = step_s * 1e3;
+  j["step_ms_min"] = *std::min_element(wall.begin(), wall.end()) * 1e3;
+  j["step_cpu_ms"] = median(cpu) * 1e3;
+  j["page_faults_per_step"] = median(faults);
+  j["tokens_per_s"] = tokens / step_s;
+  j["gflops_per_step"] = gflops;
+  j["gflop_s"] = gflops / step_s;
+  if (cuda) {
+    const double peak = o.peak_tflops > 0 ? o.peak_tflops : (o.dtype == "bf16" ? 989.0 : 67.0);
+    j["peak_tflops"] = peak;
+    j["mfu"] = gflops / step_s / (peak * 1e3);
+  } else {
+    j["mfu"] = nullptr;
+  }
+  j["loss"] = loss_value;
+  j["peak_rss_mb"] = peak_rss_mb();
+  return j;
+}
+
+}  // namespace ordertune
