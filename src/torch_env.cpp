@@ -1,5 +1,7 @@
 #include "ordertune/torch_env.h"
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <thread>
 
@@ -19,6 +21,12 @@ int configure_threads(int threads, int ranks_on_node) {
   // Only effective if set before the BLAS / OpenMP runtimes start; harmless otherwise.
   setenv("OMP_NUM_THREADS", n.c_str(), /*overwrite=*/0);
   setenv("OPENBLAS_NUM_THREADS", n.c_str(), /*overwrite=*/0);
+  // OpenBLAS has read OPENBLAS_NUM_THREADS already if LibTorch loaded it at start-up; its own
+  // setter (looked up at run time: the BLAS behind libblas.so.3 may not be OpenBLAS) applies
+  // the limit now. Without it 2 ranks on 2 cores would each run 2 BLAS threads.
+  using SetThreads = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas(threads);
   at::set_num_threads(threads);
   static bool interop_set = false;  // may be set once per process
   if (!interop_set) {
