@@ -666,16 +666,8 @@ RawSplit read_lareqa(const TaskSpec& spec, const ReadRequest& request) {
           if (!answers.is_array() || answers.empty())
             throw_data_error(where.file, 0, "a non-empty array in 'answers'",
                              describe_json(answers));
-          const std::string text = json_string(answers[0], "text", where);
-          const int64_t start_cp = json_int(answers[0], "answer_start", where);
-          const size_t start = codepoint_to_byte_offset(context, start_cp);
-          if (start == std::string::npos || context.compare(start, text.size(), text) != 0)
-            throw_data_error(where.file, 0,
-                             fmt::format("answer {} at character {} of the context",
-                                         quote_found(text, 40), start_cp),
-                             start == std::string::npos
-                                 ? std::string("an offset past the end of the context")
-                                 : quote_found(context.substr(start, text.size()), 40));
+          std::string text;
+          const size_t start = locate_squad_answer(context, answers[0], where, &text);
           auto holder = std::find_if(sentences.begin(), sentences.end(), [&](const auto& s) {
             return s.first <= start && start < s.second;
           });

@@ -195,6 +195,22 @@ size_t codepoint_to_byte_offset(const std::string& utf8, int64_t codepoint_offse
   return seen == codepoint_offset ? utf8.size() : std::string::npos;
 }
 
+size_t locate_squad_answer(const std::string& context, const json& answer,
+                           const SourceLocation& where, std::string* text) {
+  *text = json_string(answer, "text", where);
+  const int64_t start_cp = json_int(answer, "answer_start", where);
+  const size_t start = codepoint_to_byte_offset(context, start_cp);
+  if (start == std::string::npos || context.compare(start, text->size(), *text) != 0) {
+    throw_data_error(where.file, where.line,
+                     fmt::format("answer {} at character {} of the context",
+                                 quote_found(*text, 40), start_cp),
+                     start == std::string::npos
+                         ? std::string("an offset past the end of the context")
+                         : quote_found(context.substr(start, text->size()), 40));
+  }
+  return start;
+}
+
 // ---- dispatch --------------------------------------------------------------------------------
 
 std::string task_option(const TaskSpec& spec, const std::string& key, const std::string& fallback) {
@@ -293,17 +309,8 @@ RawSplit read_squad_json(const TaskSpec& spec, const ReadRequest& request) {
           if (!answers->is_array())
             throw_data_error(where.file, 0, "'answers' to be an array", describe_json(*answers));
           for (const json& answer : *answers) {
-            const std::string text = json_string(answer, "text", where);
-            const int64_t start_cp = json_int(answer, "answer_start", where);
-            const size_t start = codepoint_to_byte_offset(context, start_cp);
-            if (start == std::string::npos || context.compare(start, text.size(), text) != 0) {
-              throw_data_error(where.file, 0,
-                               fmt::format("answer {} at character {} of the context",
-                                           quote_found(text, 40), start_cp),
-                               start == std::string::npos
-                                   ? std::string("an offset past the end of the context")
-                                   : quote_found(context.substr(start, text.size()), 40));
-            }
+            std::string text;
+            const size_t start = locate_squad_answer(context, answer, where, &text);
             ex.answer_texts.push_back(text);
             ex.answer_starts.push_back(static_cast<int64_t>(start));
           }

@@ -168,6 +168,11 @@ std::string task_option(const TaskSpec& spec, const std::string& key, const std:
 // True once `count` examples satisfy request.max_examples (never when it is 0).
 bool example_limit_reached(size_t count, const ReadRequest& request);
 
+// Reads a SQuAD answer object {"text", "answer_start" (characters)} and returns the answer's
+// BYTE offset in the UTF-8 context; DataError when the text is not at that offset.
+size_t locate_squad_answer(const std::string& context, const nlohmann::json& answer,
+                           const SourceLocation& where, std::string* text);
+
 // Generic readers, exposed for the built-in families that reuse them.
 // SQuAD JSON (v1.1 / v2.0, also XQuAD, MLQA, TyDiQA-GoldP): data[].paragraphs[].qas[].
 RawSplit read_squad_json(const TaskSpec& spec, const ReadRequest& request);

@@ -14,3 +14,21 @@
 #undef CHECK_NOTNULL
 
 #include <catch2/catch.hpp>
+
+#include "ordertune/model.h"
+
+namespace ordertune::testing {
+
+// A tiny XLM-R architecture for fast tests (2 layers, hidden 16, 4 heads).
+inline XlmrConfig small_test_config() {
+  XlmrConfig c;
+  c.vocab_size = 50;
+  c.hidden_size = 16;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.intermediate_size = 32;
+  c.max_position_embeddings = 40;
+  return c;
+}
+
+}  // namespace ordertune::testing

@@ -6,21 +6,8 @@
 
 using namespace ordertune;
 
-namespace {
-XlmrConfig tiny_config() {
-  XlmrConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 32;
-  c.max_position_embeddings = 40;
-  return c;
-}
-}  // namespace
-
 TEST_CASE("encoder parameter names are Hugging Face's XLMRobertaModel names", "[model]") {
-  XlmrEncoder enc(tiny_config());
+  XlmrEncoder enc(testing::small_test_config());
   std::vector<std::string> names;
   for (const auto& p : enc->named_parameters()) names.push_back(p.key());
   const std::vector<std::string> expected_some = {
@@ -50,7 +37,7 @@ TEST_CASE("task models prefix the encoder with roberta. and use HF head names", 
     HeadOptions h;
     h.kind = kind;
     h.num_labels = 3;
-    XlmrForTask m(tiny_config(), h);
+    XlmrForTask m(testing::small_test_config(), h);
     std::vector<std::string> n;
     for (const auto& p : m->named_parameters()) n.push_back(p.key());
     return n;
@@ -76,7 +63,7 @@ TEST_CASE("task models prefix the encoder with roberta. and use HF head names", 
 
 TEST_CASE("padding does not change the hidden states of real tokens", "[model]") {
   torch::manual_seed(0);
-  XlmrEncoder enc(tiny_config());
+  XlmrEncoder enc(testing::small_test_config());
   enc->eval();
   torch::NoGradGuard no_grad;
   const auto a = torch::tensor({{0, 5, 6, 7, 2}}, torch::kInt64);
@@ -93,7 +80,7 @@ TEST_CASE("head output shapes", "[model]") {
     HeadOptions h;
     h.kind = kind;
     h.num_labels = 5;
-    XlmrForTask m(tiny_config(), h);
+    XlmrForTask m(testing::small_test_config(), h);
     m->eval();
     return m->forward(x).sizes().vec();
   };
@@ -110,7 +97,7 @@ TEST_CASE("activation checkpointing gives the same gradients, dropout included",
     torch::manual_seed(1);
     EncoderOptions o;
     o.activation_checkpointing = checkpointing;
-    XlmrEncoder enc(tiny_config(), o);
+    XlmrEncoder enc(testing::small_test_config(), o);
     enc->train();
     torch::manual_seed(2);  // same dropout masks in both runs
     const auto ids = torch::tensor({{0, 5, 6, 7, 2, 1}, {0, 9, 8, 2, 1, 1}}, torch::kInt64);

@@ -13,23 +13,13 @@ using namespace ordertune;
 
 namespace {
 
-XlmrConfig tiny_config() {
-  XlmrConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 32;
-  c.max_position_embeddings = 40;
-  return c;
-}
 
 XlmrForTask tiny_tagger(torch::Dtype dtype) {
   torch::manual_seed(3);
   HeadOptions h;
   h.kind = HeadKind::kTokenClassification;
   h.num_labels = 5;
-  XlmrForTask m(tiny_config(), h);
+  XlmrForTask m(testing::small_test_config(), h);
   m->to(dtype);
   m->eval();  // no dropout: both optimizers must see the same gradients
   return m;

@@ -19,16 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-XlmrConfig small_config() {
-  XlmrConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 32;
-  c.max_position_embeddings = 40;
-  return c;
-}
 
 // One safetensors file parsed byte by byte, following the specification.
 struct RawSafetensors {
@@ -112,7 +102,7 @@ TEST_CASE("encoder export is a Hugging Face XLMRobertaModel directory and reload
           "[weights]") {
   ScratchDir tmp("weights-export");
   torch::manual_seed(1);
-  XlmrEncoder a(small_config());
+  XlmrEncoder a(testing::small_test_config());
   save_hf_checkpoint(*a, tmp / "ckpt");
 
   // The file, read byte by byte: aligned header, format metadata, keys without prefix, F32 data
@@ -160,7 +150,7 @@ TEST_CASE("BF16 export rounds to nearest even and reloads as those values", "[we
 
   ScratchDir tmp("weights-bf16");
   torch::manual_seed(3);
-  XlmrEncoder a(small_config());
+  XlmrEncoder a(testing::small_test_config());
   {
     torch::NoGradGuard no_grad;
     auto w = a->embeddings->LayerNorm->weight;
@@ -179,7 +169,7 @@ TEST_CASE("BF16 export rounds to nearest even and reloads as those values", "[we
   CHECK(nlohmann::json::parse(read_text(tmp / "ckpt" / "config.json"))["torch_dtype"] ==
         "bfloat16");
 
-  XlmrEncoder b(small_config());
+  XlmrEncoder b(testing::small_test_config());
   load_hf_weights(*b, tmp / "ckpt");
   const auto pb = b->named_parameters();
   for (const auto& p : a->named_parameters()) {
@@ -198,7 +188,7 @@ TEST_CASE("task model export carries its head and XLMRobertaFor* layout", "[weig
   head.kind = HeadKind::kSequenceClassification;
   head.num_labels = 3;
   torch::manual_seed(4);
-  XlmrForTask a(small_config(), head);
+  XlmrForTask a(testing::small_test_config(), head);
   save_hf_checkpoint(*a, tmp / "ckpt");
   const RawSafetensors raw = read_raw(tmp / "ckpt" / "model.safetensors");
   CHECK(raw.header.contains("roberta.embeddings.word_embeddings.weight"));
@@ -212,7 +202,7 @@ TEST_CASE("task model export carries its head and XLMRobertaFor* layout", "[weig
   check_equal_parameters(*a, *b);
 
   // As an encoder: the prefix is stripped, the head is unused, the pooler is new.
-  XlmrEncoder enc(small_config());
+  XlmrEncoder enc(testing::small_test_config());
   const LoadReport report = load_hf_weights(*enc, tmp / "ckpt");
   CHECK(report.initialized == std::vector<std::string>{"pooler.dense.weight", "pooler.dense.bias"});
   CHECK(report.unused ==
@@ -319,19 +309,19 @@ TEST_CASE("checkpoint errors name the file, the tensor, what was expected and wh
 
 TEST_CASE("a missing tensor of an unprefixed checkpoint is named without prefix", "[weights]") {
   ScratchDir tmp("weights-missing");
-  XlmrEncoder a(small_config());
+  XlmrEncoder a(testing::small_test_config());
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   for (const auto& p : a->named_parameters())
     if (p.key() != "encoder.layer.0.output.dense.bias") tensors.emplace_back(p.key(), p.value());
   fs::create_directories(tmp / "ckpt");
-  write_hf_config(small_config(), (tmp / "ckpt" / "config.json").string(), "XLMRobertaModel");
+  write_hf_config(testing::small_test_config(), (tmp / "ckpt" / "config.json").string(), "XLMRobertaModel");
   write_safetensors(tmp / "ckpt" / "model.safetensors", tensors);
-  XlmrEncoder b(small_config());
+  XlmrEncoder b(testing::small_test_config());
   CHECK(checkpoint_error([&] { load_hf_weights(*b, tmp / "ckpt"); }) ==
         (tmp / "ckpt" / "model.safetensors").string() +
             ": tensor 'encoder.layer.0.output.dense.bias': expected [16], found none");
   // Into a task model the same tensor is named as it would be in that checkpoint: no prefix.
-  XlmrForTask m(small_config(), HeadOptions{});
+  XlmrForTask m(testing::small_test_config(), HeadOptions{});
   CHECK(checkpoint_error([&] { load_hf_weights(*m, tmp / "ckpt"); }) ==
         (tmp / "ckpt" / "model.safetensors").string() +
             ": tensor 'encoder.layer.0.output.dense.bias': expected [16], found none");
@@ -386,7 +376,7 @@ TEST_CASE("malformed safetensors files and directories are rejected naming the f
     CHECK(checkpoint_error([&] { f.view("a"); }) ==
           p + ": tensor 'a': expected dtype F32, F16 or BF16, found I64");
   }
-  XlmrEncoder enc(small_config());
+  XlmrEncoder enc(testing::small_test_config());
   CHECK(checkpoint_error([&] { load_hf_weights(*enc, tmp / "nowhere"); }) ==
         (tmp / "nowhere").string() +
             ": expected a Hugging Face checkpoint directory, found no such directory");
@@ -399,11 +389,11 @@ TEST_CASE("malformed safetensors files and directories are rejected naming the f
 TEST_CASE("HDF5 weights round trip: N-d datasets, float32 exact, bfloat16 rounded", "[weights]") {
   ScratchDir tmp("weights-h5");
   torch::manual_seed(6);
-  XlmrEncoder a(small_config());
+  XlmrEncoder a(testing::small_test_config());
   HeadOptions head;
   head.kind = HeadKind::kTokenClassification;
   head.num_labels = 7;
-  XlmrForTask task(small_config(), head);
+  XlmrForTask task(testing::small_test_config(), head);
   {
     h5::File file = h5::File::create(tmp / "w.h5");
     save_h5_weights(*a, file.root().create_group("f32"));
@@ -443,7 +433,7 @@ TEST_CASE("HDF5 weights round trip: N-d datasets, float32 exact, bfloat16 rounde
   SECTION("float32 and create-then-write reload bitwise") {
     for (const std::string group : {"f32", "later"}) {
       INFO(group);
-      XlmrEncoder b(small_config());
+      XlmrEncoder b(testing::small_test_config());
       const LoadReport report = load_h5_weights(*b, file.root().open_group(group));
       CHECK(report.initialized.empty());
       CHECK(report.unused.empty());
@@ -451,7 +441,7 @@ TEST_CASE("HDF5 weights round trip: N-d datasets, float32 exact, bfloat16 rounde
     }
   }
   SECTION("bfloat16 reloads as the rounded values") {
-    XlmrEncoder b(small_config());
+    XlmrEncoder b(testing::small_test_config());
     load_h5_weights(*b, file.root().open_group("bf16"));
     const auto pb = b->named_parameters();
     for (const auto& p : a->named_parameters()) {
@@ -460,17 +450,17 @@ TEST_CASE("HDF5 weights round trip: N-d datasets, float32 exact, bfloat16 rounde
     }
   }
   SECTION("a task model's group loads into a task model and, prefix stripped, an encoder") {
-    XlmrForTask same(small_config(), head);
+    XlmrForTask same(testing::small_test_config(), head);
     load_h5_weights(*same, file.root().open_group("task"));
     check_equal_parameters(*task, *same);
-    XlmrEncoder enc(small_config());
+    XlmrEncoder enc(testing::small_test_config());
     const LoadReport report = load_h5_weights(*enc, file.root().open_group("task"));
     CHECK(report.unused == std::vector<std::string>{"classifier.bias", "classifier.weight"});
     CHECK(torch::equal(enc->embeddings->word_embeddings->weight,
                        task->roberta->embeddings->word_embeddings->weight));
   }
   SECTION("a shape mismatch names the group and the tensor") {
-    XlmrConfig other = small_config();
+    XlmrConfig other = testing::small_test_config();
     other.vocab_size = 60;
     XlmrEncoder b(other);
     const h5::Group g = file.root().open_group("f32");
@@ -483,13 +473,13 @@ TEST_CASE("HDF5 weights round trip: N-d datasets, float32 exact, bfloat16 rounde
 TEST_CASE("token id lines are padded into one batch", "[weights]") {
   ScratchDir tmp("weights-ids");
   std::ofstream(tmp / "ids.txt") << "0 5 6 2\r\n0 7 2\n\n";
-  const TokenBatch batch = read_token_id_lines(tmp / "ids.txt", small_config());
+  const TokenBatch batch = read_token_id_lines(tmp / "ids.txt", testing::small_test_config());
   CHECK(torch::equal(batch.input_ids, torch::tensor({{0, 5, 6, 2}, {0, 7, 2, 1}}, torch::kInt64)));
   CHECK(torch::equal(batch.attention_mask,
                      torch::tensor({{1, 1, 1, 1}, {1, 1, 1, 0}}, torch::kInt64)));
   std::ofstream(tmp / "none.txt") << "\n";
   try {
-    read_token_id_lines(tmp / "none.txt", small_config());
+    read_token_id_lines(tmp / "none.txt", testing::small_test_config());
     FAIL("no error");
   } catch (const DataError& e) {
     CHECK(std::string(e.what()) ==
