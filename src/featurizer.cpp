@@ -118,6 +118,22 @@ struct Scratch {
   std::vector<int64_t> begins, ends;
 };
 
+// Encodes `a` alone (<s> a </s>) or with `b` (<s> a </s></s> b </s>, longest-first
+// truncation) into one new row of `rows`, at most max_length tokens.
+void push_encoded(const XlmrTokenizer& tok, const FeaturizerOptions& opt, const std::string& a,
+                  const std::string* b, Scratch* s, Ragged<int32_t>* rows) {
+  tok.encode_with_offsets(a, &s->a, nullptr, nullptr);
+  if (b) {
+    tok.encode_with_offsets(*b, &s->b, nullptr, nullptr);
+    size_t la = s->a.size(), lb = s->b.size();
+    truncate_longest_first(&la, &lb, static_cast<size_t>(opt.max_length - kPairSpecials));
+    push_pair(rows, s->a, la, s->b, lb);
+  } else {
+    push_single(rows, s->a,
+                std::min(s->a.size(), static_cast<size_t>(opt.max_length - kSingleSpecials)));
+  }
+}
+
 // ---- per task type -----------------------------------------------------------------------------
 
 void featurize_classification(const XlmrTokenizer& tok, const FeaturizerOptions& opt,
@@ -138,16 +154,7 @@ void featurize_classification(const XlmrTokenizer& tok, const FeaturizerOptions&
 
   Scratch s;
   for (const auto& e : examples) {
-    tok.encode_with_offsets(e.text_a, &s.a, nullptr, nullptr);
-    if (pair) {
-      tok.encode_with_offsets(e.text_b, &s.b, nullptr, nullptr);
-      size_t la = s.a.size(), lb = s.b.size();
-      truncate_longest_first(&la, &lb, static_cast<size_t>(opt.max_length - kPairSpecials));
-      push_pair(&out->input_ids, s.a, la, s.b, lb);
-    } else {
-      push_single(&out->input_ids, s.a,
-                  std::min(s.a.size(), static_cast<size_t>(opt.max_length - kSingleSpecials)));
-    }
+    push_encoded(tok, opt, e.text_a, pair ? &e.text_b : nullptr, &s, &out->input_ids);
     out->labels.push_back(labels.lookup(e.label, e.where, "label"));
     out->ids.push_back(e.id);
   }
@@ -392,16 +399,7 @@ void encode_items(const XlmrTokenizer& tok, const FeaturizerOptions& opt,
   languages->reserve(items.size());
   Scratch s;
   for (const auto& item : items) {
-    tok.encode_with_offsets(item.text, &s.a, nullptr, nullptr);
-    if (pair) {
-      tok.encode_with_offsets(item.context, &s.b, nullptr, nullptr);
-      size_t la = s.a.size(), lb = s.b.size();
-      truncate_longest_first(&la, &lb, static_cast<size_t>(opt.max_length - kPairSpecials));
-      push_pair(ids, s.a, la, s.b, lb);
-    } else {
-      push_single(ids, s.a,
-                  std::min(s.a.size(), static_cast<size_t>(opt.max_length - kSingleSpecials)));
-    }
+    push_encoded(tok, opt, item.text, pair ? &item.context : nullptr, &s, ids);
     keys->push_back(item.id);
     languages->push_back(item.language);
   }
