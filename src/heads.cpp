@@ -31,6 +31,19 @@ XlmrForTaskImpl::XlmrForTaskImpl(const XlmrConfig& c, HeadOptions head, EncoderO
   // the encoder without a pooler; only multiple choice uses it.
   encoder_options.with_pooler = head_uses_pooler(head.kind);
   roberta = register_module("roberta", XlmrEncoder(c, encoder_options));
+  build_head(c);
+}
+
+XlmrForTaskImpl::XlmrForTaskImpl(XlmrEncoder encoder, HeadOptions head)
+    : head_(head), dropout_p_(encoder->config().hidden_dropout_prob) {
+  TORCH_CHECK(!head_uses_pooler(head.kind) || !encoder->pooler.is_empty(),
+              "a ", head_kind_name(head.kind), " head needs an encoder with a pooler");
+  roberta = register_module("roberta", std::move(encoder));
+  build_head(roberta->config());
+}
+
+void XlmrForTaskImpl::build_head(const XlmrConfig& c) {
+  const HeadOptions head = head_;
   const int64_t H = c.hidden_size;
   auto make_linear = [&](int64_t in, int64_t out) {
     torch::nn::Linear l(torch::nn::LinearOptions(in, out));

@@ -118,7 +118,7 @@ inline uint64_t wyrand(uint64_t seed, uint64_t k) {
 // torch::dropout multiplies by a float noise tensor of 0 and 1 / (1 - p): the same products.
 template <bool kResidual>
 void dropout_forward_kernel(const float* x, const float* r, float* y, uint8_t* keep, int64_t n,
-                            uint64_t seed, double p) {
+                            uint64_t seed, double p, uint64_t base) {
   const uint64_t threshold = static_cast<uint64_t>(std::llround((1.0 - p) * 4294967296.0));
   const float scale = p < 1 ? 1.0f / static_cast<float>(1.0 - p) : 0.0f;
   // Branch-free: the noise is scale * (0 or 1), exactly 0 or scale; a branch on the 10% of
@@ -128,15 +128,42 @@ void dropout_forward_kernel(const float* x, const float* r, float* y, uint8_t* k
     const float noise = scale * static_cast<float>(keep[i]);
     y[i] = kResidual ? r[i] + x[i] * noise : x[i] * noise;
   };
+  // Element i of this tensor is element base + i of the (data-parallel) global batch; global
+  // element g takes half g % 2 of hash g / 2.
+  if (base % 2 != 0) {
+    at::parallel_for(0, n, /*grain_size=*/1 << 15, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const uint64_t g = base + static_cast<uint64_t>(i);
+        const uint64_t h = wyrand(seed, g / 2);
+        one(i, g % 2 ? h >> 32 : h & 0xFFFFFFFFULL);
+      }
+    });
+    return;
+  }
+  const uint64_t k0 = base / 2;
   at::parallel_for(0, (n + 1) / 2, /*grain_size=*/1 << 14, [&](int64_t begin, int64_t end) {
     const int64_t full = std::min(end, n / 2);
     for (int64_t k = begin; k < full; ++k) {
-      const uint64_t h = wyrand(seed, static_cast<uint64_t>(k));
+      const uint64_t h = wyrand(seed, k0 + static_cast<uint64_t>(k));
       one(2 * k, h & 0xFFFFFFFFULL);
       one(2 * k + 1, h >> 32);
     }
-    if (end > full) one(2 * full, wyrand(seed, static_cast<uint64_t>(full)) & 0xFFFFFFFFULL);
+    if (end > full) one(2 * full, wyrand(seed, k0 + static_cast<uint64_t>(full)) & 0xFFFFFFFFULL);
   });
+}
+
+// The data-parallel slice set by DropoutRows (one per thread; autograd runs the forward on the
+// caller's thread).
+thread_local int64_t dropout_first_row = 0;
+thread_local int64_t dropout_local_rows = 0;
+
+// Global element offset of a tensor whose leading dimension(s) hold the local rows.
+uint64_t dropout_base(const torch::Tensor& x) {
+  if (dropout_local_rows <= 0 || dropout_first_row == 0) return 0;
+  TORCH_CHECK(x.numel() % dropout_local_rows == 0, "dropout: tensor of ", x.numel(),
+              " elements does not split into ", dropout_local_rows, " rows");
+  return static_cast<uint64_t>(dropout_first_row) *
+         static_cast<uint64_t>(x.numel() / dropout_local_rows);
 }
 
 // Backward of dropout: the incoming gradient times the same noise.
@@ -159,10 +186,10 @@ struct HashDropout : public torch::autograd::Function<HashDropout> {
     if (with_residual) {
       const torch::Tensor rc = residual.contiguous();
       dropout_forward_kernel<true>(xc.data_ptr<float>(), rc.data_ptr<float>(), y.data_ptr<float>(),
-                                   keep.data_ptr<uint8_t>(), xc.numel(), seed, p);
+                                   keep.data_ptr<uint8_t>(), xc.numel(), seed, p, dropout_base(xc));
     } else {
       dropout_forward_kernel<false>(xc.data_ptr<float>(), nullptr, y.data_ptr<float>(),
-                                    keep.data_ptr<uint8_t>(), xc.numel(), seed, p);
+                                    keep.data_ptr<uint8_t>(), xc.numel(), seed, p, dropout_base(xc));
     }
     ctx->save_for_backward({keep});
     ctx->saved_data["p"] = p;
@@ -187,6 +214,17 @@ bool hash_dropout_applies(const torch::Tensor& x) {
 }
 
 }  // namespace
+
+DropoutRows::DropoutRows(int64_t first_row, int64_t local_rows)
+    : saved_first_(dropout_first_row), saved_rows_(dropout_local_rows) {
+  dropout_first_row = first_row;
+  dropout_local_rows = local_rows;
+}
+
+DropoutRows::~DropoutRows() {
+  dropout_first_row = saved_first_;
+  dropout_local_rows = saved_rows_;
+}
 
 torch::Tensor dropout(const torch::Tensor& x, double p, bool train) {
   if (!train || p == 0) return x;

@@ -1,5 +1,6 @@
 #include "ordertune/optim.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <ATen/Parallel.h>
@@ -30,8 +31,12 @@ FlatParameters::FlatParameters(torch::nn::Module& module) {
   };
   std::vector<std::string> decay_names, other_names;
   std::vector<torch::Tensor> decay, other;
+  std::vector<const c10::TensorImpl*> seen;  // a module shared by two parents appears twice
   for (const auto& p : module.named_parameters()) {
     if (!p.value().requires_grad()) continue;
+    const c10::TensorImpl* impl = p.value().unsafeGetTensorImpl();
+    if (std::find(seen.begin(), seen.end(), impl) != seen.end()) continue;
+    seen.push_back(impl);
     if (hf_decays(p.key(), is_norm(p.value()))) {
       decay_names.push_back(p.key());
       decay.push_back(p.value());

@@ -1,7 +1,8 @@
 // data_cache — the tokenized data cache: written once by ordertune-prepare, read by every rank.
 //
 // One HDF5 file. Layout (every group and dataset carries a "description" attribute):
-//   /                          attrs format_version, created_by, settings (JSON), tokenizer_hash
+//   /                          attrs format_version, created_by, settings (JSON: featurizer
+//                              settings and the tokenizer's vocab_size), tokenizer_hash
 //   /tokenizer/model           uint8[]  the sentencepiece model bytes (XLM-R fairseq id mapping)
 //   /tasks/<task>              attrs type, format, metric, labels (JSON array), content_hash,
 //                              num_choices, train_task

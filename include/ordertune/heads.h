@@ -47,6 +47,8 @@ bool head_uses_pooler(HeadKind kind);
 class XlmrForTaskImpl : public torch::nn::Module {
  public:
   XlmrForTaskImpl(const XlmrConfig& config, HeadOptions head, EncoderOptions encoder_options = {});
+  // A fresh head on an existing encoder (shared, not copied: training the task trains it).
+  XlmrForTaskImpl(XlmrEncoder encoder, HeadOptions head);
 
   // Logits by head kind:
   //   sequence classification [B, labels]; multiple choice (input [B, C, T]) [B, C];
@@ -66,6 +68,7 @@ class XlmrForTaskImpl : public torch::nn::Module {
   torch::Tensor lm_bias;                  // lm_head.bias
 
  private:
+  void build_head(const XlmrConfig& config);
   HeadOptions head_;
   double dropout_p_;
 };

@@ -177,6 +177,21 @@ inline torch::Tensor linear(const torch::Tensor& x, const torch::nn::Linear& lay
 // torch::manual_seed and replayed by activation checkpointing (which restores the generator).
 // Elsewhere it is torch::dropout. Identity when !train or p == 0.
 torch::Tensor dropout(const torch::Tensor& x, double p, bool train);
+// Data parallelism: while alive, hash dropout treats the tensors of this thread as rows
+// [first_row, first_row + local_rows) of a larger batch (the leading dimension, or dimensions,
+// of every dropped tensor hold the rows), so each element gets the mask it has in the one-rank
+// batch and G ranks computing slices of a batch reproduce one rank computing all of it (the
+// ranks draw the same per-call seeds because they run the same modules in the same order).
+class DropoutRows {
+ public:
+  DropoutRows(int64_t first_row, int64_t local_rows);
+  ~DropoutRows();
+  DropoutRows(const DropoutRows&) = delete;
+  DropoutRows& operator=(const DropoutRows&) = delete;
+
+ private:
+  int64_t saved_first_, saved_rows_;
+};
 // residual + dropout(x, p, train) in one pass (the sublayer output before its LayerNorm).
 torch::Tensor dropout_add(const torch::Tensor& x, const torch::Tensor& residual, double p,
                           bool train);

@@ -31,6 +31,8 @@ bool hf_decays(const std::string& name, bool in_layer_norm);
 class FlatParameters {
  public:
   // Call after the module is on its final device and dtype: module.to() replaces the views.
+  // A parameter reachable twice (an encoder shared by several task models) is taken once, under
+  // its first name; parameters with requires_grad false are left out (frozen).
   explicit FlatParameters(torch::nn::Module& module);
 
   const torch::Tensor& data() const { return data_; }  // [numel] all parameters

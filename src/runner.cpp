@@ -1,0 +1,322 @@
+#include "ordertune/runner.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ordertune/batching.h"
+#include "ordertune/error.h"
+#include "ordertune/hash.h"
+#include "ordertune/log.h"
+#include "ordertune/weights.h"
+
+namespace ordertune {
+
+uint64_t node_seed(uint64_t sweep_seed, int replicate, const std::vector<std::string>& path) {
+  Hasher h;
+  h.update(&sweep_seed, sizeof sweep_seed).update(&replicate, sizeof replicate);
+  for (const std::string& stage : path) h.field(stage);
+  return derive_seed(h.digest(), "node");
+}
+
+uint64_t target_seed(uint64_t node, const std::string& target) {
+  return derive_seed(node, "target:" + target);
+}
+
+// ---- TaskData -----------------------------------------------------------------------------------
+
+TaskData::TaskData(const SweepConfig& config) : config_(config) {
+  cache_ = std::make_unique<CacheReader>(config.cache_path());
+  const std::string rerun = "; run `ordertune prepare --config " + config.path.string() + "` again";
+  nlohmann::json settings;
+  try {
+    settings = nlohmann::json::parse(cache_->settings_json());
+  } catch (const nlohmann::json::exception&) {
+    throw DataError(config.cache_path().string() + ": unreadable settings attribute" + rerun);
+  }
+  if (!settings.contains("vocab_size") || !settings["vocab_size"].is_number_integer())
+    throw DataError(config.cache_path().string() +
+                    ": expected a vocab_size setting, found none (written by an older prepare)" + rerun);
+  vocab_size_ = settings["vocab_size"].get<int64_t>();
+  for (const std::string& task : config.tasks_used())
+    if (!cache_->has_task(task))
+      throw DataError(config.cache_path().string() + ": expected task '" + task +
+                      "' (used by the config), found none" + rerun);
+}
+
+TaskData::~TaskData() = default;
+
+bool TaskData::has_split(const std::string& task, const std::string& split,
+                         const std::string& language) const {
+  return cache_->has_task(task) && cache_->has_split(task, split, language);
+}
+
+const SplitFeatures& TaskData::split(const std::string& task, const std::string& split,
+                                     const std::string& language) {
+  const std::string key = task + "/" + split + "/" + language;
+  auto it = splits_.find(key);
+  if (it != splits_.end()) return it->second;
+  SplitFeatures features;
+  if (has_split(task, split, language)) {
+    features = cache_->read_split(task, split, language);
+  } else {
+    features.type = cache_->task(task).type;
+    if (features.type == TaskType::kMultipleChoice)
+      features.multiple_choice.num_choices = cache_->task(task).num_choices;
+  }
+  return splits_.emplace(key, std::move(features)).first->second;
+}
+
+namespace {
+
+// The first n examples of a split (n <= 0: all).
+SplitFeatures first_examples(const SplitFeatures& s, int64_t n) {
+  if (n <= 0 || static_cast<int64_t>(s.size()) <= n) return s;
+  SplitFeatures out;
+  out.type = s.type;
+  auto rows = [](const auto& ragged, size_t begin, size_t end, auto& into) {
+    for (size_t r = begin; r < end; ++r) into.push_row(ragged.row(r), ragged.row(r) + ragged.row_size(r));
+  };
+  const size_t k = static_cast<size_t>(n);
+  switch (s.type) {
+    case TaskType::kClassification:
+      rows(s.classification.input_ids, 0, k, out.classification.input_ids);
+      out.classification.labels.assign(s.classification.labels.begin(), s.classification.labels.begin() + n);
+      out.classification.ids.assign(s.classification.ids.begin(), s.classification.ids.begin() + n);
+      break;
+    case TaskType::kMultipleChoice: {
+      const auto c = static_cast<size_t>(s.multiple_choice.num_choices);
+      out.multiple_choice.num_choices = s.multiple_choice.num_choices;
+      rows(s.multiple_choice.input_ids, 0, k * c, out.multiple_choice.input_ids);
+      out.multiple_choice.labels.assign(s.multiple_choice.labels.begin(), s.multiple_choice.labels.begin() + n);
+      out.multiple_choice.ids.assign(s.multiple_choice.ids.begin(), s.multiple_choice.ids.begin() + n);
+      break;
+    }
+    case TaskType::kTagging:
+      rows(s.tagging.input_ids, 0, k, out.tagging.input_ids);
+      rows(s.tagging.word_index, 0, k, out.tagging.word_index);
+      rows(s.tagging.word_labels, 0, k, out.tagging.word_labels);
+      out.tagging.ids.assign(s.tagging.ids.begin(), s.tagging.ids.begin() + n);
+      break;
+    case TaskType::kMLM: rows(s.mlm.input_ids, 0, k, out.mlm.input_ids); break;
+    case TaskType::kExtractiveQA: {
+      const QAFeatures& q = s.qa;
+      QAFeatures& o = out.qa;
+      o.ids.assign(q.ids.begin(), q.ids.begin() + n);
+      o.questions.assign(q.questions.begin(), q.questions.begin() + n);
+      o.contexts.assign(q.contexts.begin(), q.contexts.begin() + n);
+      rows(q.answer_texts, 0, k, o.answer_texts);
+      rows(q.answer_starts, 0, k, o.answer_starts);
+      o.is_impossible.assign(q.is_impossible.begin(), q.is_impossible.begin() + n);
+      for (size_t w = 0; w < q.window_example.size(); ++w) {
+        if (q.window_example[w] >= n) continue;
+        rows(q.input_ids, w, w + 1, o.input_ids);
+        rows(q.token_start, w, w + 1, o.token_start);
+        rows(q.token_end, w, w + 1, o.token_end);
+        o.window_example.push_back(q.window_example[w]);
+        o.start_positions.push_back(q.start_positions[w]);
+        o.end_positions.push_back(q.end_positions[w]);
+      }
+      break;
+    }
+    case TaskType::kRetrieval: return s;  // no cap: queries and candidates go together
+  }
+  return out;
+}
+
+}  // namespace
+
+StageTask TaskData::stage_task(const std::string& task) {
+  const TrainConfig& settings = config_.train_for(task);
+  StageTask t;
+  t.name = task;
+  t.info = cache_->task(task);
+  if (t.info.type == TaskType::kMLM) {
+    // MLM learns from every language of the corpus: that is what makes the tiny model multilingual.
+    t.train.type = TaskType::kMLM;
+    for (const std::string& lang : t.info.languages[kSplitTrain]) {
+      const SplitFeatures& part = split(task, kSplitTrain, lang);
+      for (size_t r = 0; r < part.mlm.input_ids.rows(); ++r)
+        t.train.mlm.input_ids.push_row(part.mlm.input_ids.row(r),
+                                       part.mlm.input_ids.row(r) + part.mlm.input_ids.row_size(r));
+    }
+    t.train = first_examples(t.train, settings.max_train_examples);
+    if (has_split(task, kSplitDev, "en")) {
+      t.has_dev = true;
+      t.dev = first_examples(split(task, kSplitDev, "en"), settings.max_eval_examples);
+    }
+    return t;
+  }
+  if (!has_split(task, kSplitTrain, "en"))
+    throw DataError(config_.cache_path().string() + ": task '" + task +
+                    "' has no English training split in the cache");
+  t.train = first_examples(split(task, kSplitTrain, "en"), settings.max_train_examples);
+  if (has_split(task, kSplitDev, "en")) {
+    const SplitFeatures& dev = split(task, kSplitDev, "en");
+    if (has_labels(dev)) {
+      t.has_dev = true;
+      t.dev = first_examples(dev, settings.max_eval_examples);
+    }
+  }
+  return t;
+}
+
+StageSpec TaskData::stage(const std::string& stage_name) {
+  StageSpec s;
+  s.name = stage_name;
+  s.settings = config_.train_for(stage_name);
+  s.mask_id = mask_id();
+  auto mixture = config_.mixtures.find(stage_name);
+  if (mixture != config_.mixtures.end()) {
+    for (const std::string& task : mixture->second.tasks) s.tasks.push_back(stage_task(task));
+    s.sampling = mixture->second.sampling;
+    s.temperature = mixture->second.temperature;
+  } else {
+    s.tasks.push_back(stage_task(stage_name));
+  }
+  return s;
+}
+
+StageSpec TaskData::pretraining_stage() {
+  const TinyModelConfig& tiny = config_.model.tiny;
+  StageSpec s;
+  s.name = "pretrain:" + tiny.pretrain_task;
+  s.tasks.push_back(stage_task(tiny.pretrain_task));
+  s.settings = config_.train_for(tiny.pretrain_task);
+  s.settings.lr = tiny.pretrain_lr;
+  s.settings.batch_size = tiny.pretrain_batch_size;
+  s.settings.grad_accum = 1;
+  s.settings.max_steps = tiny.pretrain_steps;
+  s.settings.select = "last";
+  s.settings.eval_every = 0;
+  s.mask_id = mask_id();
+  return s;
+}
+
+// ---- models -------------------------------------------------------------------------------------
+
+XlmrConfig tiny_model_config(const SweepConfig& config, int64_t vocab_size) {
+  const TinyModelConfig& t = config.model.tiny;
+  XlmrConfig c;
+  c.vocab_size = vocab_size;
+  c.hidden_size = t.hidden;
+  c.num_hidden_layers = t.layers;
+  c.num_attention_heads = t.heads;
+  c.intermediate_size = t.ffn;
+  c.max_position_embeddings = t.max_positions;
+  return c;
+}
+
+XlmrEncoder make_root_encoder(TaskData& data, const torch::Device& device, const TrainHooks& hooks,
+                              StageResult* pretraining) {
+  const SweepConfig& config = data.config();
+  const uint64_t seed = derive_seed(config.sweep.seed, "root");
+  torch::manual_seed(derive_seed(seed, "init"));  // new weights (a missing pooler) are seeded
+  EncoderOptions options;
+  options.with_pooler = true;
+  options.activation_checkpointing = config.model.activation_checkpointing;
+  if (!config.model.checkpoint.empty()) {
+    XlmrEncoder encoder = load_hf_encoder(config.model.checkpoint, options);
+    if (encoder->config().vocab_size != data.vocab_size())
+      throw ConfigError("model.checkpoint: expected a vocabulary of " +
+                        std::to_string(data.vocab_size()) + " ids (the cache's tokenizer), found " +
+                        std::to_string(encoder->config().vocab_size));
+    encoder->to(device);
+    return encoder;
+  }
+  XlmrEncoder encoder(tiny_model_config(config, data.vocab_size()), options);
+  encoder->to(device);
+  StageResult r = train_stage(encoder, data.pretraining_stage(), derive_seed(seed, "mlm"), hooks);
+  if (pretraining) *pretraining = std::move(r);
+  return encoder;
+}
+
+XlmrEncoder copy_encoder(const XlmrEncoder& encoder) {
+  EncoderOptions options;
+  options.with_pooler = !encoder->pooler.is_empty();
+  XlmrEncoder copy(encoder->config(), options);
+  const torch::Device device = encoder->embeddings->word_embeddings->weight.device();
+  copy->to(device);
+  torch::NoGradGuard no_grad;
+  auto src = encoder->named_parameters();
+  for (auto& p : copy->named_parameters()) p.value().copy_(src[p.key()]);
+  copy->train(encoder->is_training());
+  return copy;
+}
+
+// ---- targets ------------------------------------------------------------------------------------
+
+TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::string& target,
+                        uint64_t seed, const TrainHooks& hooks) {
+  const SweepConfig& config = data.config();
+  const CachedTask info = data.cache().task(target);
+  TargetResult result;
+  result.task = target;
+  EvalOptions eo;
+  eo.retrieval_layer = config.model.retrieval_layer;
+
+  std::vector<XlmrForTask> models;
+  XlmrEncoder tuned{nullptr};
+  if (info.type != TaskType::kRetrieval) {
+    const std::string train_name = info.train_task.empty() ? target : info.train_task;
+    StageSpec stage;
+    stage.name = target;
+    stage.settings = config.train_for(target);
+    stage.mask_id = data.mask_id();
+    StageTask t = data.stage_task(train_name);
+    if (train_name != target && t.info.labels != info.labels)
+      throw DataError("target " + target + " trains on " + train_name +
+                      ", whose labels differ from its own");
+    t.name = target;
+    t.info = info;
+    // Model selection on the target's own English dev split where the cache has it.
+    if (data.has_split(target, kSplitDev, "en") && has_labels(data.split(target, kSplitDev, "en"))) {
+      t.has_dev = true;
+      t.dev = data.split(target, kSplitDev, "en");
+    }
+    stage.tasks.push_back(std::move(t));
+    tuned = copy_encoder(encoder);
+    result.training = train_stage(tuned, stage, seed, hooks, &models);
+  }
+
+  std::vector<std::string> languages = info.languages.count(kSplitTest)
+                                           ? info.languages.at(kSplitTest)
+                                           : info.languages.count(kSplitDev) ? info.languages.at(kSplitDev)
+                                                                              : std::vector<std::string>{};
+  std::vector<MetricSet> scored;
+  for (const std::string& lang : languages) {
+    LanguageResult lr;
+    lr.language = lang;
+    auto run_split = [&](const std::string& split_name) -> Predictions {
+      const SplitFeatures& s = data.split(target, split_name, lang);
+      if (info.type != TaskType::kRetrieval) return predict(*models.front(), s, eo);
+      double threshold = 0.0;
+      if (info.metric == "bucc_f1") {
+        if (!data.has_split(target, kSplitDev, lang) || !has_labels(data.split(target, kSplitDev, lang)))
+          throw DataError("bucc2018 (" + lang + "): the cache has no labelled dev split to choose the mining threshold");
+        threshold = choose_bucc_threshold(*encoder.ptr(), data.split(target, kSplitDev, lang), eo);
+      }
+      return predict_retrieval(*encoder.ptr(), s, info.metric, eo, threshold);
+    };
+    if (data.has_split(target, kSplitTest, lang)) {
+      lr.has_test = true;
+      lr.predictions = run_split(kSplitTest);
+      if (has_labels(data.split(target, kSplitTest, lang))) {
+        lr.scored_split = kSplitTest;
+        lr.metrics = score_predictions(info, lang, data.split(target, kSplitTest, lang), lr.predictions);
+      }
+    }
+    if (lr.scored_split.empty() && data.has_split(target, kSplitDev, lang) &&
+        has_labels(data.split(target, kSplitDev, lang))) {
+      lr.scored_split = kSplitDev;
+      lr.metrics = score_predictions(info, lang, data.split(target, kSplitDev, lang), run_split(kSplitDev));
+    }
+    if (!lr.scored_split.empty()) scored.push_back(lr.metrics);
+    result.languages.push_back(std::move(lr));
+  }
+  if (!scored.empty()) {
+    result.averaged = average_over_languages(scored);
+    result.score = task_score(result.averaged);
+  }
+  return result;
+}
+
+}  // namespace ordertune

@@ -1,0 +1,361 @@
+#include "ordertune/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "ordertune/batching.h"
+#include "ordertune/communicator.h"
+#include "ordertune/error.h"
+#include "ordertune/log.h"
+#include "ordertune/optim.h"
+
+namespace ordertune {
+
+namespace {
+
+double now_seconds() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+// Seed of the masks of MLM evaluation: fixed, so dev accuracy compares across steps and nodes.
+constexpr uint64_t kMlmEvalSeed = 0x6d6c6d2d646576ULL;
+
+// One member task of a stage while it trains: its model (shared encoder + own head) and its
+// position in the epoch's batches.
+struct Member {
+  const StageTask* task = nullptr;
+  XlmrForTask model{nullptr};
+  std::vector<int64_t> lengths;
+  std::vector<std::vector<int64_t>> batches;  // this epoch's micro-batches
+  size_t next = 0;
+  int64_t epoch = -1;
+  uint64_t data_seed = 0;
+  int64_t steps_per_epoch = 0;
+
+  const std::vector<int64_t>& next_micro_batch(int64_t batch_size) {
+    if (next >= batches.size()) {
+      ++epoch;
+      batches = bucketed_batches(lengths, batch_size, derive_seed(data_seed, "epoch",
+                                                                  static_cast<uint64_t>(epoch)));
+      next = 0;
+    }
+    return batches[next++];
+  }
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t member_steps_per_epoch(const StageTask& t, const TrainConfig& s) {
+  const int64_t items = item_count(t.train);
+  return ceil_div(ceil_div(items, s.batch_size), s.grad_accum);
+}
+
+// Sum of the per-item (per-token) losses of a batch.
+torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
+                       const torch::Device& device) {
+  const torch::Tensor ids = b.input_ids.to(device), mask = b.attention_mask.to(device);
+  const torch::Tensor labels = b.labels.to(device);
+  namespace F = torch::nn::functional;
+  const auto sum = F::CrossEntropyFuncOptions().reduction(torch::kSum);
+  switch (type) {
+    case TaskType::kClassification:
+    case TaskType::kMultipleChoice:
+      return F::cross_entropy(model.forward(ids, mask).to(torch::kFloat32), labels, sum);
+    case TaskType::kTagging: {
+      const torch::Tensor logits = model.forward(ids, mask).to(torch::kFloat32);
+      return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), labels.reshape({-1}),
+                              F::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(kIgnoreLabel));
+    }
+    case TaskType::kExtractiveQA: {
+      const torch::Tensor logits = model.forward(ids, mask).to(torch::kFloat32);  // [B, T, 2]
+      const torch::Tensor start = F::cross_entropy(logits.select(2, 0), labels.select(1, 0), sum);
+      const torch::Tensor end = F::cross_entropy(logits.select(2, 1), labels.select(1, 1), sum);
+      return (start + end) / 2;
+    }
+    case TaskType::kMLM: {
+      // The LM head only where a token was selected: [B, T, V] logits would need V = 250k floats
+      // per token for XLM-R.
+      const torch::Tensor hidden = model.roberta->forward(ids, mask).last_hidden_state;
+      const torch::Tensor selected = labels.ne(kIgnoreLabel);
+      const torch::Tensor h = hidden.index({selected});
+      const torch::Tensor x =
+          model.lm_norm->forward(torch::gelu(ordertune::linear(h, model.lm_dense)));
+      const torch::Tensor logits =
+          torch::linear(x, model.roberta->embeddings->word_embeddings->weight, model.lm_bias);
+      return F::cross_entropy(logits.to(torch::kFloat32), labels.index({selected}),
+                              F::CrossEntropyFuncOptions().reduction(torch::kSum));
+    }
+    case TaskType::kRetrieval: break;
+  }
+  throw ConfigError(std::string("cannot train a ") + task_type_name(type) + " task as a stage");
+}
+
+// Masked-token accuracy on a split with fixed masks.
+EvalRecord evaluate_mlm(XlmrForTaskImpl& model, const StageTask& task, const SplitFeatures& split,
+                        int64_t batch_size, int32_t mask_id) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  const torch::Device device = model.roberta->embeddings->word_embeddings->weight.device();
+  BatchOptions o;
+  o.mlm_seed = kMlmEvalSeed;
+  o.mask_id = mask_id;
+  o.vocab_size = static_cast<int32_t>(model.roberta->config().vocab_size);
+  int64_t correct = 0, total = 0;
+  for (const auto& items : sorted_batches(item_lengths(split), batch_size)) {
+    const Batch b = make_batch(split, items, o);
+    const torch::Tensor labels = b.labels.to(device);
+    const torch::Tensor hidden =
+        model.roberta->forward(b.input_ids.to(device), b.attention_mask.to(device)).last_hidden_state;
+    const torch::Tensor selected = labels.ne(kIgnoreLabel);
+    const torch::Tensor x = model.lm_norm->forward(
+        torch::gelu(ordertune::linear(hidden.index({selected}), model.lm_dense)));
+    const torch::Tensor logits =
+        torch::linear(x, model.roberta->embeddings->word_embeddings->weight, model.lm_bias);
+    correct += logits.argmax(-1).eq(labels.index({selected})).sum().item<int64_t>();
+    total += selected.sum().item<int64_t>();
+  }
+  model.train(was_training);
+  EvalRecord r;
+  r.task = task.name;
+  r.score = total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+  r.metrics = {{"accuracy", r.score}};
+  return r;
+}
+
+void check_settings(const StageSpec& stage) {
+  const TrainConfig& s = stage.settings;
+  OT_CHECK(s.batch_size > 0 && s.grad_accum > 0, "stage {}: bad batch settings", stage.name);
+  if (stage.tasks.empty()) throw ConfigError("stage " + stage.name + ": no tasks");
+  for (const StageTask& t : stage.tasks) {
+    if (item_count(t.train) == 0)
+      throw DataError("stage " + stage.name + ": task " + t.name +
+                      " has no English training items in the cache");
+    if (t.info.type == TaskType::kMLM && stage.mask_id < 0)
+      throw ConfigError("stage " + stage.name + ": MLM needs the tokenizer's <mask> id");
+  }
+}
+
+// Draws the member task of an optimizer step.
+size_t draw_member(const StageSpec& stage, const std::vector<double>& cumulative, uint64_t seed,
+                   int64_t step) {
+  if (cumulative.size() == 1) return 0;
+  const double u = SplitMix64(derive_seed(seed, "task", static_cast<uint64_t>(step))).uniform() *
+                   cumulative.back();
+  for (size_t i = 0; i < cumulative.size(); ++i)
+    if (u < cumulative[i]) return i;
+  (void)stage;
+  return cumulative.size() - 1;
+}
+
+}  // namespace
+
+HeadOptions head_for(const CachedTask& task) {
+  HeadOptions h;
+  switch (task.type) {
+    case TaskType::kClassification: h.kind = HeadKind::kSequenceClassification; break;
+    case TaskType::kMultipleChoice: h.kind = HeadKind::kMultipleChoice; break;
+    case TaskType::kExtractiveQA: h.kind = HeadKind::kQuestionAnswering; break;
+    case TaskType::kTagging: h.kind = HeadKind::kTokenClassification; break;
+    case TaskType::kMLM: h.kind = HeadKind::kMaskedLM; break;
+    case TaskType::kRetrieval: h.kind = HeadKind::kRetrieval; break;
+  }
+  h.num_labels = std::max<int64_t>(1, static_cast<int64_t>(task.labels.size()));
+  return h;
+}
+
+int64_t planned_steps(const StageSpec& stage) {
+  const TrainConfig& s = stage.settings;
+  if (s.max_steps > 0) return s.max_steps;
+  int64_t per_epoch = 0;
+  for (const StageTask& t : stage.tasks) per_epoch += member_steps_per_epoch(t, s);
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s.epochs * static_cast<double>(per_epoch))));
+}
+
+double linear_schedule(int64_t k, int64_t steps, int64_t warmup) {
+  if (k < warmup) return static_cast<double>(k) / static_cast<double>(std::max<int64_t>(1, warmup));
+  return std::max(0.0, static_cast<double>(steps - k) /
+                           static_cast<double>(std::max<int64_t>(1, steps - warmup)));
+}
+
+EvalRecord evaluate_task(XlmrForTaskImpl& model, const StageTask& task, const SplitFeatures& split,
+                         int64_t batch_size, int32_t mask_id) {
+  if (task.info.type == TaskType::kMLM) return evaluate_mlm(model, task, split, batch_size, mask_id);
+  EvalOptions o;
+  o.batch_size = batch_size;
+  EvalRecord r;
+  r.task = task.name;
+  r.metrics = score_predictions(task.info, "en", split, predict(model, split, o));
+  r.score = task_score(r.metrics);
+  return r;
+}
+
+StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
+                        const TrainHooks& hooks, std::vector<XlmrForTask>* models) {
+  check_settings(stage);
+  const TrainConfig& s = stage.settings;
+  const torch::Device device = encoder->embeddings->word_embeddings->weight.device();
+  Communicator* group = hooks.group;
+  const int group_rank = group ? group->rank() : 0;
+  const int group_size = group ? group->size() : 1;
+
+  // Heads: fresh, initialised from the stage seed (the same on every rank of the group).
+  torch::manual_seed(derive_seed(seed, "heads"));
+  auto container = std::make_shared<torch::nn::Module>("Stage");
+  container->register_module("roberta", encoder);
+  std::vector<Member> members(stage.tasks.size());
+  bool uses_pooler = false;
+  std::vector<double> cumulative;
+  for (size_t i = 0; i < stage.tasks.size(); ++i) {
+    const StageTask& t = stage.tasks[i];
+    Member& m = members[i];
+    m.task = &t;
+    HeadOptions head = head_for(t.info);
+    uses_pooler = uses_pooler || head_uses_pooler(head.kind);
+    m.model = XlmrForTask(encoder, head);
+    m.model->to(device);
+    container->register_module("task" + std::to_string(i), m.model);
+    m.lengths = item_lengths(t.train);
+    m.data_seed = derive_seed(seed, "data:" + t.name);
+    m.steps_per_epoch = member_steps_per_epoch(t, s);
+    const double items = static_cast<double>(item_count(t.train));
+    const double weight = stage.sampling == "uniform"       ? 1.0
+                          : stage.sampling == "temperature" ? std::pow(items, 1.0 / stage.temperature)
+                                                            : items;
+    cumulative.push_back((cumulative.empty() ? 0.0 : cumulative.back()) + weight);
+  }
+  // The pooler trains only with a multiple-choice head (Hugging Face's other heads leave it out).
+  std::vector<torch::Tensor> frozen;
+  if (!encoder->pooler.is_empty() && !uses_pooler)
+    for (auto& p : encoder->pooler->parameters())
+      if (p.requires_grad()) {
+        p.set_requires_grad(false);
+        frozen.push_back(p);
+      }
+
+  container->train();
+  FlatParameters flat(*container);
+  AdamWOptions ao;
+  ao.lr = s.lr;
+  ao.weight_decay = s.weight_decay;
+  AdamW optimizer(flat, ao);
+
+  StageResult result;
+  const int64_t steps = planned_steps(stage);
+  const int64_t warmup = static_cast<int64_t>(std::llround(s.warmup_fraction * static_cast<double>(steps)));
+  int64_t per_epoch = 0;
+  for (const Member& m : members) per_epoch += m.steps_per_epoch;
+  const bool can_select = std::all_of(stage.tasks.begin(), stage.tasks.end(),
+                                      [](const StageTask& t) { return t.has_dev; });
+  const bool select_best = s.select == "best" && can_select;
+  double best_score = -std::numeric_limits<double>::infinity();
+  torch::Tensor best_weights;
+
+  auto evaluate_all = [&](int64_t step) {
+    const double t0 = now_seconds();
+    double mean = 0.0;
+    for (Member& m : members) {
+      if (!m.task->has_dev) continue;
+      EvalRecord r = evaluate_task(*m.model, *m.task, m.task->dev, stage.eval_batch_size, stage.mask_id);
+      r.step = step;
+      mean += r.score / static_cast<double>(members.size());
+      log::info("{} step {}/{}: dev {} {:.2f}", stage.name, step, steps, m.task->name, r.score);
+      result.evals.push_back(std::move(r));
+    }
+    if (select_best && mean > best_score) {
+      best_score = mean;
+      best_weights = flat.data().clone();
+      result.selected_step = step;
+    }
+    result.eval_seconds += now_seconds() - t0;
+  };
+
+  torch::manual_seed(derive_seed(seed, "dropout"));
+  const double start = now_seconds();
+  const uint64_t mlm_seed = derive_seed(seed, "mlm");
+  for (int64_t step = 0; step < steps; ++step) {
+    const size_t mi = draw_member(stage, cumulative, seed, step);
+    Member& m = members[mi];
+    const TaskType type = m.task->info.type;
+    BatchOptions bo;
+    bo.mlm_seed = derive_seed(mlm_seed, "step", static_cast<uint64_t>(step));
+    bo.mask_id = stage.mask_id;
+    bo.vocab_size = static_cast<int32_t>(encoder->config().vocab_size);
+
+    // This step's micro-batches, this rank's slice of each, and the global loss normaliser.
+    std::vector<Batch> local;
+    std::vector<std::pair<int64_t, int64_t>> slices;
+    double terms = 0, local_tokens = 0;
+    for (int a = 0; a < s.grad_accum; ++a) {
+      const std::vector<int64_t>& micro = m.next_micro_batch(s.batch_size);
+      int64_t longest = 0;
+      for (int64_t item : micro) longest = std::max(longest, m.lengths[static_cast<size_t>(item)]);
+      const auto slice = slice_rows(static_cast<int64_t>(micro.size()), group_rank, group_size);
+      const std::vector<int64_t> mine(micro.begin() + slice.first, micro.begin() + slice.second);
+      terms += static_cast<double>(count_loss_terms(m.task->train, micro, bo));
+      if (mine.empty()) continue;
+      BatchOptions lo = bo;
+      lo.pad_to = longest;
+      local.push_back(make_batch(m.task->train, mine, lo));
+      slices.push_back(slice);
+      local_tokens += static_cast<double>(local.back().tokens);
+    }
+    double loss_total = 0;
+    for (size_t i = 0; i < local.size(); ++i) {
+      const DropoutRows rows(slices[i].first, slices[i].second - slices[i].first);
+      const torch::Tensor sum = loss_sum(*m.model, type, local[i], device);
+      if (terms > 0) (sum / terms).backward();
+      loss_total += sum.item<double>();
+    }
+    torch::Tensor stats = torch::tensor({loss_total, local_tokens}, torch::kFloat64);
+    if (group && group_size > 1) {
+      torch::Tensor g = flat.grad();
+      all_reduce_buckets(*group, g);
+      group->all_reduce_sum(stats);
+    }
+    const double grad_norm = flat.grad_norm();
+    const double lr = s.lr * linear_schedule(step, steps, warmup);
+    optimizer.set_lr(lr);
+    optimizer.step(clip_coefficient(grad_norm, s.max_grad_norm));
+    flat.zero_grad();
+
+    result.steps = step + 1;
+    result.losses.push_back(static_cast<float>(terms > 0 ? stats[0].item<double>() / terms : 0.0));
+    result.learning_rates.push_back(static_cast<float>(lr));
+    result.grad_norms.push_back(static_cast<float>(grad_norm));
+    result.step_tasks.push_back(static_cast<int32_t>(mi));
+    result.tokens += static_cast<int64_t>(stats[1].item<double>());
+
+    const bool last = step + 1 == steps;
+    const bool epoch_end = per_epoch > 0 && (step + 1) % per_epoch == 0;
+    const bool periodic = s.eval_every > 0 ? (step + 1) % s.eval_every == 0 : epoch_end;
+    if (can_select && (last || periodic)) evaluate_all(step + 1);
+    if (hooks.on_step && !hooks.on_step(step + 1, steps, result)) break;
+  }
+  result.train_seconds = now_seconds() - start - result.eval_seconds;
+  if (select_best && best_weights.defined()) {
+    torch::NoGradGuard no_grad;
+    flat.data().copy_(best_weights);
+  } else {
+    result.selected_step = result.steps;
+  }
+  for (auto& p : frozen) p.set_requires_grad(true);
+  // The encoder's parameters are views of the flat buffer, which also holds the heads: give
+  // them their own storage so the heads and optimizer state are freed with this scope.
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : encoder->parameters()) {
+      p.mutable_grad() = torch::Tensor();
+      p.set_data(p.detach().clone());
+    }
+  }
+  if (models)
+    for (Member& m : members) {
+      m.model->eval();
+      models->push_back(m.model);
+    }
+  return result;
+}
+
+}  // namespace ordertune

@@ -1,0 +1,75 @@
+// Small in-memory task splits with learnable rules, for trainer tests (engine and MPI).
+// Token ids are in [4, vocab - 1) (no specials, no <mask>); every row is <s> ... </s>.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ordertune/batching.h"
+#include "ordertune/data_cache.h"
+#include "ordertune/trainer.h"
+
+namespace ordertune::testing {
+
+// Random body tokens of a row, lengths in [min_len, max_len].
+inline std::vector<int32_t> random_row(SplitMix64& rng, int64_t vocab, int64_t min_len, int64_t max_len) {
+  const int64_t n = min_len + static_cast<int64_t>(rng.below(static_cast<uint64_t>(max_len - min_len + 1)));
+  std::vector<int32_t> row{0};
+  for (int64_t i = 0; i < n; ++i) row.push_back(4 + static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab - 5))));
+  row.push_back(2);
+  return row;
+}
+
+// Classification: label 1 when token 4 or 5 occurs in the row, else 0.
+inline SplitFeatures classification_split(int64_t n, int64_t vocab, uint64_t seed) {
+  SplitMix64 rng(seed);
+  SplitFeatures s;
+  s.type = TaskType::kClassification;
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<int32_t> row = random_row(rng, vocab, 3, 12);
+    bool hit = false;
+    for (size_t t = 1; t + 1 < row.size(); ++t) hit = hit || row[t] == 4 || row[t] == 5;
+    s.classification.input_ids.push_row(row);
+    s.classification.labels.push_back(hit ? 1 : 0);
+    s.classification.ids.push_back(std::to_string(i));
+  }
+  return s;
+}
+
+// Tagging: one word per token; tag 1 for ids below vocab / 2, else 0. Every third token is a
+// continuation sub-token (no label) to exercise first-sub-token labelling.
+inline SplitFeatures tagging_split(int64_t n, int64_t vocab, uint64_t seed) {
+  SplitMix64 rng(seed);
+  SplitFeatures s;
+  s.type = TaskType::kTagging;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<int32_t> row = random_row(rng, vocab, 2, 10);
+    std::vector<int32_t> word_index(row.size(), -1), labels;
+    int32_t word = 0;
+    for (size_t t = 1; t + 1 < row.size(); ++t) {
+      if (t % 3 == 0) continue;  // continuation
+      word_index[t] = word++;
+      labels.push_back(row[t] < vocab / 2 ? 1 : 0);
+    }
+    s.tagging.input_ids.push_row(row);
+    s.tagging.word_index.push_row(word_index);
+    s.tagging.word_labels.push_row(labels);
+    s.tagging.ids.push_back(std::to_string(i));
+  }
+  return s;
+}
+
+inline StageTask stage_task(const std::string& name, SplitFeatures train, std::vector<std::string> labels,
+                            const std::string& metric = "accuracy") {
+  StageTask t;
+  t.name = name;
+  t.info.name = name;
+  t.info.type = train.type;
+  t.info.labels = std::move(labels);
+  t.info.metric = metric;
+  t.train = std::move(train);
+  return t;
+}
+
+}  // namespace ordertune::testing

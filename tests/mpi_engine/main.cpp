@@ -1,0 +1,37 @@
+// Catch2 main for the LibTorch tests that run under mpiexec (communicator, rank layout): owns
+// MPI_Init/Finalize, as tests/mpi/main.cpp does for the core. Only rank 0 reports to the console,
+// every rank runs every test; a failure on any rank fails the process and so the CTest entry.
+// LibTorch comes first and glog's CHECK macros go before Catch2 (see engine/engine_test.h).
+#include <torch/torch.h>
+
+#undef CHECK
+#undef CHECK_EQ
+#undef CHECK_NE
+#undef CHECK_LT
+#undef CHECK_LE
+#undef CHECK_GT
+#undef CHECK_GE
+#undef CHECK_NOTNULL
+
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+#include <mpi.h>
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  // Ranks share the cores (OMP_NUM_THREADS=1 from CTest): one compute thread each.
+  at::set_num_threads(1);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  Catch::Session session;
+  if (int rc = session.applyCommandLine(argc, argv); rc != 0) {
+    MPI_Finalize();
+    return rc;
+  }
+  if (rank != 0) session.configData().outputFilename = "%debug";  // silence, keep exit codes
+  const int failed = session.run();
+  int any_failed = 0;
+  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return any_failed > 0 ? 1 : 0;
+}
