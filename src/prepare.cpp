@@ -201,10 +201,7 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
   }
   const XlmrTokenizer tokenizer = XlmrTokenizer::from_file(summary.tokenizer_model);
   const std::string tokenizer_hash = hash_hex(tokenizer.serialized());
-  // The sweep reads the vocabulary size from here: it never loads sentencepiece.
-  nlohmann::json settings_doc = nlohmann::json::parse(featurizer_settings_json(config.data));
-  settings_doc["vocab_size"] = tokenizer.vocab_size();
-  const std::string settings = settings_doc.dump();
+  const std::string settings = featurizer_settings_json(config.data);
   const std::string base_hash = Hasher().field(settings).field(tokenizer_hash).hex();
 
   // 3. Which tasks are current in the existing cache.
@@ -246,6 +243,7 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
   nlohmann::json settings_doc = nlohmann::json::parse(settings);
   settings_doc["tokenizer_model"] = summary.tokenizer_model.string();
   settings_doc["config"] = config.path.string();
+  settings_doc["vocab_size"] = tokenizer.vocab_size();  // the sweep never loads sentencepiece
   CacheWriter writer(summary.cache);
   writer.write_header(settings_doc.dump(), tokenizer.serialized(), tokenizer_hash);
   for (auto& [name, read] : reads) {

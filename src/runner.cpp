@@ -25,7 +25,7 @@ uint64_t target_seed(uint64_t node, const std::string& target) {
 
 TaskData::TaskData(const SweepConfig& config) : config_(config) {
   cache_ = std::make_unique<CacheReader>(config.cache_path());
-  const std::string rerun = "; run `ordertune prepare --config " + config.path.string() + "` again";
+  const std::string rerun = "; run `ordertune prepare --config " + config.path.string() + " --force`";
   nlohmann::json settings;
   try {
     settings = nlohmann::json::parse(cache_->settings_json());
@@ -317,6 +317,115 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
     result.score = task_score(result.averaged);
   }
   return result;
+}
+
+// ---- one path ------------------------------------------------------------------------------------
+
+std::vector<std::string> parse_order(const std::string& text, const SweepConfig& config,
+                                     const std::string& what) {
+  std::vector<std::string> order;
+  if (text.empty()) return order;
+  size_t begin = 0;
+  while (true) {
+    const size_t end = text.find('>', begin);
+    const std::string stage = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    if (stage.empty() || (!config.registry.contains(stage) && !config.mixtures.count(stage)))
+      throw ConfigError(what + ": expected stages (tasks or mixtures of the config) joined by '>', found '" +
+                        stage + "' in '" + text + "'");
+    order.push_back(stage);
+    if (end == std::string::npos) break;
+    begin = end + 1;
+  }
+  return order;
+}
+
+std::string order_string(const std::vector<std::string>& order) {
+  std::string out;
+  for (const std::string& s : order) out += (out.empty() ? "" : ">") + s;
+  return out;
+}
+
+namespace {
+
+nlohmann::json stage_json(const std::string& name, const StageResult& r) {
+  nlohmann::json j;
+  j["stage"] = name;
+  j["steps"] = r.steps;
+  j["train_seconds"] = r.train_seconds;
+  j["eval_seconds"] = r.eval_seconds;
+  j["steps_per_s"] = r.train_seconds > 0 ? static_cast<double>(r.steps) / r.train_seconds : 0.0;
+  j["tokens_per_s"] = r.train_seconds > 0 ? static_cast<double>(r.tokens) / r.train_seconds : 0.0;
+  j["first_loss"] = r.losses.empty() ? 0.0 : r.losses.front();
+  j["last_loss"] = r.losses.empty() ? 0.0 : r.losses.back();
+  j["selected_step"] = r.selected_step;
+  nlohmann::json dev = nlohmann::json::array();
+  for (const EvalRecord& e : r.evals) dev.push_back({{"step", e.step}, {"task", e.task}, {"score", e.score}});
+  j["dev"] = dev;
+  return j;
+}
+
+void log_stage(const std::string& what, const StageResult& r) {
+  log::info("{}: {} steps in {:.1f} s ({:.1f} steps/s, {:.0f} tokens/s), loss {:.3f} -> {:.3f}{}",
+            what, r.steps, r.train_seconds,
+            r.train_seconds > 0 ? static_cast<double>(r.steps) / r.train_seconds : 0.0,
+            r.train_seconds > 0 ? static_cast<double>(r.tokens) / r.train_seconds : 0.0,
+            r.losses.empty() ? 0.0 : r.losses.front(), r.losses.empty() ? 0.0 : r.losses.back(),
+            r.evals.empty() ? std::string() : fmt::format(", dev {:.2f}", r.evals.back().score));
+}
+
+}  // namespace
+
+nlohmann::json run_path(TaskData& data, const std::vector<std::string>& order, int replicate,
+                        const torch::Device& device) {
+  const SweepConfig& config = data.config();
+  nlohmann::json out;
+  out["order"] = order_string(order);
+  out["replicate"] = replicate;
+  StageResult pretraining;
+  XlmrEncoder encoder = make_root_encoder(data, device, {}, &pretraining);
+  if (pretraining.steps > 0) {
+    log_stage("root (MLM pretraining)", pretraining);
+    out["root"] = stage_json("pretrain:" + config.model.tiny.pretrain_task, pretraining);
+  }
+  std::vector<std::string> path;
+  out["stages"] = nlohmann::json::array();
+  for (const std::string& stage : order) {
+    path.push_back(stage);
+    const StageResult r = train_stage(encoder, data.stage(stage), node_seed(config.sweep.seed, replicate, path));
+    log_stage(order_string(path), r);
+    out["stages"].push_back(stage_json(stage, r));
+  }
+  const uint64_t seed = node_seed(config.sweep.seed, replicate, path);
+  out["targets"] = nlohmann::json::array();
+  double total = 0;
+  int scored = 0;
+  for (const std::string& target : config.targets) {
+    const TargetResult t = run_target(encoder, data, target, target_seed(seed, target));
+    if (t.training.steps > 0) log_stage(target, t.training);
+    nlohmann::json j = stage_json(target, t.training);
+    j["task"] = target;
+    j["score"] = t.score;
+    nlohmann::json langs = nlohmann::json::object();
+    std::string line;
+    for (const LanguageResult& l : t.languages) {
+      nlohmann::json m = nlohmann::json::object();
+      for (const Metric& metric : l.metrics) m[metric.name] = metric.value;
+      if (!l.scored_split.empty()) {
+        m["split"] = l.scored_split;
+        line += fmt::format(" {} {:.1f}", l.language, task_score(l.metrics));
+      }
+      langs[l.language] = m;
+    }
+    j["languages"] = langs;
+    log::info("{}: score {:.2f} ({})", target, t.score, line.empty() ? "no labels" : line.substr(1));
+    if (!t.languages.empty() && !t.averaged.empty()) {
+      total += t.score;
+      ++scored;
+    }
+    out["targets"].push_back(j);
+  }
+  out["score"] = scored > 0 ? total / scored : 0.0;
+  return out;
 }
 
 }  // namespace ordertune

@@ -19,6 +19,8 @@
 
 #include "ordertune/config.h"
 #include "ordertune/data_cache.h"
+#include <nlohmann/json.hpp>
+
 #include "ordertune/trainer.h"
 
 namespace ordertune {
@@ -75,5 +77,18 @@ XlmrEncoder copy_encoder(const XlmrEncoder& encoder);
 // cache has no test split), scoring every split that has labels (BUCC: threshold chosen on dev).
 TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::string& target,
                         uint64_t seed, const TrainHooks& hooks = {});
+
+// Parses an order written "a>b>c" ("" = the baseline); ConfigError naming `what` when a stage is
+// neither a task nor a mixture of the config.
+std::vector<std::string> parse_order(const std::string& text, const SweepConfig& config,
+                                     const std::string& what);
+std::string order_string(const std::vector<std::string>& order);
+
+// `ordertune run`: the root, every stage of one order, then every target, on this rank alone,
+// without a results file. Returns one JSON object: per stage and target the steps, seconds,
+// steps/s, tokens/s, last loss and dev scores; per target and language the metrics; and
+// "score", the mean of the targets' scores (XTREME-R's overall number over these targets).
+nlohmann::json run_path(TaskData& data, const std::vector<std::string>& order, int replicate,
+                        const torch::Device& device);
 
 }  // namespace ordertune

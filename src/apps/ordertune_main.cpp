@@ -10,6 +10,7 @@
 //   bench     `bench train`: speed and memory of one training step (bench.h)
 //   forward   every layer's hidden states of a checkpoint for lines of token ids, to HDF5
 //             (the parity check against a reference implementation; weights.h)
+//   run       one order on this process alone: root, stages, every target (runner.h)
 //
 // includes:
 //   bench.h      defines: run_train_bench
@@ -17,6 +18,7 @@
 //   torch_env.h  defines: build_info, configure_threads
 //   error.h      defines: Error and exit codes
 //   weights.h    defines: forward_to_h5
+//   runner.h     defines: TaskData, parse_order, run_path
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +35,7 @@
 #include "ordertune/bench.h"
 #include "ordertune/config.h"
 #include "ordertune/error.h"
+#include "ordertune/runner.h"
 #include "ordertune/log.h"
 #include "ordertune/submission.h"
 #include "ordertune/torch_env.h"
@@ -144,6 +147,20 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--lang", score.lang, "language code, e.g. de")->required();
   score_cmd->add_option("--predictions", score.predictions, "predictions file")->required();
   score_cmd->add_option("--labels", score.labels, "gold labels file")->required();
+  std::string run_config_path, run_order;
+  int run_replicate = 0, run_threads = 0;
+  bool run_json = false;
+  auto* run_cmd = app.add_subcommand(
+      "run", "train one order on this process alone (root, each stage, every target) and print "
+             "per-stage speed and per-target scores; no results file (use `sweep` for that)");
+  run_cmd->add_option("--config,-c", run_config_path, "sweep config (TOML)")->required();
+  run_cmd->add_option("--order", run_order,
+                      "stages joined by '>', e.g. \"mnli>squad_v1\"; empty: the baseline")
+      ->capture_default_str();
+  run_cmd->add_option("--replicate", run_replicate, "replicate (seed index)")->capture_default_str();
+  run_cmd->add_option("--threads", run_threads, "compute threads (0: the config's sweep.threads, "
+                                                "else all cores)")->capture_default_str();
+  run_cmd->add_flag("--json", run_json, "print the result as one JSON line on stdout");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -156,6 +173,20 @@ int main(int argc, char** argv) {
     if (forward_cmd->parsed()) {
       const auto hidden = forward_to_h5(forward_model, forward_inputs, forward_out);
       log::info("{}: hidden_states [{}]", forward_out, fmt::join(hidden.sizes(), ", "));
+      return kExitOk;
+    }
+    if (run_cmd->parsed()) {
+      const SweepConfig config = load_config(run_config_path);
+      if (run_replicate < 0 || run_replicate >= config.sweep.replicates)
+        throw ConfigError("--replicate: expected 0.." + std::to_string(config.sweep.replicates - 1) +
+                          " (sweep.replicates), found " + std::to_string(run_replicate));
+      const std::vector<std::string> order = parse_order(run_order, config, "--order");
+      const int threads = configure_threads(run_threads > 0 ? run_threads : config.sweep.threads, 1);
+      log::info("run: order '{}' replicate {} on {} thread(s)", run_order, run_replicate, threads);
+      TaskData data(config);
+      const nlohmann::json r = run_path(data, order, run_replicate, torch::kCPU);
+      if (run_json) std::printf("%s\n", r.dump().c_str());
+      else log::info("score over {} targets: {:.2f}", r["targets"].size(), r["score"].get<double>());
       return kExitOk;
     }
     if (bench_train->parsed()) {
