@@ -8,37 +8,7 @@
 
 namespace ordertune {
 
-// ---- seeds and random numbers -----------------------------------------------------------------
-
-uint64_t SplitMix64::next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-double SplitMix64::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
-uint64_t SplitMix64::below(uint64_t n) {
-  OT_CHECK(n > 0, "SplitMix64::below(0)");
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;  // accept [0, limit): a multiple of n
-  uint64_t x = next();
-  while (x >= limit) x = next();
-  return x % n;
-}
-
-uint64_t derive_seed(uint64_t parent, std::string_view label) {
-  Hasher h;
-  h.update(&parent, sizeof parent).field(label);
-  // One splitmix64 round on top of FNV-1a spreads the last input bytes over all bits.
-  return SplitMix64(h.digest()).next();
-}
-
-uint64_t derive_seed(uint64_t parent, std::string_view label, uint64_t index) {
-  Hasher h;
-  h.update(&parent, sizeof parent).field(label).update(&index, sizeof index);
-  return SplitMix64(h.digest()).next();
-}
+// ---- shuffling --------------------------------------------------------------------------------
 
 void shuffle(std::vector<int64_t>& values, uint64_t seed) {
   SplitMix64 rng(seed);

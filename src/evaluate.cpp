@@ -44,12 +44,6 @@ void for_each_batch(XlmrForTaskImpl& model, const SplitFeatures& split, int64_t 
   model.train(was_training);
 }
 
-// The best span of one example over its windows (see evaluate.h).
-struct Span {
-  double score = -std::numeric_limits<double>::infinity();
-  int64_t start = -1, end = -1;  // byte offsets
-};
-
 std::vector<int64_t> top_indices(const float* v, int64_t n, int64_t k) {
   std::vector<int64_t> idx(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
@@ -62,6 +56,18 @@ std::vector<int64_t> top_indices(const float* v, int64_t n, int64_t k) {
 }
 
 }  // namespace
+
+void update_best_span(const float* start, const float* end, int64_t n, const int64_t* token_start,
+                      const int64_t* token_end, AnswerSpan* best) {
+  for (int64_t a : top_indices(start, n, kQaBestSize)) {
+    if (token_start[a] < 0) continue;
+    for (int64_t z : top_indices(end, n, kQaBestSize)) {
+      if (token_end[z] < 0 || z < a || z - a + 1 > kQaMaxAnswerTokens) continue;
+      const double score = static_cast<double>(start[a]) + static_cast<double>(end[z]);
+      if (score > best->score) *best = AnswerSpan{score, token_start[a], token_end[z]};
+    }
+  }
+}
 
 Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split, const EvalOptions& options) {
   Predictions p;
@@ -96,32 +102,19 @@ Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split, const Ev
     }
     case TaskType::kExtractiveQA: {
       const QAFeatures& q = split.qa;
-      std::vector<Span> best(q.ids.size());
+      std::vector<AnswerSpan> best(q.ids.size());
       for_each_batch(model, split, options.batch_size, [&](const auto& items, const torch::Tensor& logits) {
         const torch::Tensor lc = logits.contiguous();  // [B, T, 2]
-        const int64_t T = lc.size(1);
         for (size_t i = 0; i < items.size(); ++i) {
           const size_t w = static_cast<size_t>(items[i]);
-          const int64_t n = q.input_ids.row_size(w);
           const torch::Tensor start = lc[static_cast<int64_t>(i)].select(1, 0).contiguous();
           const torch::Tensor end = lc[static_cast<int64_t>(i)].select(1, 1).contiguous();
-          const float* s = start.data_ptr<float>();
-          const float* e = end.data_ptr<float>();
-          const int64_t* ts = q.token_start.row(w);
-          const int64_t* te = q.token_end.row(w);
-          Span& b = best[static_cast<size_t>(q.window_example[w])];
-          (void)T;
-          for (int64_t a : top_indices(s, n, kQaBestSize)) {
-            if (ts[a] < 0) continue;
-            for (int64_t z : top_indices(e, n, kQaBestSize)) {
-              if (te[z] < 0 || z < a || z - a + 1 > kQaMaxAnswerTokens) continue;
-              const double score = static_cast<double>(s[a]) + static_cast<double>(e[z]);
-              if (score > b.score) b = Span{score, ts[a], te[z]};
-            }
-          }
+          update_best_span(start.data_ptr<float>(), end.data_ptr<float>(), q.input_ids.row_size(w),
+                           q.token_start.row(w), q.token_end.row(w),
+                           &best[static_cast<size_t>(q.window_example[w])]);
         }
       });
-      for (const Span& b : best) {
+      for (const AnswerSpan& b : best) {
         p.spans.push_back(b.start);
         p.spans.push_back(b.end);
       }

@@ -24,26 +24,11 @@
 #include <torch/torch.h>
 
 #include "ordertune/data_cache.h"
+#include "ordertune/hash.h"
 
 namespace ordertune {
 
-// ---- seeds and random numbers -----------------------------------------------------------------
-
-// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and the same everywhere.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next();
-  double uniform();                  // [0, 1) with 53 random bits
-  uint64_t below(uint64_t n);        // uniform in [0, n), n > 0 (rejection sampling: no bias)
-
- private:
-  uint64_t state_;
-};
-
-// A child seed: hash of (parent, label). derive_seed(s, "dropout") != derive_seed(s, "data").
-uint64_t derive_seed(uint64_t parent, std::string_view label);
-uint64_t derive_seed(uint64_t parent, std::string_view label, uint64_t index);
+// ---- shuffling --------------------------------------------------------------------------------
 
 // Fisher-Yates with SplitMix64.
 void shuffle(std::vector<int64_t>& values, uint64_t seed);

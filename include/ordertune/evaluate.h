@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,18 @@ struct EvalOptions {
   int64_t batch_size = 32;      // sequences per forward
   int64_t retrieval_layer = -1; // -1: default_retrieval_layer
 };
+
+// The best answer of a QA example so far, in bytes of its context (-1: none yet).
+struct AnswerSpan {
+  double score = -std::numeric_limits<double>::infinity();
+  int64_t start = -1, end = -1;
+};
+// Folds one window into `best`: among the window's kQaBestSize best start and end tokens (ties
+// to the lower index), pairs with both tokens in the context (token_start/token_end >= 0),
+// end >= start and at most kQaMaxAnswerTokens tokens; score = start + end logit; a pair replaces
+// `best` only when strictly better (so the earlier window wins ties).
+void update_best_span(const float* start_logits, const float* end_logits, int64_t tokens,
+                      const int64_t* token_start, const int64_t* token_end, AnswerSpan* best);
 
 // Whether the split has gold labels (xtreme's downloads hide most test labels).
 bool has_labels(const SplitFeatures& split);

@@ -1,4 +1,4 @@
-// hash — content hashing for cache freshness and config identity.
+// hash — content hashing for cache freshness and config identity, and derived random seeds.
 //
 // FNV-1a, 64 bit: not cryptographic, only a fingerprint that changes when an input file, a
 // setting or the tokenizer changes. Hashes print as 16 lowercase hex digits.
@@ -26,5 +26,24 @@ class Hasher {
 };
 
 std::string hash_hex(std::string_view text);
+
+// ---- seeds (../shared/DESIGN.md, decision 6) ---------------------------------------------------
+
+// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and the same everywhere.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t next();
+  double uniform();                  // [0, 1) with 53 random bits
+  uint64_t below(uint64_t n);        // uniform in [0, n), n > 0 (rejection sampling: no bias)
+
+ private:
+  uint64_t state_;
+};
+
+// A child seed: hash of (parent, label). derive_seed(s, "dropout") != derive_seed(s, "data").
+uint64_t derive_seed(uint64_t parent, std::string_view label);
+uint64_t derive_seed(uint64_t parent, std::string_view label, uint64_t index);
+
 
 }  // namespace ordertune

@@ -19,16 +19,12 @@
 
 #include "ordertune/config.h"
 #include "ordertune/data_cache.h"
+#include "ordertune/plan.h"
 #include <nlohmann/json.hpp>
 
 #include "ordertune/trainer.h"
 
 namespace ordertune {
-
-// The seed of the node reached by `path` (stage names, root first) in replicate r.
-uint64_t node_seed(uint64_t sweep_seed, int replicate, const std::vector<std::string>& path);
-// The seed of a target leaf under a node.
-uint64_t target_seed(uint64_t node_seed, const std::string& target);
 
 class TaskData {
  public:
