@@ -330,6 +330,7 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
     r.integer("replicates", &c.sweep.replicates, 1, 1000);
     r.integer("group_size", &c.sweep.group_size, 1, 4096);
     r.integer("threads", &c.sweep.threads, 0, 1024);
+    r.number("tokens_per_second", &c.sweep.tokens_per_second, 0, /*exclusive_min=*/true);
     r.finish();
   }
   if (const toml::table* t = top.table("model")) {

@@ -57,6 +57,7 @@ void Handle::reset() {
   id_ = H5I_INVALID_HID;
 }
 
+template <> hid_t native_type<int8_t>() { return H5T_NATIVE_INT8; }
 template <> hid_t native_type<int32_t>() { return H5T_NATIVE_INT32; }
 template <> hid_t native_type<int64_t>() { return H5T_NATIVE_INT64; }
 template <> hid_t native_type<uint8_t>() { return H5T_NATIVE_UINT8; }

@@ -67,7 +67,7 @@ XlmrConfig read_hf_config(const std::string& path) {
   return c;
 }
 
-void write_hf_config(const XlmrConfig& c, const std::string& path, const std::string& architecture) {
+std::string hf_config_json(const XlmrConfig& c, const std::string& architecture) {
   nlohmann::json j;
   j["architectures"] = {architecture};
   j["model_type"] = "xlm-roberta";
@@ -88,9 +88,13 @@ void write_hf_config(const XlmrConfig& c, const std::string& path, const std::st
   j["eos_token_id"] = 2;
   j["position_embedding_type"] = "absolute";
   j["torch_dtype"] = "float32";
+  return j.dump(2);
+}
+
+void write_hf_config(const XlmrConfig& c, const std::string& path, const std::string& architecture) {
   std::ofstream out(path);
   if (!out) throw CheckpointError(fmt::format("{}: cannot write", path));
-  out << j.dump(2) << "\n";
+  out << hf_config_json(c, architecture) << "\n";
 }
 
 // ---- dropout ---------------------------------------------------------------------------------

@@ -234,6 +234,34 @@ XlmrEncoder copy_encoder(const XlmrEncoder& encoder) {
 
 // ---- targets ------------------------------------------------------------------------------------
 
+std::vector<std::string> target_languages(const CachedTask& info) {
+  if (info.languages.count(kSplitTest)) return info.languages.at(kSplitTest);
+  if (info.languages.count(kSplitDev)) return info.languages.at(kSplitDev);
+  return {};
+}
+
+StageSpec target_stage(TaskData& data, const std::string& target) {
+  const SweepConfig& config = data.config();
+  const CachedTask info = data.cache().task(target);
+  const std::string train_name = info.train_task.empty() ? target : info.train_task;
+  StageSpec stage;
+  stage.name = target;
+  stage.settings = config.train_for(target);
+  stage.mask_id = data.mask_id();
+  StageTask t = data.stage_task(train_name);
+  if (train_name != target && t.info.labels != info.labels)
+    throw DataError("target " + target + " trains on " + train_name + ", whose labels differ from its own");
+  t.name = target;
+  t.info = info;
+  // Model selection on the target's own English dev split where the cache has it.
+  if (data.has_split(target, kSplitDev, "en") && has_labels(data.split(target, kSplitDev, "en"))) {
+    t.has_dev = true;
+    t.dev = first_examples(data.split(target, kSplitDev, "en"), stage.settings.max_eval_examples);
+  }
+  stage.tasks.push_back(std::move(t));
+  return stage;
+}
+
 TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::string& target,
                         uint64_t seed, const TrainHooks& hooks) {
   const SweepConfig& config = data.config();
@@ -246,31 +274,10 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
   std::vector<XlmrForTask> models;
   XlmrEncoder tuned{nullptr};
   if (info.type != TaskType::kRetrieval) {
-    const std::string train_name = info.train_task.empty() ? target : info.train_task;
-    StageSpec stage;
-    stage.name = target;
-    stage.settings = config.train_for(target);
-    stage.mask_id = data.mask_id();
-    StageTask t = data.stage_task(train_name);
-    if (train_name != target && t.info.labels != info.labels)
-      throw DataError("target " + target + " trains on " + train_name +
-                      ", whose labels differ from its own");
-    t.name = target;
-    t.info = info;
-    // Model selection on the target's own English dev split where the cache has it.
-    if (data.has_split(target, kSplitDev, "en") && has_labels(data.split(target, kSplitDev, "en"))) {
-      t.has_dev = true;
-      t.dev = data.split(target, kSplitDev, "en");
-    }
-    stage.tasks.push_back(std::move(t));
     tuned = copy_encoder(encoder);
-    result.training = train_stage(tuned, stage, seed, hooks, &models);
+    result.training = train_stage(tuned, target_stage(data, target), seed, hooks, &models);
   }
-
-  std::vector<std::string> languages = info.languages.count(kSplitTest)
-                                           ? info.languages.at(kSplitTest)
-                                           : info.languages.count(kSplitDev) ? info.languages.at(kSplitDev)
-                                                                              : std::vector<std::string>{};
+  const std::vector<std::string> languages = target_languages(info);
   std::vector<MetricSet> scored;
   for (const std::string& lang : languages) {
     LanguageResult lr;

@@ -173,6 +173,36 @@ int64_t planned_steps(const StageSpec& stage) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s.epochs * static_cast<double>(per_epoch))));
 }
 
+namespace {
+
+int64_t steps_per_epoch_of(const StageSpec& stage) {
+  int64_t per_epoch = 0;
+  for (const StageTask& t : stage.tasks) per_epoch += member_steps_per_epoch(t, stage.settings);
+  return per_epoch;
+}
+
+bool evaluates_after(const StageSpec& stage, int64_t done, int64_t steps, int64_t per_epoch) {
+  const bool last = done == steps;
+  const bool epoch_end = per_epoch > 0 && done % per_epoch == 0;
+  const bool periodic = stage.settings.eval_every > 0 ? done % stage.settings.eval_every == 0 : epoch_end;
+  return last || periodic;
+}
+
+bool all_have_dev(const StageSpec& stage) {
+  return std::all_of(stage.tasks.begin(), stage.tasks.end(), [](const StageTask& t) { return t.has_dev; });
+}
+
+}  // namespace
+
+std::vector<int64_t> planned_eval_steps(const StageSpec& stage) {
+  std::vector<int64_t> out;
+  if (!all_have_dev(stage)) return out;
+  const int64_t steps = planned_steps(stage), per_epoch = steps_per_epoch_of(stage);
+  for (int64_t done = 1; done <= steps; ++done)
+    if (evaluates_after(stage, done, steps, per_epoch)) out.push_back(done);
+  return out;
+}
+
 double linear_schedule(int64_t k, int64_t steps, int64_t warmup) {
   if (k < warmup) return static_cast<double>(k) / static_cast<double>(std::max<int64_t>(1, warmup));
   return std::max(0.0, static_cast<double>(steps - k) /
@@ -244,10 +274,8 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
   StageResult result;
   const int64_t steps = planned_steps(stage);
   const int64_t warmup = static_cast<int64_t>(std::llround(s.warmup_fraction * static_cast<double>(steps)));
-  int64_t per_epoch = 0;
-  for (const Member& m : members) per_epoch += m.steps_per_epoch;
-  const bool can_select = std::all_of(stage.tasks.begin(), stage.tasks.end(),
-                                      [](const StageTask& t) { return t.has_dev; });
+  const int64_t per_epoch = steps_per_epoch_of(stage);
+  const bool can_select = all_have_dev(stage);
   const bool select_best = s.select == "best" && can_select;
   double best_score = -std::numeric_limits<double>::infinity();
   torch::Tensor best_weights;
@@ -327,10 +355,7 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     result.step_tasks.push_back(static_cast<int32_t>(mi));
     result.tokens += static_cast<int64_t>(stats[1].item<double>());
 
-    const bool last = step + 1 == steps;
-    const bool epoch_end = per_epoch > 0 && (step + 1) % per_epoch == 0;
-    const bool periodic = s.eval_every > 0 ? (step + 1) % s.eval_every == 0 : epoch_end;
-    if (can_select && (last || periodic)) evaluate_all(step + 1);
+    if (can_select && evaluates_after(stage, step + 1, steps, per_epoch)) evaluate_all(step + 1);
     if (hooks.on_step && !hooks.on_step(step + 1, steps, result)) break;
   }
   result.train_seconds = now_seconds() - start - result.eval_seconds;

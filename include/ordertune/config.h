@@ -22,6 +22,8 @@ struct SweepSection {
   int replicates = 1;          // independent seeds per order (the study used 3)
   int group_size = 1;          // ranks training one node together (data parallel)
   int threads = 0;             // compute threads per rank; 0 = cores of the node / ranks on it
+  double tokens_per_second = 20000;  // training tokens per second of one group: the cost model's
+                                     // throughput (plan.h); refined from measured nodes at run time
 };
 
 // The tiny model that ordertune pretrains itself (demo) when model.checkpoint is empty.

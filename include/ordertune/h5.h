@@ -36,7 +36,7 @@ class Handle {
   hid_t id_ = H5I_INVALID_HID;
 };
 
-// HDF5 native type of T (int32, int64, uint8, float, double, uint64).
+// HDF5 native type of T (int8, int32, int64, uint8, float, double, uint64).
 template <typename T>
 hid_t native_type();
 

@@ -41,6 +41,8 @@ struct XlmrConfig {
 
 // Reads config.json (throws CheckpointError naming the file and field on bad input).
 XlmrConfig read_hf_config(const std::string& path);
+// The config.json text that transformers' AutoConfig reads as xlm-roberta.
+std::string hf_config_json(const XlmrConfig& config, const std::string& architecture);
 // Writes config.json that transformers' AutoConfig reads as xlm-roberta.
 void write_hf_config(const XlmrConfig& config, const std::string& path,
                      const std::string& architecture);

@@ -68,6 +68,12 @@ XlmrEncoder make_root_encoder(TaskData& data, const torch::Device& device, const
 // A deep copy of an encoder (same architecture, same device, own storage).
 XlmrEncoder copy_encoder(const XlmrEncoder& encoder);
 
+// The languages a target is evaluated in: its test split's, else its dev split's.
+std::vector<std::string> target_languages(const CachedTask& info);
+// The English fine-tuning stage of a (non-retrieval) target: its train_task's training data, its
+// own [train.<target>] settings, model selection on its own English dev split where present.
+StageSpec target_stage(TaskData& data, const std::string& target);
+
 // Fine-tunes a copy of `encoder` on the target's English training data (its train_task's when
 // set; none for Tatoeba and BUCC) and predicts every language of its test split (dev where the
 // cache has no test split), scoring every split that has labels (BUCC: threshold chosen on dev).

@@ -11,6 +11,11 @@
 //   forward   every layer's hidden states of a checkpoint for lines of token ids, to HDF5
 //             (the parity check against a reference implementation; weights.h)
 //   run       one order on this process alone: root, stages, every target (runner.h)
+//   sweep     the whole plan on every MPI rank into one results file (sweep.h)
+//   status    progress of a running or finished results file (results.h)
+//   results   the tidy table of a results file (results.h)
+//   export    a finished order's predictions (submission layout) or encoder (export.h)
+//   plan      the sweep's plan: node counts, work, lower bound, simulated makespan (scheduler.h)
 //
 // includes:
 //   bench.h      defines: run_train_bench
@@ -19,6 +24,8 @@
 //   error.h      defines: Error and exit codes
 //   weights.h    defines: forward_to_h5
 //   runner.h     defines: TaskData, parse_order, run_path
+//   scheduler.h  defines: run_plan
+#include <mpi.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,7 +42,11 @@
 #include "ordertune/bench.h"
 #include "ordertune/config.h"
 #include "ordertune/error.h"
+#include "ordertune/export.h"
+#include "ordertune/results.h"
+#include "ordertune/sweep.h"
 #include "ordertune/runner.h"
+#include "ordertune/scheduler.h"
 #include "ordertune/log.h"
 #include "ordertune/submission.h"
 #include "ordertune/torch_env.h"
@@ -82,6 +93,37 @@ int run_config(const std::string& path) {
   j["replicates"] = c.sweep.replicates;
   std::printf("%s\n", j.dump(2).c_str());
   return kExitOk;
+}
+
+// `ordertune sweep`: MPI lives only here. Errors before the work starts (config, cache, results
+// file refused) are met alike by every rank and print once, from rank 0; an error during the
+// work ends the job (MPI's failure model: the relaunched job resumes from the results file).
+int sweep_main(const std::string& config_path, const std::string& results, int threads) {
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  log::configure(rank, log::Level::kInfo);
+  int code = kExitOk;
+  try {
+    const SweepConfig config = load_config(config_path);
+    SweepOptions options;
+    options.results = results;
+    options.threads = threads;
+    code = run_sweep(config, options, MPI_COMM_WORLD);
+  } catch (const Error& e) {
+    // Thrown before the work starts, alike on every rank (run_sweep aborts the job itself for
+    // errors in the work loop).
+    if (rank == 0) std::fprintf(stderr, "ordertune: %s\n", e.what());
+    code = e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ordertune: rank %d: %s\n", rank, e.what());
+    if (size > 1) MPI_Abort(MPI_COMM_WORLD, kExitFailure);
+    code = kExitFailure;
+  }
+  MPI_Finalize();
+  return code;
 }
 
 }  // namespace
@@ -161,6 +203,43 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", run_threads, "compute threads (0: the config's sweep.threads, "
                                                 "else all cores)")->capture_default_str();
   run_cmd->add_flag("--json", run_json, "print the result as one JSON line on stdout");
+  PlanCommand plan_options;
+  auto* plan_cmd = app.add_subcommand(
+      "plan", "print the sweep's plan: nodes, stage runs with and without prefix sharing, work, "
+              "lower bound and (--simulate) the scheduler's makespan for N ranks");
+  plan_cmd->add_option("--config,-c", plan_options.config, "sweep config (TOML)")->required();
+  plan_cmd->add_option("--ranks", plan_options.ranks, "MPI ranks (workers = ranks / sweep.group_size)")
+      ->capture_default_str();
+  plan_cmd->add_flag("--simulate", plan_options.simulate, "simulate the schedule on the estimated costs");
+  plan_cmd->add_flag("--json", plan_options.json, "print one JSON line");
+  std::string sweep_config_path, sweep_results;
+  int sweep_threads = 0;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "run (or resume) the config's whole plan on every MPI rank: `mpirun -np N ordertune "
+               "sweep --config FILE`; results in one HDF5 file; SIGTERM/SIGUSR1 stop cleanly, "
+               "re-running the same command continues");
+  sweep_cmd->add_option("--config,-c", sweep_config_path, "sweep config (TOML)")->required();
+  sweep_cmd->add_option("--results", sweep_results, "results file (default: output.results)");
+  sweep_cmd->add_option("--threads", sweep_threads, "compute threads per rank (0: sweep.threads, "
+                                                    "else cores / ranks on the node)");
+  std::string status_file;
+  auto* status_cmd = app.add_subcommand("status", "progress of a running or finished sweep's results file");
+  status_cmd->add_option("results", status_file, "results file")->required();
+  std::string results_file, results_format = "csv";
+  auto* results_cmd = app.add_subcommand(
+      "results", "print a results file as a table: seed,order,target,language,metric,value");
+  results_cmd->add_option("results", results_file, "results file")->required();
+  results_cmd->add_option("--format", results_format, "csv (the only format)")->capture_default_str();
+  ExportOptions export_options;
+  std::string export_results;
+  auto* export_cmd = app.add_subcommand(
+      "export", "write a finished order's target predictions in the XTREME-R submission layout "
+                "(--predictions DIR) and/or its encoder as a Hugging Face directory (--model DIR)");
+  export_cmd->add_option("--results", export_results, "results file")->required();
+  export_cmd->add_option("--seed", export_options.replicate, "replicate (seed index)")->capture_default_str();
+  export_cmd->add_option("--order", export_options.order, "stages joined by '>' (\"\" = baseline)");
+  export_cmd->add_option("--predictions", export_options.predictions, "output folder for DIR/<task>/test-<lang>.*");
+  export_cmd->add_option("--model", export_options.model, "output Hugging Face directory");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -170,9 +249,35 @@ int main(int argc, char** argv) {
   try {
     if (config_cmd->parsed()) return run_config(config_path);
     if (score_cmd->parsed()) return run_score(score, std::cout);
+    if (plan_cmd->parsed()) return run_plan(plan_options, std::cout);
     if (forward_cmd->parsed()) {
       const auto hidden = forward_to_h5(forward_model, forward_inputs, forward_out);
       log::info("{}: hidden_states [{}]", forward_out, fmt::join(hidden.sizes(), ", "));
+      return kExitOk;
+    }
+    if (sweep_cmd->parsed()) return sweep_main(sweep_config_path, sweep_results, sweep_threads);
+    if (status_cmd->parsed()) {
+      const ResultsSummary r = read_results_summary(status_file);
+      const double elapsed = r.last_end > r.first_start ? r.last_end - r.first_start : 0.0;
+      const double rate = r.estimated_done_s > 0 ? elapsed / r.estimated_done_s : 0.0;
+      std::printf("%s: sweep '%s': %lld/%lld nodes done (%.0f%% of the estimated work)",
+                  status_file.c_str(), r.sweep_name.c_str(), static_cast<long long>(r.done),
+                  static_cast<long long>(r.nodes),
+                  r.estimated_total_s > 0 ? 100.0 * r.estimated_done_s / r.estimated_total_s : 0.0);
+      if (r.done < r.nodes && rate > 0)
+        std::printf("; ETA %.0f s at the pace so far", rate * (r.estimated_total_s - r.estimated_done_s));
+      std::printf("%s\n", r.done == r.nodes ? "; finished" : "");
+      return kExitOk;
+    }
+    if (results_cmd->parsed()) {
+      if (results_format != "csv")
+        throw ConfigError("--format: expected csv, found '" + results_format + "'");
+      write_results_csv(results_file, std::cout);
+      return kExitOk;
+    }
+    if (export_cmd->parsed()) {
+      export_options.results = export_results;
+      run_export(export_options);
       return kExitOk;
     }
     if (run_cmd->parsed()) {

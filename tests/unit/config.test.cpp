@@ -36,6 +36,7 @@ TEST_CASE("the reference config parses to exactly the built-in defaults", "[conf
   CHECK(ref.sweep.replicates == def.sweep.replicates);
   CHECK(ref.sweep.group_size == def.sweep.group_size);
   CHECK(ref.sweep.threads == def.sweep.threads);
+  CHECK(ref.sweep.tokens_per_second == def.sweep.tokens_per_second);
 
   CHECK(ref.model.checkpoint == def.model.checkpoint);
   CHECK(ref.model.tokenizer == def.model.tokenizer);

@@ -1,0 +1,373 @@
+#include "ordertune/sweep.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <deque>
+#include <thread>
+
+#include "ordertune/communicator.h"
+#include "ordertune/error.h"
+#include "ordertune/log.h"
+#include "ordertune/plan.h"
+#include "ordertune/results.h"
+#include "ordertune/runner.h"
+#include "ordertune/scheduler.h"
+#include "ordertune/torch_env.h"
+#include "ordertune/weights.h"
+
+namespace ordertune {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+constexpr int kTagRequest = 7101;  // worker leader -> coordinator: {worker, finished node, stopped}
+constexpr int kTagReply = 7102;    // coordinator -> worker leader: {node, kind}
+constexpr int64_t kReplyRun = 0, kReplyFinish = 1;
+constexpr auto kPollSleep = std::chrono::milliseconds(2);
+
+// The plan decisions every rank makes identically.
+struct Shared {
+  const SweepConfig& config;
+  TaskData& data;
+  const Plan& plan;
+  ResultsFile& results;
+  const ResultsLayout& layout;
+  RankLayout& ranks;
+  Communicator* group;  // nullptr when the group is one rank
+};
+
+// ---- coordinator (world rank 0) -----------------------------------------------------------------
+
+class Coordinator {
+ public:
+  Coordinator(const Plan& plan, int workers, const std::vector<uint8_t>& done, int group_size)
+      : plan_(plan), sched_(plan, workers, done), group_size_(group_size), start_(unix_now()) {
+    stopped_.assign(static_cast<size_t>(workers), false);
+    unanswered_.assign(static_cast<size_t>(workers), false);
+  }
+
+  // Handles pending requests from remote workers and answers what can be answered.
+  void serve() {
+    int flag = 1;
+    while (flag) {
+      MPI_Status st;
+      MPI_Iprobe(MPI_ANY_SOURCE, kTagRequest, MPI_COMM_WORLD, &flag, &st);
+      if (!flag) break;
+      int64_t msg[4];
+      MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagRequest, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      request(static_cast<int>(msg[0]), msg[1], static_cast<double>(msg[3]) / 1000.0, msg[2] != 0);
+    }
+    if (g_stop_signal)  // stop: every worker waiting for work is told to finish
+      for (size_t w = 0; w < unanswered_.size(); ++w)
+        if (unanswered_[w]) answer(static_cast<int>(w), Assignment{-1, true});
+  }
+
+  // Worker w reports its finished node (or -1) and asks for the next.
+  void request(int w, int64_t node, double seconds, bool stopped) {
+    if (stopped) stopped_[static_cast<size_t>(w)] = true;
+    unanswered_[static_cast<size_t>(w)] = true;
+    if (node >= 0) {
+      sched_.finished(w, node, unix_now() - start_, seconds);
+      const Progress p = sched_.progress();
+      log::info("[{}/{}] {} done in {:.1f} s (worker {}), ETA {:.0f} s", p.done_nodes, p.total_nodes,
+                node_name(plan_.nodes[static_cast<size_t>(node)]), seconds, w, eta(p));
+    }
+    if (g_stop_signal || stopped) {
+      answer(w, Assignment{-1, true});
+      return;
+    }
+    const Assignment a = sched_.next(w, unix_now() - start_);
+    if (a.node >= 0 || a.finished) answer(w, a);
+    for (const auto& [worker, assignment] : sched_.assign_waiting(unix_now() - start_))
+      answer(worker, assignment);
+  }
+
+  // The local worker's (rank 0's) answer, once there is one.
+  bool local_answer(Assignment* out) {
+    if (!local_ready_) return false;
+    *out = local_;
+    local_ready_ = false;
+    return true;
+  }
+
+  int finish_sent() const { return finish_sent_; }
+
+ private:
+  void answer(int w, const Assignment& a) {
+    unanswered_[static_cast<size_t>(w)] = false;
+    if (w == 0) {
+      local_ = a;
+      local_ready_ = true;
+      return;
+    }
+    int64_t reply[2] = {a.node, a.node >= 0 ? kReplyRun : kReplyFinish};
+    MPI_Send(reply, 2, MPI_INT64_T, w * group_size_, kTagReply, MPI_COMM_WORLD);
+    if (reply[1] == kReplyFinish) ++finish_sent_;
+  }
+
+  // Remaining seconds at the pace measured so far (elapsed / estimated done work).
+  double eta(const Progress& p) const {
+    const double elapsed = unix_now() - start_;
+    return p.done_work_s > 0 ? p.eta_s * elapsed / p.done_work_s * 1.0 : p.eta_s;
+  }
+
+  const Plan& plan_;
+  Scheduler sched_;
+  int group_size_;
+  double start_;
+  std::vector<bool> stopped_, unanswered_;
+  Assignment local_;
+  bool local_ready_ = false;
+  int finish_sent_ = 0;
+};
+
+// ---- worker ---------------------------------------------------------------------------------------
+
+class Worker {
+ public:
+  Worker(Shared& s, Coordinator* coordinator) : s_(s), coord_(coordinator) {
+    worker_ = s.ranks.group_index;
+    leader_ = s.ranks.group_rank == 0;
+  }
+
+  // Runs nodes until the coordinator says finish. Returns true when stopped by a signal.
+  bool run() {
+    int64_t finished = -1;
+    double seconds = 0;
+    bool stopped = false;
+    while (true) {
+      int64_t reply[2] = {-1, kReplyFinish};
+      if (leader_) ask(finished, seconds, stopped, reply);
+      if (s_.group) {
+        torch::Tensor r = torch::tensor({reply[0], reply[1]}, torch::kInt64);
+        s_.group->broadcast(r, 0);
+        reply[0] = r[0].item<int64_t>();
+        reply[1] = r[1].item<int64_t>();
+      }
+      if (reply[1] == kReplyFinish) return stopped;
+      const double t0 = unix_now();
+      stopped = !run_node(reply[0]);
+      finished = stopped ? -1 : reply[0];
+      seconds = unix_now() - t0;
+      if (stopped && !leader_) return true;
+    }
+  }
+
+  // Called between training steps: rank 0 serves the others; every rank checks for signals.
+  bool keep_going() {
+    if (coord_) coord_->serve();
+    return g_stop_signal == 0;
+  }
+
+ private:
+  void ask(int64_t finished, double seconds, bool stopped, int64_t reply[2]) {
+    if (coord_) {
+      coord_->request(worker_, finished, seconds, stopped);
+      Assignment a;
+      while (!coord_->local_answer(&a)) {
+        coord_->serve();
+        if (!coord_->local_answer(&a)) std::this_thread::sleep_for(kPollSleep);
+        else break;
+      }
+      reply[0] = a.node;
+      reply[1] = a.node >= 0 ? kReplyRun : kReplyFinish;
+      return;
+    }
+    int64_t msg[4] = {worker_, finished, stopped ? 1 : 0, static_cast<int64_t>(seconds * 1000)};
+    MPI_Send(msg, 4, MPI_INT64_T, 0, kTagRequest, MPI_COMM_WORLD);
+    MPI_Request req;
+    MPI_Irecv(reply, 2, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, &req);
+    int done = 0;
+    while (!done) {
+      MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+      if (!done) std::this_thread::sleep_for(kPollSleep);
+    }
+  }
+
+  // The parent's encoder: held, or from the results file.
+  XlmrEncoder parent_encoder(int64_t parent, double* wait) {
+    const double t0 = unix_now();
+    XlmrEncoder e{nullptr};
+    if (held_node_ == parent && held_) {
+      e = copy_encoder(held_);
+    } else {
+      OT_CHECK(s_.results.has_checkpoint(parent), "node {} needs parent {}, neither held nor kept",
+               node_name(s_.plan.nodes[static_cast<size_t>(parent)]), parent);
+      torch::manual_seed(0);
+      EncoderOptions o;
+      o.with_pooler = true;
+      o.activation_checkpointing = s_.config.model.activation_checkpointing;
+      e = XlmrEncoder(model_config(), o);
+      s_.results.read_checkpoint(parent, *e);
+    }
+    *wait = unix_now() - t0;
+    return e;
+  }
+
+  XlmrConfig model_config() {
+    if (!s_.config.model.checkpoint.empty())
+      return read_hf_config((std::filesystem::path(s_.config.model.checkpoint) / "config.json").string());
+    return tiny_model_config(s_.config, s_.data.vocab_size());
+  }
+
+  // Keeps the node's encoder as this worker's held copy, rounded as the file stores it.
+  void hold(int64_t node, XlmrEncoder e) {
+    if (s_.layout.checkpoint_dtype == WeightDtype::kBFloat16) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : e->parameters()) p.copy_(p.to(torch::kBFloat16).to(p.scalar_type()));
+    }
+    held_ = e;
+    held_node_ = node;
+  }
+
+  // Returns false when stopped by a signal before the node finished.
+  bool run_node(int64_t id) {
+    const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
+    TrainHooks hooks;
+    hooks.group = s_.group;
+    bool interrupted = false;
+    hooks.on_step = [&](int64_t, int64_t, const StageResult&) {
+      // Every rank of a group must stop at the same step: the leader decides.
+      int go = keep_going() ? 1 : 0;
+      if (s_.group) {
+        torch::Tensor t = torch::tensor({go}, torch::kInt64);
+        s_.group->broadcast(t, 0);
+        go = static_cast<int>(t[0].item<int64_t>());
+      }
+      if (!go) interrupted = true;
+      return go != 0;
+    };
+    NodeRecord rec;
+    rec.rank = s_.ranks.world_rank;
+    rec.start_time = unix_now();
+    const torch::Device device = torch::kCPU;
+    log::info("{}: start", node_name(node));
+    if (node.kind == NodeKind::kRoot) {
+      StageResult pre;
+      XlmrEncoder e = make_root_encoder(s_.data, device, hooks, &pre);
+      if (interrupted) return false;
+      rec.training = pre;
+      rec.train_seconds = pre.train_seconds;
+      rec.eval_seconds = pre.eval_seconds;
+      if (leader_) s_.results.write_checkpoint(id, *e);
+      hold(id, e);
+    } else if (node.kind == NodeKind::kStage) {
+      XlmrEncoder e = parent_encoder(node.parent, &rec.wait_seconds);
+      rec.training = train_stage(e, s_.data.stage(node.stage), node.seed, hooks);
+      if (interrupted) return false;
+      rec.train_seconds = rec.training.train_seconds;
+      rec.eval_seconds = rec.training.eval_seconds;
+      if (leader_) s_.results.write_checkpoint(id, *e);
+      hold(id, e);
+    } else {
+      XlmrEncoder parent = parent_encoder(node.parent, &rec.wait_seconds);
+      const TargetResult t = run_target(parent, s_.data, node.stage, node.seed, hooks);
+      if (interrupted) return false;
+      rec.target = &t;
+      rec.train_seconds = t.training.train_seconds;
+      rec.eval_seconds = t.training.eval_seconds;
+      rec.end_time = unix_now();
+      if (leader_) s_.results.write_node(id, rec);
+      return true;
+    }
+    rec.end_time = unix_now();
+    if (leader_) s_.results.write_node(id, rec);
+    return true;
+  }
+
+  Shared& s_;
+  Coordinator* coord_;
+  int worker_ = 0;
+  bool leader_ = true;
+  XlmrEncoder held_{nullptr};
+  int64_t held_node_ = -1;
+};
+
+// Done nodes whose encoder a pending child needs but the file does not keep are run again
+// (deterministic: they give the same numbers).
+std::vector<uint8_t> effective_done(const Plan& plan, std::vector<uint8_t> done, const ResultsLayout& layout) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (size_t n = 0; n < plan.nodes.size(); ++n) {
+      if (!done[n] || layout.checkpoint_row[n] >= 0) continue;
+      for (int64_t c : plan.nodes[n].children)
+        if (!done[static_cast<size_t>(c)]) {
+          done[n] = 0;
+          changed = true;
+          break;
+        }
+    }
+  }
+  return done;
+}
+
+}  // namespace
+
+int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm world) {
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGUSR1, on_stop_signal);
+  RankLayout ranks = make_rank_layout(world, config.sweep.group_size);
+  const int threads = configure_threads(options.threads > 0 ? options.threads : config.sweep.threads,
+                                        ranks.local_size);
+  if (config.output.checkpoints == "none")
+    throw ConfigError(config.path.string() + ": output.checkpoints = \"none\" is not supported by the "
+                      "sweep yet (workers hand encoders over through the results file); use \"interior\"");
+  TaskData data(config);
+  const CostModel cost = CostModel::from_config(config);
+  const Plan plan = build_plan(config, cost);
+  const XlmrConfig model = config.model.checkpoint.empty()
+                               ? tiny_model_config(config, data.vocab_size())
+                               : read_hf_config((std::filesystem::path(config.model.checkpoint) / "config.json").string());
+  ResultsLayout layout = make_results_layout(plan, data, model);
+  layout.model_config_json = hf_config_json(model, "XLMRobertaModel");
+  const std::filesystem::path path = options.results.empty() ? std::filesystem::path(config.output.results) : options.results;
+  std::unique_ptr<ResultsFile> results = ResultsFile::open_or_create(path, world, config, plan, layout);
+  const std::vector<uint8_t> done = effective_done(plan, results->done_at_open(), layout);
+  int64_t done_count = 0;
+  for (uint8_t d : done) done_count += d;
+  if (ranks.world_rank == 0)
+    log::info("sweep '{}': {} nodes ({} done{}), {} worker(s) of {} rank(s), {} thread(s) per rank, results {}",
+              config.sweep.name, plan.nodes.size(), done_count, results->resumed() ? ", resumed" : "",
+              ranks.groups, ranks.group_size, threads, path.string());
+
+  std::unique_ptr<Communicator> group;
+  if (ranks.group_size > 1) group = make_mpi_communicator(ranks.group_comm);
+  Shared shared{config, data, plan, *results, layout, ranks, group.get()};
+  std::unique_ptr<Coordinator> coordinator;
+  if (ranks.world_rank == 0)
+    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, ranks.group_size);
+  Worker worker(shared, coordinator.get());
+  bool stopped = false;
+  try {
+    stopped = worker.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ordertune: rank %d: %s\n", ranks.world_rank, e.what());
+    std::fflush(stderr);
+    MPI_Abort(world, kExitFailure);
+  }
+  // Rank 0 keeps answering until every other worker has been told to finish.
+  if (coordinator)
+    while (coordinator->finish_sent() < ranks.groups - 1) {
+      coordinator->serve();
+      std::this_thread::sleep_for(kPollSleep);
+    }
+  MPI_Barrier(world);  // every rank's writes are in before the collective close
+  results.reset();
+  if (ranks.world_rank == 0)
+    log::info(stopped || g_stop_signal ? "sweep stopped by signal {}; run the same command to continue"
+                                       : "sweep finished: {}",
+              stopped || g_stop_signal ? std::to_string(static_cast<int>(g_stop_signal)) : path.string());
+  return kExitOk;
+}
+
+}  // namespace ordertune
