@@ -30,25 +30,33 @@ uint64_t target_seed(uint64_t node, const std::string& target) {
   return derive_seed(node, "target:" + target);
 }
 
-uint64_t root_seed(uint64_t sweep_seed) { return derive_seed(sweep_seed, "root"); }
+uint64_t root_seed(uint64_t sweep_seed) {
+  return derive_seed(sweep_seed, "root");
+}
 
 // ---- nodes --------------------------------------------------------------------------------------
 
 const char* node_kind_name(NodeKind kind) {
   switch (kind) {
-    case NodeKind::kRoot: return "root";
-    case NodeKind::kStage: return "stage";
-    case NodeKind::kTarget: return "target";
+    case NodeKind::kRoot:
+      return "root";
+    case NodeKind::kStage:
+      return "stage";
+    case NodeKind::kTarget:
+      return "target";
   }
   return "?";
 }
 
 namespace {
 
-std::string join_path(const std::vector<std::string>& path) { return fmt::format("{}", fmt::join(path, ">")); }
+std::string join_path(const std::vector<std::string>& path) {
+  return fmt::format("{}", fmt::join(path, ">"));
+}
 
 // The lookup key of (replicate, path, target); node_name() of the node it finds.
-std::string lookup_key(int replicate, const std::vector<std::string>& path, const std::string& target) {
+std::string lookup_key(int replicate, const std::vector<std::string>& path,
+                       const std::string& target) {
   if (path.empty() && target.empty()) return "root";
   std::string key = fmt::format("r{}/{}", replicate, join_path(path));
   if (!target.empty()) key += ":" + target;
@@ -91,25 +99,25 @@ const NominalTask kNominalTasks[] = {
     {"anli_r1", 16'946, 1'000, 0, 0, 0},
     {"anli_r2", 45'460, 1'000, 0, 0, 0},
     {"anli_r3", 100'459, 1'200, 0, 0, 0},
-    {"ccg", 38'015, 1'913, 0, 0, 0},    // jiant's ccg.train (unverified; CCGbank 02-21 has 39,604)
+    {"ccg", 38'015, 1'913, 0, 0, 0},  // jiant's ccg.train (unverified; CCGbank 02-21 has 39,604)
     {"commonsenseqa", 9'741, 1'221, 0, 0, 0},
     {"cosmosqa", 25'262, 2'985, 0, 0, 0},
     {"hellaswag", 39'905, 10'042, 0, 0, 0},
     {"squad_v1", 87'599, 10'570, 0, 0, 0},
     {"squad_v2", 130'319, 11'873, 0, 0, 0},
     // XTREME / XTREME-R targets.
-    {"xnli", 392'702, 2'490, 5'010, 0, 0},   // train-en = MNLI's training set
+    {"xnli", 392'702, 2'490, 5'010, 0, 0},  // train-en = MNLI's training set
     {"pawsx", 49'401, 2'000, 2'000, 0, 0},
-    {"xcopa", 400, 100, 500, 0, 0},          // English COPA train
-    {"udpos", 21'253, 3'974, 1'500, 0, 0},   // XTREME's English UD training sentences
+    {"xcopa", 400, 100, 500, 0, 0},         // English COPA train
+    {"udpos", 21'253, 3'974, 1'500, 0, 0},  // XTREME's English UD training sentences
     {"panx", 20'000, 10'000, 5'000, 0, 0},
-    {"xquad", 0, 0, 1'190, 0, 0},            // trains on squad_v1
-    {"mlqa", 0, 0, 5'500, 0, 0},             // trains on squad_v1
+    {"xquad", 0, 0, 1'190, 0, 0},  // trains on squad_v1
+    {"mlqa", 0, 0, 5'500, 0, 0},   // trains on squad_v1
     {"tydiqa", 3'696, 0, 1'000, 0, 0},
     {"tatoeba", 0, 0, 1'000, 1'000, 32},
     {"bucc2018", 0, 0, 400'000, 400'000, 64},
-    {"mewslix", 0, 0, 2'500, 1'000'000, 64}, // ~1M candidate entity descriptions per language
-    {"lareqa", 0, 0, 1'190, 13'000, 64},     // XQuAD-R: answer sentences of all languages pooled
+    {"mewslix", 0, 0, 2'500, 1'000'000, 64},  // ~1M candidate entity descriptions per language
+    {"lareqa", 0, 0, 1'190, 13'000, 64},      // XQuAD-R: answer sentences of all languages pooled
     {"mlm", 100'000, 1'000, 0, 0, 0},
 };
 
@@ -119,13 +127,16 @@ const NominalTask* nominal_task(const std::string& name) {
   return nullptr;
 }
 
-int64_t cap(int64_t n, int64_t limit) { return limit > 0 ? std::min(n, limit) : n; }
+int64_t cap(int64_t n, int64_t limit) {
+  return limit > 0 ? std::min(n, limit) : n;
+}
 
 // Languages a target predicts (runner.h's run_target: its test split, else its dev split),
 // restricted to data.languages when set (English always kept).
 std::vector<std::string> predicted_languages(const TaskSpec& spec, const DataConfig& data) {
   auto it = spec.languages.find(kSplitTest);
-  if (it == spec.languages.end() || !spec.paths.count(kSplitTest)) it = spec.languages.find(kSplitDev);
+  if (it == spec.languages.end() || !spec.paths.count(kSplitTest))
+    it = spec.languages.find(kSplitDev);
   if (it == spec.languages.end()) return {};
   std::vector<std::string> out;
   for (const std::string& lang : it->second)
@@ -138,9 +149,12 @@ std::vector<std::string> predicted_languages(const TaskSpec& spec, const DataCon
 // Prediction values a target stores per predicted example (results.h's compact predictions).
 double values_per_example(const TaskSpec& spec) {
   switch (spec.type) {
-    case TaskType::kExtractiveQA: return 2;  // a span
-    case TaskType::kRetrieval: return spec.metric == "map@20" ? 20 : 1;  // a ranking or a match
-    default: return 1;
+    case TaskType::kExtractiveQA:
+      return 2;  // a span
+    case TaskType::kRetrieval:
+      return spec.metric == "map@20" ? 20 : 1;  // a ranking or a match
+    default:
+      return 1;
   }
 }
 
@@ -149,7 +163,7 @@ TaskSize nominal_size(const std::string& name, const SweepConfig& config) {
   const NominalTask* n = nominal_task(name);
   const double choices = spec.type == TaskType::kMultipleChoice ? std::max(1, spec.num_choices) : 1;
   double tokens = spec.type == TaskType::kExtractiveQA ? config.data.qa_max_length
-                                                        : std::min(128, config.data.max_length);
+                                                       : std::min(128, config.data.max_length);
   if (n && n->tokens > 0) tokens = std::min(n->tokens, config.data.max_length);
   const int64_t limit = config.data.max_examples;
   TaskSize s;
@@ -226,7 +240,8 @@ TaskSize cached_size(const CacheReader& cache, const std::string& name) {
   const CachedTask info = cache.task(name);
   TaskSize s;
   s.nominal = false;
-  auto add = [&](const std::string& split, const std::string& lang, int64_t* items, double* tokens) {
+  auto add = [&](const std::string& split, const std::string& lang, int64_t* items,
+                 double* tokens) {
     if (!cache.has_split(name, split, lang)) return SplitSummary{};
     const SplitSummary sum = summarize(cache.read_split(name, split, lang), info);
     if (items) *items += sum.items;
@@ -245,10 +260,12 @@ TaskSize cached_size(const CacheReader& cache, const std::string& name) {
   // Prediction: every language of the test split, else the dev split (BUCC also mines its dev
   // split for the threshold).
   if (info.type != TaskType::kMLM) {
-    const bool has_test = info.languages.count(kSplitTest) && !info.languages.at(kSplitTest).empty();
+    const bool has_test =
+        info.languages.count(kSplitTest) && !info.languages.at(kSplitTest).empty();
     const std::vector<std::string> langs =
         has_test ? info.languages.at(kSplitTest)
-                 : (info.languages.count(kSplitDev) ? info.languages.at(kSplitDev) : std::vector<std::string>{});
+                 : (info.languages.count(kSplitDev) ? info.languages.at(kSplitDev)
+                                                    : std::vector<std::string>{});
     for (const std::string& lang : langs) {
       SplitSummary sum = add(kSplitTest, lang, nullptr, &s.predict_tokens);
       if (!cache.has_split(name, kSplitTest, lang) || info.metric == "bucc_f1") {
@@ -279,11 +296,14 @@ Trained trained(const TaskSize& s, const TrainConfig& own) {
   return t;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // Seconds of training `members` with `settings`: planned_steps as trainer.h, and the English dev
 // evaluations it runs (evaluates_after: every epoch or eval_every steps, and the last step).
-double training_seconds(const std::vector<Trained>& members, const TrainConfig& settings, double tps) {
+double training_seconds(const std::vector<Trained>& members, const TrainConfig& settings,
+                        double tps) {
   int64_t per_epoch = 0, items = 0;
   double token_sum = 0, dev_tokens = 0;
   for (const Trained& m : members) {
@@ -293,14 +313,16 @@ double training_seconds(const std::vector<Trained>& members, const TrainConfig& 
     dev_tokens += m.dev_tokens;
   }
   if (items == 0) return 0.0;
-  const int64_t steps = settings.max_steps > 0
-                            ? settings.max_steps
-                            : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
-                                                       settings.epochs * static_cast<double>(per_epoch))));
+  const int64_t steps =
+      settings.max_steps > 0
+          ? settings.max_steps
+          : std::max<int64_t>(1, static_cast<int64_t>(
+                                     std::ceil(settings.epochs * static_cast<double>(per_epoch))));
   const double mean_tokens = token_sum / static_cast<double>(items);
   const double train_tokens =
       static_cast<double>(steps) * settings.batch_size * settings.grad_accum * mean_tokens;
-  const int64_t period = settings.eval_every > 0 ? settings.eval_every : std::max<int64_t>(1, per_epoch);
+  const int64_t period =
+      settings.eval_every > 0 ? settings.eval_every : std::max<int64_t>(1, per_epoch);
   const int64_t evaluations = steps / period + (steps % period != 0 ? 1 : 0);
   return train_tokens / tps + static_cast<double>(evaluations) * dev_tokens / (3.0 * tps);
 }
@@ -311,14 +333,19 @@ double training_seconds(const std::vector<Trained>& members, const TrainConfig& 
 
 std::string CostModel::key(const PlanNode& node) {
   switch (node.kind) {
-    case NodeKind::kRoot: return "root";
-    case NodeKind::kStage: return "stage:" + node.stage;
-    case NodeKind::kTarget: return "target:" + node.stage;
+    case NodeKind::kRoot:
+      return "root";
+    case NodeKind::kStage:
+      return "stage:" + node.stage;
+    case NodeKind::kTarget:
+      return "target:" + node.stage;
   }
   return "?";
 }
 
-void CostModel::set_seconds(const std::string& key, double seconds) { seconds_[key] = seconds; }
+void CostModel::set_seconds(const std::string& key, double seconds) {
+  seconds_[key] = seconds;
+}
 
 double CostModel::base_seconds(const std::string& key) const {
   auto it = seconds_.find(key);
@@ -337,7 +364,8 @@ void CostModel::observe(const std::string& key, double estimated_s, double measu
 
 double CostModel::correction(const std::string& key) const {
   auto it = observed_.find(key);
-  if (it != observed_.end() && it->second.estimated > 0) return it->second.measured / it->second.estimated;
+  if (it != observed_.end() && it->second.estimated > 0)
+    return it->second.measured / it->second.estimated;
   return all_.estimated > 0 ? all_.measured / all_.estimated : 1.0;
 }
 
@@ -357,7 +385,8 @@ CostModel CostModel::from_config(const SweepConfig& config) {
   if (config.model.checkpoint.empty()) names.insert(config.model.tiny.pretrain_task);
 
   std::unique_ptr<CacheReader> cache;
-  if (std::filesystem::exists(config.cache_path())) cache = std::make_unique<CacheReader>(config.cache_path());
+  if (std::filesystem::exists(config.cache_path()))
+    cache = std::make_unique<CacheReader>(config.cache_path());
   std::vector<std::string> nominal;
   for (const std::string& name : names) {
     if (cache && cache->has_task(name)) {
@@ -369,8 +398,10 @@ CostModel CostModel::from_config(const SweepConfig& config) {
   }
   m.nominal_ = !nominal.empty();
   if (!cache)
-    m.source_ = fmt::format("nominal: no data cache at {} yet (plan.cpp's table of English set sizes, "
-                            "{} tokens/s)", config.cache_path().string(), tps);
+    m.source_ = fmt::format(
+        "nominal: no data cache at {} yet (plan.cpp's table of English set sizes, "
+        "{} tokens/s)",
+        config.cache_path().string(), tps);
   else if (m.nominal_)
     m.source_ = fmt::format("cache {}, nominal for {} (not in the cache), {} tokens/s",
                             config.cache_path().string(), fmt::join(nominal, ", "), tps);
@@ -456,8 +487,8 @@ void Plan::finalize() {
     OT_CHECK(n.id == static_cast<int64_t>(i), "node {} has id {}", i, n.id);
     if (i > 0) {
       OT_CHECK(n.kind != NodeKind::kRoot, "node {}: a plan has one root", i);
-      OT_CHECK(n.parent >= 0 && n.parent < n.id, "node {} ({}): parent {} is not an earlier node", i,
-               node_name(n), n.parent);
+      OT_CHECK(n.parent >= 0 && n.parent < n.id, "node {} ({}): parent {} is not an earlier node",
+               i, node_name(n), n.parent);
       PlanNode& p = nodes[static_cast<size_t>(n.parent)];
       OT_CHECK(p.kind != NodeKind::kTarget, "node {}: a target leaf cannot have children", i);
       p.children.push_back(n.id);
@@ -470,11 +501,15 @@ void Plan::finalize() {
     total_work_s += n.cost_s;
     longest_path_s = std::max(longest_path_s, path_cost[i]);
     const bool fresh =
-        index_.emplace(lookup_key(n.replicate, n.path, n.kind == NodeKind::kTarget ? n.stage : ""), n.id).second;
+        index_
+            .emplace(lookup_key(n.replicate, n.path, n.kind == NodeKind::kTarget ? n.stage : ""),
+                     n.id)
+            .second;
     OT_CHECK(fresh || n.kind == NodeKind::kRoot, "node {} ({}) appears twice", i, node_name(n));
   }
   for (const PlanOrder& o : orders) {
-    OT_CHECK(o.node >= 0 && o.node < static_cast<int64_t>(nodes.size()), "order node {} out of range", o.node);
+    OT_CHECK(o.node >= 0 && o.node < static_cast<int64_t>(nodes.size()),
+             "order node {} out of range", o.node);
     nodes[static_cast<size_t>(o.node)].order_end = true;
   }
   naive_stage_runs = 0;
@@ -492,8 +527,9 @@ std::vector<std::vector<std::string>> enumerate_orders(const SweepConfig& config
     std::set<std::vector<std::string>> seen;
     for (const auto& order : o.explicit_orders) {
       if (!seen.insert(order).second)
-        throw ConfigError(fmt::format("{}: orders.explicit: expected distinct orders, got '{}' twice",
-                                      where, join_path(order)));
+        throw ConfigError(
+            fmt::format("{}: orders.explicit: expected distinct orders, got '{}' twice", where,
+                        join_path(order)));
       out.push_back(order);
     }
     return out;
@@ -559,8 +595,9 @@ double count_orders(const SweepConfig& config, double* stage_nodes) {
 Plan build_plan(const SweepConfig& config, const CostModel& costs) {
   double stage_bound = 0;
   const double orders_per_replicate = count_orders(config, &stage_bound);
-  const double bound = 1 + config.sweep.replicates *
-                               (stage_bound + orders_per_replicate * static_cast<double>(config.targets.size()));
+  const double bound =
+      1 + config.sweep.replicates *
+              (stage_bound + orders_per_replicate * static_cast<double>(config.targets.size()));
   if (bound > static_cast<double>(kMaxPlanNodes))
     throw ConfigError(fmt::format(
         "{}: orders: expected a plan of at most {} nodes, got about {:.3g} ({:.3g} orders x {} "
@@ -643,7 +680,8 @@ EncoderShape encoder_shape(const SweepConfig& config) {
     if (std::filesystem::exists(config.cache_path())) {
       const CacheReader cache(config.cache_path());
       const nlohmann::json settings = nlohmann::json::parse(cache.settings_json(), nullptr, false);
-      if (settings.is_object() && settings.contains("vocab_size") && settings["vocab_size"].is_number_integer()) {
+      if (settings.is_object() && settings.contains("vocab_size") &&
+          settings["vocab_size"].is_number_integer()) {
         s.vocab_size = settings["vocab_size"].get<int64_t>();
         s.source = "model.tiny with the cache's vocabulary";
       }
@@ -662,12 +700,13 @@ EncoderShape encoder_shape(const SweepConfig& config) {
   auto field = [&](const char* name, int64_t* out) {
     if (!j.is_object() || !j.contains(name)) return;
     if (!j[name].is_number_integer() || j[name].get<int64_t>() <= 0)
-      throw CheckpointError(fmt::format("{}: {}: expected a positive integer, got {}", path.string(), name,
-                                        j[name].dump()));
+      throw CheckpointError(fmt::format("{}: {}: expected a positive integer, got {}",
+                                        path.string(), name, j[name].dump()));
     *out = j[name].get<int64_t>();
   };
   if (!j.is_object())
-    throw CheckpointError(fmt::format("{}: expected a JSON object (Hugging Face config.json)", path.string()));
+    throw CheckpointError(
+        fmt::format("{}: expected a JSON object (Hugging Face config.json)", path.string()));
   field("vocab_size", &s.vocab_size);
   field("hidden_size", &s.hidden);
   field("num_hidden_layers", &s.layers);
@@ -678,7 +717,8 @@ EncoderShape encoder_shape(const SweepConfig& config) {
   return s;
 }
 
-ResourceEstimate estimate_resources(const Plan& plan, const SweepConfig& config, const EncoderShape& shape) {
+ResourceEstimate estimate_resources(const Plan& plan, const SweepConfig& config,
+                                    const EncoderShape& shape) {
   ResourceEstimate r;
   r.parameters = encoder_parameters(shape);
   const std::string& keep = config.output.checkpoints;
@@ -686,11 +726,9 @@ ResourceEstimate estimate_resources(const Plan& plan, const SweepConfig& config,
     r.checkpoints_kept = 1;  // the root
     for (const PlanNode& n : plan.nodes) {
       if (n.kind != NodeKind::kStage) continue;
-      const bool stage_children =
-          std::any_of(n.children.begin(), n.children.end(), [&](int64_t c) {
-            return plan.nodes[static_cast<size_t>(c)].kind == NodeKind::kStage;
-          });
-      if (keep == "all" || stage_children) ++r.checkpoints_kept;
+      // results.h: "interior" keeps every stage node with children (the encoders workers hand
+      // each other through the file), "all" also those without.
+      if (keep == "all" || !n.children.empty()) ++r.checkpoints_kept;
     }
   }
   const int64_t bytes_per_weight = config.output.checkpoint_dtype == "bf16" ? 2 : 4;

@@ -198,7 +198,7 @@ XlmrConfig tiny_model_config(const SweepConfig& config, int64_t vocab_size) {
 XlmrEncoder make_root_encoder(TaskData& data, const torch::Device& device, const TrainHooks& hooks,
                               StageResult* pretraining) {
   const SweepConfig& config = data.config();
-  const uint64_t seed = derive_seed(config.sweep.seed, "root");
+  const uint64_t seed = root_seed(config.sweep.seed);
   torch::manual_seed(derive_seed(seed, "init"));  // new weights (a missing pooler) are seeded
   EncoderOptions options;
   options.with_pooler = true;

@@ -17,10 +17,14 @@ namespace ordertune {
 
 const char* weight_source_name(WeightSource source) {
   switch (source) {
-    case WeightSource::kNone: return "none";
-    case WeightSource::kOwnMemory: return "own_memory";
-    case WeightSource::kPeer: return "peer";
-    case WeightSource::kResultsFile: return "results_file";
+    case WeightSource::kNone:
+      return "none";
+    case WeightSource::kOwnMemory:
+      return "own_memory";
+    case WeightSource::kPeer:
+      return "peer";
+    case WeightSource::kResultsFile:
+      return "results_file";
   }
   return "?";
 }
@@ -37,7 +41,8 @@ Scheduler::Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& 
     : plan_(plan), workers_(workers), costs_(plan.costs), runnable_(ByPriority{this}) {
   const size_t n = plan.nodes.size();
   OT_CHECK(workers >= 1, "a scheduler needs at least one worker, got {}", workers);
-  OT_CHECK(done.empty() || done.size() == n, "done marks for {} nodes, the plan has {}", done.size(), n);
+  OT_CHECK(done.empty() || done.size() == n, "done marks for {} nodes, the plan has {}",
+           done.size(), n);
   state_.assign(n, State::kBlocked);
   priority_.assign(n, 0.0);
   start_.assign(n, 0.0);
@@ -63,7 +68,8 @@ Scheduler::Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& 
   for (size_t i = 0; i < n; ++i) {
     if (state_[i] == State::kDone) continue;
     const int64_t parent = plan.nodes[i].parent;
-    if (parent < 0 || state_[static_cast<size_t>(parent)] == State::kDone) make_runnable(static_cast<int64_t>(i));
+    if (parent < 0 || state_[static_cast<size_t>(parent)] == State::kDone)
+      make_runnable(static_cast<int64_t>(i));
   }
 }
 
@@ -148,9 +154,11 @@ Assignment Scheduler::assign(int worker, int64_t node, double now) {
 }
 
 Assignment Scheduler::next(int worker, double now) {
-  OT_CHECK(worker >= 0 && worker < workers_, "worker {} out of range (0..{})", worker, workers_ - 1);
-  OT_CHECK(running_[static_cast<size_t>(worker)] < 0, "worker {} asks for work while running node {}",
-           worker, running_[static_cast<size_t>(worker)]);
+  OT_CHECK(worker >= 0 && worker < workers_, "worker {} out of range (0..{})", worker,
+           workers_ - 1);
+  OT_CHECK(running_[static_cast<size_t>(worker)] < 0,
+           "worker {} asks for work while running node {}", worker,
+           running_[static_cast<size_t>(worker)]);
   if (all_done()) {
     waiting_.erase(worker);
     Assignment a;
@@ -168,28 +176,31 @@ Assignment Scheduler::next(int worker, double now) {
   // Rule 3: a target leaf of the held encoder (it keeps the encoder), then a stage child (it
   // consumes it), unless either would delay critical work elsewhere.
   auto acceptable = [&](int64_t local) {
-    return local >= 0 &&
-           (local == best || !best_is_critical ||
-            priority_[static_cast<size_t>(local)] >= kLocalityFraction * p_best);
+    return local >= 0 && (local == best || !best_is_critical ||
+                          priority_[static_cast<size_t>(local)] >= kLocalityFraction * p_best);
   };
   int64_t choice = best;
   const int64_t local_target = best_local(worker, NodeKind::kTarget);
   const int64_t local_stage = best_local(worker, NodeKind::kStage);
-  if (acceptable(local_target)) choice = local_target;
-  else if (acceptable(local_stage)) choice = local_stage;
+  if (acceptable(local_target))
+    choice = local_target;
+  else if (acceptable(local_stage))
+    choice = local_stage;
   return assign(worker, choice, now);
 }
 
 void Scheduler::started(int worker, int64_t node, double now) {
-  OT_CHECK(running_[static_cast<size_t>(worker)] == node, "worker {} did not get node {}", worker, node);
+  OT_CHECK(running_[static_cast<size_t>(worker)] == node, "worker {} did not get node {}", worker,
+           node);
   start_[static_cast<size_t>(node)] = now;
 }
 
 void Scheduler::finished(int worker, int64_t node, double now, double measured_seconds) {
   (void)now;
-  OT_CHECK(worker >= 0 && worker < workers_, "worker {} out of range (0..{})", worker, workers_ - 1);
-  OT_CHECK(running_[static_cast<size_t>(worker)] == node, "worker {} finished node {} but runs {}", worker,
-           node, running_[static_cast<size_t>(worker)]);
+  OT_CHECK(worker >= 0 && worker < workers_, "worker {} out of range (0..{})", worker,
+           workers_ - 1);
+  OT_CHECK(running_[static_cast<size_t>(worker)] == node, "worker {} finished node {} but runs {}",
+           worker, node, running_[static_cast<size_t>(worker)]);
   const size_t i = static_cast<size_t>(node);
   const PlanNode& n = plan_.nodes[i];
   state_[i] = State::kDone;
@@ -229,8 +240,10 @@ Progress Scheduler::progress() const {
   double longest = 0.0;
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const double est = estimate(static_cast<int64_t>(i));
-    if (state_[i] == State::kDone) p.done_work_s += est;
-    else p.remaining_work_s += est;
+    if (state_[i] == State::kDone)
+      p.done_work_s += est;
+    else
+      p.remaining_work_s += est;
   }
   for (int w = 0; w < workers_; ++w) {
     const int64_t node = running_[static_cast<size_t>(w)];
@@ -238,7 +251,8 @@ Progress Scheduler::progress() const {
     ++p.running_nodes;
     longest = std::max(longest, priority_[static_cast<size_t>(node)]);
   }
-  if (!runnable_.empty()) longest = std::max(longest, priority_[static_cast<size_t>(*runnable_.begin())]);
+  if (!runnable_.empty())
+    longest = std::max(longest, priority_[static_cast<size_t>(*runnable_.begin())]);
   p.eta_s = std::max(p.remaining_work_s / workers_, longest);
   return p;
 }
@@ -260,10 +274,19 @@ SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds
     if (a.node < 0) return;
     double transfer = 0.0;
     switch (a.source) {
-      case WeightSource::kOwnMemory: ++r.from_memory; break;
-      case WeightSource::kPeer: ++r.from_peer; transfer = transfer_seconds_peer; break;
-      case WeightSource::kResultsFile: ++r.from_file; transfer = transfer_seconds_file; break;
-      case WeightSource::kNone: break;
+      case WeightSource::kOwnMemory:
+        ++r.from_memory;
+        break;
+      case WeightSource::kPeer:
+        ++r.from_peer;
+        transfer = transfer_seconds_peer;
+        break;
+      case WeightSource::kResultsFile:
+        ++r.from_file;
+        transfer = transfer_seconds_file;
+        break;
+      case WeightSource::kNone:
+        break;
     }
     const double duration = plan.nodes[static_cast<size_t>(a.node)].cost_s;
     scheduler.started(worker, a.node, now + transfer);
@@ -299,7 +322,8 @@ SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds
   return r;
 }
 
-// ---- `ordertune plan` ----------------------------------------------------------------------------
+// ---- `ordertune plan`
+// ----------------------------------------------------------------------------
 
 int run_plan(const PlanCommand& command, std::ostream& out) {
   const SweepConfig config = load_config(command.config);
@@ -307,8 +331,8 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
   if (command.ranks < 1)
     throw ConfigError(fmt::format("--ranks: expected an integer >= 1, got {}", command.ranks));
   if (command.ranks % group != 0)
-    throw ConfigError(fmt::format("--ranks: expected a multiple of sweep.group_size ({}), got {}", group,
-                                  command.ranks));
+    throw ConfigError(fmt::format("--ranks: expected a multiple of sweep.group_size ({}), got {}",
+                                  group, command.ranks));
   const int workers = command.ranks / group;
   const CostModel costs = CostModel::from_config(config);
   const Plan plan = build_plan(config, costs);
@@ -338,7 +362,8 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
   }
   for (const auto& [key, value] : j.items()) {
     if (value.is_number_float() && key.size() > 2 && key.compare(key.size() - 2, 2, "_s") == 0)
-      out << fmt::format("{}: {:.0f} ({:.1f} h)\n", key, value.get<double>(), value.get<double>() / 3600.0);
+      out << fmt::format("{}: {:.0f} ({:.1f} h)\n", key, value.get<double>(),
+                         value.get<double>() / 3600.0);
     else if (value.is_number_float())
       out << fmt::format("{}: {:.4f}\n", key, value.get<double>());
     else if (key.size() > 6 && key.compare(key.size() - 6, 6, "_bytes") == 0)
@@ -357,8 +382,9 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
   }
   for (const auto& [key, v] : per_key)
     out << fmt::format("cost {}: {:.0f} s x {} nodes\n", key, v.first, v.second);
-  out << fmt::format("encoder: {} parameters ({}), {} checkpoints kept ({})\n", resources.parameters,
-                     shape.source, resources.checkpoints_kept, config.output.checkpoints);
+  out << fmt::format("encoder: {} parameters ({}), {} checkpoints kept ({})\n",
+                     resources.parameters, shape.source, resources.checkpoints_kept,
+                     config.output.checkpoints);
   return kExitOk;
 }
 

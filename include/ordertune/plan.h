@@ -71,16 +71,16 @@ enum class NodeKind : int8_t {
 const char* node_kind_name(NodeKind kind);  // "root", "stage", "target"
 
 struct PlanNode {
-  int64_t id = 0;                  // index in Plan::nodes
+  int64_t id = 0;  // index in Plan::nodes
   NodeKind kind = NodeKind::kRoot;
-  int64_t parent = -1;             // -1 for the root
-  int replicate = -1;              // -1 for the root (shared by all replicates)
-  std::vector<std::string> path;   // stage names from the root; a target leaf: its order's path
-  std::string stage;               // kStage: the stage it trains; kTarget: the target task
-  uint64_t seed = 0;               // see the top of this file
-  std::vector<int64_t> children;   // ids, ascending
-  double cost_s = 0.0;             // estimated seconds (CostModel, before run-time refinement)
-  bool order_end = false;          // root/stage: ends at least one order (target leaves below)
+  int64_t parent = -1;            // -1 for the root
+  int replicate = -1;             // -1 for the root (shared by all replicates)
+  std::vector<std::string> path;  // stage names from the root; a target leaf: its order's path
+  std::string stage;              // kStage: the stage it trains; kTarget: the target task
+  uint64_t seed = 0;              // see the top of this file
+  std::vector<int64_t> children;  // ids, ascending
+  double cost_s = 0.0;            // estimated seconds (CostModel, before run-time refinement)
+  bool order_end = false;         // root/stage: ends at least one order (target leaves below)
 };
 
 // A stable, human-readable name: "root", "r0/mnli>squad_v1" (stage), "r1/mnli>squad_v1:xnli"
@@ -91,13 +91,13 @@ std::string node_name(const PlanNode& node);
 
 // What the cost model knows of one task, from the cache or the nominal table.
 struct TaskSize {
-  int64_t train_items = 0;         // English training items (QA: windows), before caps
-  double train_item_tokens = 0;    // mean tokens per training item (all choices of an item)
-  int64_t dev_items = 0;           // English dev items (model selection during training)
-  double dev_item_tokens = 0;      // mean tokens per dev item
-  double predict_tokens = 0;       // target: tokens of every language split it predicts
-  double predict_values = 0;       // target: prediction values stored (results file estimate)
-  bool nominal = true;             // from the nominal table, not the cache
+  int64_t train_items = 0;       // English training items (QA: windows), before caps
+  double train_item_tokens = 0;  // mean tokens per training item (all choices of an item)
+  int64_t dev_items = 0;         // English dev items (model selection during training)
+  double dev_item_tokens = 0;    // mean tokens per dev item
+  double predict_tokens = 0;     // target: tokens of every language split it predicts
+  double predict_values = 0;     // target: prediction values stored (results file estimate)
+  bool nominal = true;           // from the nominal table, not the cache
 };
 
 class CostModel {
@@ -114,7 +114,7 @@ class CostModel {
   double base_seconds(const std::string& key) const;  // before refinement
   double seconds(const PlanNode& node) const { return base_seconds(key(node)); }
 
-  bool nominal() const { return nominal_; }            // any size came from the nominal table
+  bool nominal() const { return nominal_; }              // any size came from the nominal table
   const std::string& source() const { return source_; }  // where the sizes came from (one line)
   double tokens_per_second() const { return tokens_per_second_; }
   const std::map<std::string, TaskSize>& tasks() const { return tasks_; }
@@ -154,22 +154,22 @@ inline constexpr double kCheckpointLoadSeconds = 60.0;
 struct PlanOrder {
   int replicate = 0;
   std::vector<std::string> path;  // [] = the baseline
-  int64_t node = 0;                // the order node: the last stage of the path, or the root
+  int64_t node = 0;               // the order node: the last stage of the path, or the root
 };
 
 struct Plan {
-  std::vector<PlanNode> nodes;     // topological: parent id < child id; nodes[0] is the root
-  std::vector<PlanOrder> orders;   // every order of every replicate
+  std::vector<PlanNode> nodes;    // topological: parent id < child id; nodes[0] is the root
+  std::vector<PlanOrder> orders;  // every order of every replicate
   std::vector<std::string> targets;
   int replicates = 1;
-  CostModel costs;                 // the model that priced the nodes (the scheduler refines it)
+  CostModel costs;  // the model that priced the nodes (the scheduler refines it)
 
   // Filled by finalize().
-  int64_t stage_runs = 0;          // kStage nodes: stage trainings with prefix sharing
-  int64_t naive_stage_runs = 0;    // sum of order lengths over orders: without sharing
-  int64_t target_runs = 0;         // kTarget nodes
-  double total_work_s = 0.0;       // sum of node costs
-  double longest_path_s = 0.0;     // max over leaves of the costs along the root-to-leaf path
+  int64_t stage_runs = 0;        // kStage nodes: stage trainings with prefix sharing
+  int64_t naive_stage_runs = 0;  // sum of order lengths over orders: without sharing
+  int64_t target_runs = 0;       // kTarget nodes
+  double total_work_s = 0.0;     // sum of node costs
+  double longest_path_s = 0.0;   // max over leaves of the costs along the root-to-leaf path
 
   // max(total work / workers, longest path): no schedule on `workers` workers is faster.
   double lower_bound_s(int workers) const;
@@ -199,12 +199,12 @@ Plan build_plan(const SweepConfig& config, const CostModel& costs);
 
 // The encoder's architecture, as far as its size goes (model.h's XlmrConfig fields).
 struct EncoderShape {
-  int64_t vocab_size = 250002;      // V
-  int64_t hidden = 1024;            // H
-  int64_t layers = 24;              // L
-  int64_t ffn = 4096;               // F
-  int64_t max_positions = 514;      // P
-  int64_t type_vocab_size = 1;      // token types
+  int64_t vocab_size = 250002;                   // V
+  int64_t hidden = 1024;                         // H
+  int64_t layers = 24;                           // L
+  int64_t ffn = 4096;                            // F
+  int64_t max_positions = 514;                   // P
+  int64_t type_vocab_size = 1;                   // token types
   std::string source = "XLM-R large (nominal)";  // where the numbers came from
 };
 
@@ -221,7 +221,7 @@ EncoderShape encoder_shape(const SweepConfig& config);
 
 struct ResourceEstimate {
   int64_t parameters = 0;
-  int64_t checkpoints_kept = 0;       // encoders stored in the results file (output.checkpoints)
+  int64_t checkpoints_kept = 0;  // encoders stored in the results file (output.checkpoints)
   int64_t results_file_bytes = 0;
   int64_t memory_per_rank_bytes = 0;
 };

@@ -28,9 +28,10 @@
 //     longest path dominates (many workers), the critical chain wins.
 //  4. No worker idles while runnable work exists: next() returns a node whenever one is runnable.
 //  5. Weights of the parent: kOwnMemory if this worker holds it, else kPeer if another worker
-//     holds it (an idle holder first, then the lowest index), else kResultsFile. The scheduler
-//     assumes the encoder of every finished root/stage node with children can be read from the
-//     results file (results.h keeps what the sweep must hand between ranks). A worker that
+//     holds it (an idle holder first, then the lowest index; a busy holder is running a target
+//     leaf on a copy and must serve the weights between its steps), else kResultsFile. The
+//     scheduler assumes the encoder of every finished root/stage node with children can be read
+//     from the results file (results.h keeps what the sweep must hand between ranks). A worker that
 //     starts a stage node gives up the encoder it held: it trains in place, and holds the new
 //     node when it finishes.
 //
@@ -63,7 +64,7 @@ struct Assignment {
   int64_t node = -1;      // the node to run; -1 = nothing runnable now (ask after the next finish)
   bool finished = false;  // every node is done: the worker may stop
   WeightSource source = WeightSource::kNone;
-  int peer = -1;          // with kPeer: the worker that holds the parent
+  int peer = -1;  // with kPeer: the worker that holds the parent
 };
 
 struct Progress {
@@ -90,6 +91,7 @@ class Scheduler {
 
   Assignment next(int worker, double now);
   void started(int worker, int64_t node, double now);
+  // measured_seconds: the node's compute time, without waiting for weights (refines the costs).
   void finished(int worker, int64_t node, double now, double measured_seconds);
   // After finished(): hands runnable nodes to the waiting workers (ascending index) until none is
   // left; returns (worker, assignment) for each worker served. Once every node is done, each
@@ -103,11 +105,13 @@ class Scheduler {
   int workers() const { return workers_; }
   const CostModel& costs() const { return costs_; }
   double priority(int64_t node) const { return priority_[static_cast<size_t>(node)]; }
-  double estimate(int64_t node) const;      // current cost estimate of a node, seconds
+  double estimate(int64_t node) const;  // current cost estimate of a node, seconds
   int64_t held_by(int worker) const { return held_[static_cast<size_t>(worker)]; }
   int64_t running_on(int worker) const { return running_[static_cast<size_t>(worker)]; }
   bool is_done(int64_t node) const { return state_[static_cast<size_t>(node)] == State::kDone; }
-  bool is_runnable(int64_t node) const { return state_[static_cast<size_t>(node)] == State::kRunnable; }
+  bool is_runnable(int64_t node) const {
+    return state_[static_cast<size_t>(node)] == State::kRunnable;
+  }
   bool waiting(int worker) const { return waiting_.count(worker) != 0; }
 
  private:
@@ -128,17 +132,17 @@ class Scheduler {
   CostModel costs_;
   std::vector<State> state_;
   std::vector<double> priority_;
-  std::vector<double> start_;             // start time of running nodes
+  std::vector<double> start_;  // start time of running nodes
   std::set<int64_t, ByPriority> runnable_;
-  std::vector<int64_t> held_;             // per worker: node whose encoder it holds, -1 none
-  std::vector<int64_t> running_;          // per worker: node it runs, -1 none
-  std::vector<std::vector<int>> holders_; // per node: workers holding its encoder
-  std::set<int> waiting_;                 // workers whose last next() found nothing
+  std::vector<int64_t> held_;                // per worker: node whose encoder it holds, -1 none
+  std::vector<int64_t> running_;             // per worker: node it runs, -1 none
+  std::vector<std::vector<int>> holders_;    // per node: workers holding its encoder
+  std::set<int> waiting_;                    // workers whose last next() found nothing
   std::vector<double> factors_at_priority_;  // corrections used by the current priorities
   std::vector<std::string> keys_;            // distinct cost keys
   std::vector<int> key_index_;               // per node: index into keys_
   int64_t done_count_ = 0;
-  double remaining_work_s_ = 0.0;         // sum of estimates of nodes not done
+  double remaining_work_s_ = 0.0;  // sum of estimates of nodes not done
 };
 
 // ---- simulation ---------------------------------------------------------------------------------
@@ -153,12 +157,12 @@ struct SimulatedRun {
 struct SimulationResult {
   int workers = 0;
   double makespan_s = 0.0;
-  double lower_bound_s = 0.0;        // plan.lower_bound_s(workers)
-  double busy_fraction = 0.0;        // sum of busy time / (workers * makespan)
-  std::vector<double> worker_busy_s; // per worker: node durations plus transfers
+  double lower_bound_s = 0.0;         // plan.lower_bound_s(workers)
+  double busy_fraction = 0.0;         // sum of busy time / (workers * makespan)
+  std::vector<double> worker_busy_s;  // per worker: node durations plus transfers
   int64_t from_memory = 0, from_peer = 0, from_file = 0;  // parent weights, by source
-  double transfer_s = 0.0;           // total time spent receiving weights
-  std::vector<SimulatedRun> runs;    // in order of start
+  double transfer_s = 0.0;                                // total time spent receiving weights
+  std::vector<SimulatedRun> runs;                         // in order of start
 };
 
 // Event-driven simulation of the sweep with `workers` workers and node durations = the plan's
@@ -167,7 +171,8 @@ struct SimulationResult {
 SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds_peer = 0.0,
                           double transfer_seconds_file = 0.0);
 
-// ---- `ordertune plan` ----------------------------------------------------------------------------
+// ---- `ordertune plan`
+// ----------------------------------------------------------------------------
 
 struct PlanCommand {
   std::string config;     // sweep config (TOML)

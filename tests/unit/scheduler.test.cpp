@@ -75,8 +75,10 @@ Plan random_tree(uint64_t seed, int nodes) {
   for (int i = 1; i < nodes; ++i) {
     const int64_t parent = stages[rng.below(stages.size())];
     const double cost = 1.0 + 99.0 * rng.uniform();
-    if (rng.uniform() < 0.4) stages.push_back(b.stage(parent, cost));
-    else b.target(parent, cost);
+    if (rng.uniform() < 0.4)
+      stages.push_back(b.stage(parent, cost));
+    else
+      b.target(parent, cost);
   }
   return b.build();
 }
@@ -248,7 +250,7 @@ TEST_CASE("locality yields to critical work, and only to critical work", "[sched
     s.finished(0, 0, 1, 1);
     CHECK(s.next(0, 1).node == B);  // priority 51, from its own memory
     const auto woken = s.assign_waiting(1);
-    REQUIRE(woken.size() == 1);     // worker 2 never asked
+    REQUIRE(woken.size() == 1);  // worker 2 never asked
     CHECK(woken[0].first == 1);
     CHECK(woken[0].second.node == A);
     CHECK(woken[0].second.source == WeightSource::kResultsFile);  // worker 0 retrains the root
@@ -285,7 +287,8 @@ TEST_CASE("locality yields to critical work, and only to critical work", "[sched
   }
 }
 
-TEST_CASE("a worker whose encoder has children keeps to them when nothing is critical", "[scheduler]") {
+TEST_CASE("a worker whose encoder has children keeps to them when nothing is critical",
+          "[scheduler]") {
   // Root 1; X (1) with three leaves (5); Y (1) with 30 leaves (20).
   TreeBuilder b(1);
   const int64_t x = b.stage(0, 1);
@@ -332,7 +335,8 @@ TEST_CASE("schedules of random trees keep every invariant", "[scheduler]") {
       const SimulationResult slow = simulate(plan, workers, 1.0, 5.0);
       CHECK(slow.makespan_s >= plan.lower_bound_s(workers) * (1 - 1e-12));
       CHECK(slow.transfer_s == Approx(1.0 * slow.from_peer + 5.0 * slow.from_file));
-      CHECK(slow.from_memory + slow.from_peer + slow.from_file == static_cast<int64_t>(plan.nodes.size()) - 1);
+      CHECK(slow.from_memory + slow.from_peer + slow.from_file ==
+            static_cast<int64_t>(plan.nodes.size()) - 1);
       if (workers == 1) CHECK(r.makespan_s == Approx(plan.total_work_s));
     }
   }
@@ -393,11 +397,13 @@ TEST_CASE("the X-STILTs triples study schedules within 5% of the lower bound", "
   for (int workers : {8, 64, 512, 4096}) {
     const SimulationResult r = simulate(plan, workers);
     const double lb = plan.lower_bound_s(workers);
-    std::printf("xtreme-r-triples, %4d workers: makespan %.0f s, lower bound %.0f s, ratio %.4f, busy %.3f, "
-                "weights from memory/peer/file %lld/%lld/%lld\n",
-                workers, r.makespan_s, lb, r.makespan_s / lb, r.busy_fraction,
-                static_cast<long long>(r.from_memory), static_cast<long long>(r.from_peer),
-                static_cast<long long>(r.from_file));
+    std::printf(
+        "xtreme-r-triples, %4d workers: makespan %.0f s, lower bound %.0f s, ratio %.4f, busy "
+        "%.3f, "
+        "weights from memory/peer/file %lld/%lld/%lld\n",
+        workers, r.makespan_s, lb, r.makespan_s / lb, r.busy_fraction,
+        static_cast<long long>(r.from_memory), static_cast<long long>(r.from_peer),
+        static_cast<long long>(r.from_file));
     INFO(workers << " workers: makespan " << r.makespan_s << ", lower bound " << lb);
     CHECK(r.makespan_s >= lb * (1 - 1e-12));
     CHECK(r.makespan_s <= 1.05 * lb);
@@ -418,8 +424,9 @@ TEST_CASE("ordertune plan prints the numbers, one JSON line with --json", "[sche
   std::vector<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.push_back(k);
   CHECK(keys == std::vector<std::string>{"nodes", "stage_runs", "naive_stage_runs", "target_runs",
-                                         "total_work_s", "longest_path_s", "lower_bound_s", "makespan_s",
-                                         "busy_fraction", "results_file_bytes", "memory_per_rank_bytes"});
+                                         "total_work_s", "longest_path_s", "lower_bound_s",
+                                         "makespan_s", "busy_fraction", "results_file_bytes",
+                                         "memory_per_rank_bytes"});
   CHECK(j["stage_runs"] == 3 * 81);
   CHECK(j["memory_per_rank_bytes"] == 559'890'432LL * 20);
 
