@@ -561,6 +561,13 @@ ResultsFile::~ResultsFile() {
   if (impl_->lock_fd >= 0) ::close(impl_->lock_fd);
 }
 
+void ResultsFile::mark_started(int64_t node, int rank, double start_time) {
+  const auto n = static_cast<hsize_t>(node);
+  const int32_t r = rank;
+  write_slab(impl_->d("/nodes/rank"), H5T_NATIVE_INT32, &r, n, 1);
+  write_slab(impl_->d("/nodes/start_time"), H5T_NATIVE_DOUBLE, &start_time, n, 1);
+}
+
 void ResultsFile::write_node(int64_t node, const NodeRecord& rec) {
   Impl& I = *impl_;
   const ResultsLayout& L = layout_;
@@ -684,10 +691,17 @@ ResultsSummary read_results_summary(const std::filesystem::path& path) {
   const auto est = read_all<double>(f.id(), "/plan/estimated_seconds");
   const auto start = read_all<double>(f.id(), "/nodes/start_time");
   const auto end = read_all<double>(f.id(), "/nodes/end_time");
+  const auto names = read_strings(f.id(), "/plan/name");
+  const auto ranks = read_all<int32_t>(f.id(), "/nodes/rank");
   s.nodes = static_cast<int64_t>(status.size());
   s.first_start = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < status.size(); ++i) {
     s.estimated_total_s += est[i];
+    if (status[i] != 1 && std::isfinite(start[i])) {
+      s.unfinished_started.push_back(static_cast<int64_t>(i));
+      s.unfinished_names.push_back(names[i]);
+      s.unfinished_ranks.push_back(ranks[i]);
+    }
     if (status[i] == 1) {
       ++s.done;
       s.estimated_done_s += est[i];

@@ -251,6 +251,7 @@ class Worker {
     rec.start_time = unix_now();
     const torch::Device device = torch::kCPU;
     log::info("{}: start", node_name(node));
+    if (leader_) s_.results.mark_started(id, s_.ranks.world_rank, rec.start_time);
     if (node.kind == NodeKind::kRoot) {
       StageResult pre;
       XlmrEncoder e = make_root_encoder(s_.data, device, hooks, &pre);

@@ -109,7 +109,9 @@ class ResultsFile {
   const std::vector<uint8_t>& done_at_open() const { return done_; }
   bool resumed() const { return resumed_; }
 
-  // Independent writes by the rank that ran the node; the done mark last.
+  // Independent writes by the rank that runs the node: its rank and start time when it starts
+  // (so `ordertune status` can list running nodes), everything else and the done mark last.
+  void mark_started(int64_t node, int rank, double start_time);
   void write_node(int64_t node, const NodeRecord& record);
   void write_checkpoint(int64_t node, XlmrEncoderImpl& encoder);
   bool has_checkpoint(int64_t node) const { return layout_.checkpoint_row[node] >= 0; }
@@ -135,7 +137,10 @@ struct ResultsSummary {
   int64_t nodes = 0, done = 0;
   double estimated_total_s = 0, estimated_done_s = 0;
   double first_start = 0, last_end = 0;
-  std::vector<int64_t> unfinished_started;  // nodes with a start time but no done mark
+  std::vector<int64_t> unfinished_started;  // nodes with a start time but no done mark: running,
+                                            // or interrupted when no sweep runs
+  std::vector<std::string> unfinished_names;  // their names
+  std::vector<int32_t> unfinished_ranks;      // and the ranks that started them
 };
 ResultsSummary read_results_summary(const std::filesystem::path& path);
 

@@ -267,6 +267,10 @@ int main(int argc, char** argv) {
       if (r.done < r.nodes && rate > 0)
         std::printf("; ETA %.0f s at the pace so far", rate * (r.estimated_total_s - r.estimated_done_s));
       std::printf("%s\n", r.done == r.nodes ? "; finished" : "");
+      // Started but not done: running now, or interrupted (a re-run starts them again).
+      for (size_t i = 0; i < r.unfinished_started.size(); ++i)
+        std::printf("  started, not done: %s (rank %d)\n", r.unfinished_names[i].c_str(),
+                    r.unfinished_ranks[i]);
       return kExitOk;
     }
     if (results_cmd->parsed()) {

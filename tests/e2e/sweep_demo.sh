@@ -54,8 +54,10 @@ PY
   wait || true
   "$OT" status crash.h5 >> crash-status.txt
 done
-# The first kill must have hit a running sweep (else this tests nothing).
+# The first kill must have hit a running sweep (else this tests nothing), and status lists the
+# nodes that were running when the ranks died.
 head -1 crash-status.txt | grep -vq finished || fail "the sweep finished before the first kill: $(head -1 crash-status.txt)"
+grep -q "started, not done: " crash-status.txt || { cat crash-status.txt; fail "status lists no interrupted node"; }
 sweep 2 crash.h5 > resume.txt 2>&1 || { tail -20 resume.txt; fail "resume failed"; }
 grep -q "resumed" resume.txt || fail "the re-run did not resume"
 "$OT" results crash.h5 > tc.csv
