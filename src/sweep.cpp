@@ -158,7 +158,6 @@ class Worker {
       stopped = !run_node(reply[0]);
       finished = stopped ? -1 : reply[0];
       seconds = unix_now() - t0;
-      if (stopped && !leader_) return true;
     }
   }
 
