@@ -40,6 +40,14 @@ for n in 2 3; do
   cmp -s t1.csv "t$n.csv" || { diff t1.csv "t$n.csv" | head; fail "$n ranks differ from 1 rank"; }
 done
 
+# A group of 2 ranks training each node data-parallel (sweep.group_size = 2) completes the same
+# plan (its numbers equal one rank's to rounding, not bitwise: the mpi tests check 1e-5).
+sed -e 's/^threads = 1$/threads = 1\ngroup_size = 2/' demo.toml > group.toml
+mpirun -np 2 "$OT" sweep --config "$work/group.toml" --results g.h5 > logg.txt 2>&1 \
+  || { tail -20 logg.txt; fail "group_size 2 sweep failed"; }
+grep -q "1 worker(s) of 2 rank(s)" logg.txt || fail "the group sweep did not form one group of 2"
+[ "$("$OT" results g.h5 | wc -l)" = "$(wc -l < t1.csv)" ] || fail "the group sweep's table has another size"
+
 # kill -9 of every rank at two moments, reading the file with h5py while it runs; then resume.
 for delay in 3 6; do
   sweep 2 crash.h5 > crash.txt 2>&1 &
