@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <tuple>
 
 #include "ordertune/error.h"
 #include "ordertune/hash.h"
@@ -24,7 +25,7 @@ int64_t item_count(const SplitFeatures& s) {
     case TaskType::kTagging: return static_cast<int64_t>(s.tagging.input_ids.rows());
     case TaskType::kExtractiveQA: return static_cast<int64_t>(s.qa.input_ids.rows());
     case TaskType::kMLM: return static_cast<int64_t>(s.mlm.input_ids.rows());
-    case TaskType::kRetrieval: return static_cast<int64_t>(s.retrieval.query_ids.rows());
+    case TaskType::kRetrieval: return static_cast<int64_t>(s.retrieval.gold_query.size());
   }
   return 0;
 }
@@ -86,6 +87,13 @@ void check_mlm_options(const BatchOptions& o) {
 std::vector<int64_t> item_lengths(const SplitFeatures& s) {
   const Ragged<int32_t>& rows = token_rows(s);
   std::vector<int64_t> out;
+  if (s.type == TaskType::kRetrieval) {  // a pair: the longer of its query and candidate
+    const RetrievalFeatures& r = s.retrieval;
+    for (size_t i = 0; i < r.gold_query.size(); ++i)
+      out.push_back(std::max(r.query_ids.row_size(static_cast<size_t>(r.gold_query[i])),
+                             r.candidate_ids.row_size(static_cast<size_t>(r.gold_candidate[i]))));
+    return out;
+  }
   if (s.type == TaskType::kMultipleChoice) {
     const int64_t c = s.multiple_choice.num_choices;
     const int64_t n = item_count(s);
@@ -149,8 +157,53 @@ std::pair<int64_t, int64_t> slice_rows(int64_t n, int rank, int ranks) {
 
 // ---- tensors ----------------------------------------------------------------------------------
 
+namespace {
+
+// The rows `which` of ragged token ids as [B, T] ids (pad id) and attention mask, T the longest
+// row or pad_to. Adds the non-padding tokens to *tokens.
+std::pair<torch::Tensor, torch::Tensor> padded_rows(const Ragged<int32_t>& rows,
+                                                    const std::vector<int64_t>& which,
+                                                    int64_t pad_to, int64_t* tokens) {
+  const int64_t B = static_cast<int64_t>(which.size());
+  int64_t T = std::max<int64_t>(pad_to, 1);
+  for (int64_t r : which) T = std::max(T, rows.row_size(static_cast<size_t>(r)));
+  torch::Tensor ids = torch::full({B, T}, kPadId, torch::kInt64);
+  torch::Tensor mask = torch::zeros({B, T}, torch::kInt64);
+  auto id_acc = ids.accessor<int64_t, 2>();
+  auto mask_acc = mask.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < B; ++i) {
+    const size_t r = static_cast<size_t>(which[static_cast<size_t>(i)]);
+    const int32_t* src = rows.row(r);
+    const int64_t n = rows.row_size(r);
+    for (int64_t t = 0; t < n; ++t) {
+      id_acc[i][t] = src[t];
+      mask_acc[i][t] = 1;
+    }
+    *tokens += n;
+  }
+  return {ids, mask};
+}
+
+// A dual-encoder batch: the queries and the candidates of the items' gold pairs.
+Batch make_pair_batch(const RetrievalFeatures& r, const std::vector<int64_t>& items, const BatchOptions& o) {
+  std::vector<int64_t> queries, candidates;
+  for (int64_t item : items) {
+    queries.push_back(r.gold_query[static_cast<size_t>(item)]);
+    candidates.push_back(r.gold_candidate[static_cast<size_t>(item)]);
+  }
+  Batch b;
+  b.rows = static_cast<int64_t>(items.size());
+  b.loss_terms = b.rows;
+  std::tie(b.input_ids, b.attention_mask) = padded_rows(r.query_ids, queries, o.pad_to, &b.tokens);
+  std::tie(b.candidate_ids, b.candidate_mask) = padded_rows(r.candidate_ids, candidates, o.pad_to, &b.tokens);
+  return b;
+}
+
+}  // namespace
+
 Batch make_batch(const SplitFeatures& s, const std::vector<int64_t>& items,
                  const BatchOptions& o) {
+  if (s.type == TaskType::kRetrieval) return make_pair_batch(s.retrieval, items, o);
   const Ragged<int32_t>& rows = token_rows(s);
   const int64_t B = static_cast<int64_t>(items.size());
   const int64_t C = s.type == TaskType::kMultipleChoice ? s.multiple_choice.num_choices : 1;
@@ -242,7 +295,7 @@ Batch make_batch(const SplitFeatures& s, const std::vector<int64_t>& items,
       break;
     }
     case TaskType::kMLM: b.labels = token_labels; break;
-    case TaskType::kRetrieval: break;  // dual-encoder batches are built by the trainer
+    case TaskType::kRetrieval: break;  // make_pair_batch
   }
   return b;
 }

@@ -169,7 +169,7 @@ Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& spl
     }
     return p;
   }
-  const int64_t layer = pooled_layer(encoder, o);
+  const int64_t layer = o.dual_encoder && metric == "map@20" ? kPoolerOutput : pooled_layer(encoder, o);
   const torch::Tensor queries = embed(encoder, r.query_ids, layer, o.batch_size);
   const torch::Tensor candidates = embed(encoder, r.candidate_ids, layer, o.batch_size);
   if (metric == "map@20") {

@@ -1,5 +1,7 @@
 #include "ordertune/heads.h"
 
+#include "ordertune/retrieval.h"
+
 namespace ordertune {
 
 const char* head_kind_name(HeadKind kind) {
@@ -10,6 +12,7 @@ const char* head_kind_name(HeadKind kind) {
     case HeadKind::kTokenClassification: return "token_classification";
     case HeadKind::kMaskedLM: return "masked_lm";
     case HeadKind::kRetrieval: return "retrieval";
+    case HeadKind::kDualEncoder: return "dual_encoder";
   }
   return "unknown";
 }
@@ -19,11 +22,20 @@ std::string head_module_name(HeadKind kind) {
     case HeadKind::kQuestionAnswering: return "qa_outputs";
     case HeadKind::kMaskedLM: return "lm_head";
     case HeadKind::kRetrieval: return "";
+    case HeadKind::kDualEncoder: return "";
     default: return "classifier";
   }
 }
 
-bool head_uses_pooler(HeadKind kind) { return kind == HeadKind::kMultipleChoice; }
+bool head_uses_pooler(HeadKind kind) {
+  return kind == HeadKind::kMultipleChoice || kind == HeadKind::kDualEncoder;
+}
+
+namespace {
+// xtreme's BertForRetrieval: logit_scale = nn.Parameter(torch.tensor(100.0)), i.e. a softmax
+// temperature of 0.01 over cosine similarities, trained with the encoder.
+constexpr double kInitialLogitScale = 100.0;
+}  // namespace
 
 XlmrForTaskImpl::XlmrForTaskImpl(const XlmrConfig& c, HeadOptions head, EncoderOptions encoder_options)
     : head_(head), dropout_p_(c.hidden_dropout_prob) {
@@ -80,6 +92,9 @@ void XlmrForTaskImpl::build_head(const XlmrConfig& c) {
       register_module("lm_head", lm_head);
       break;
     }
+    case HeadKind::kDualEncoder:
+      logit_scale = register_parameter("logit_scale", torch::full({}, kInitialLogitScale));
+      break;
     case HeadKind::kRetrieval:
       if (head_.retrieval_layer < 0) head_.retrieval_layer = default_retrieval_layer(c.num_hidden_layers);
       TORCH_CHECK(head_.retrieval_layer <= c.num_hidden_layers, "retrieval layer ",
@@ -124,6 +139,10 @@ torch::Tensor XlmrForTaskImpl::forward(const torch::Tensor& input_ids, torch::Te
       torch::Tensor x =
           lm_norm->forward(torch::gelu(ordertune::linear(enc.last_hidden_state, lm_dense)));
       return torch::linear(x, roberta->embeddings->word_embeddings->weight, lm_bias);
+    }
+    case HeadKind::kDualEncoder: {
+      const EncoderOutput enc = roberta->forward(input_ids, attention_mask);
+      return l2_normalize(enc.pooled);
     }
     case HeadKind::kRetrieval: {
       if (!attention_mask.defined()) attention_mask = input_ids.ne(pad);

@@ -1,5 +1,7 @@
 #include "ordertune/log.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -13,7 +15,10 @@ struct State {
   std::string program = "ordertune";
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::mutex mutex;
+  std::string status_line;  // live line at the bottom of a terminal, "" = none
 };
+
+constexpr const char* kClearLine = "\r\033[K";  // carriage return, erase to end of line
 
 State& state() {
   static State s;
@@ -51,8 +56,22 @@ void write(Level level, const std::string& message) {
   const std::string line = fmt::format("[{} r{} +{:.1f}s] {}{}\n", s.program, s.rank,
                                        elapsed_seconds(), level_tag(level), message);
   std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.status_line.empty()) std::fputs(kClearLine, stderr);
   std::fputs(line.c_str(), stderr);
+  if (!s.status_line.empty()) std::fputs(s.status_line.c_str(), stderr);
   std::fflush(stderr);
 }
+
+void set_status_line(const std::string& text) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (text.empty() && s.status_line.empty()) return;
+  std::fputs(kClearLine, stderr);
+  std::fputs(text.c_str(), stderr);
+  std::fflush(stderr);
+  s.status_line = text;
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 }  // namespace ordertune::log

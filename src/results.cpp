@@ -270,7 +270,7 @@ ResultsLayout make_results_layout(const Plan& plan, TaskData& data, const XlmrCo
       se = steps_of("stage:" + node.stage, [&] { return data.stage(node.stage); });
     } else if (node.kind == NodeKind::kTarget) {
       const CachedTask info = data.cache().task(node.stage);
-      if (info.type != TaskType::kRetrieval)
+      if (target_trains(data, node.stage))
         se = steps_of("target:" + node.stage, [&] { return target_stage(data, node.stage); });
       for (const std::string& lang : target_languages(info)) {
         const bool test_labels = data.has_split(node.stage, kSplitTest, lang) &&
@@ -301,13 +301,19 @@ ResultsLayout make_results_layout(const Plan& plan, TaskData& data, const XlmrCo
   L.checkpoint_dtype = config.output.checkpoint_dtype == "bf16" ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
   torch::manual_seed(0);
   XlmrEncoder probe(model, EncoderOptions{true, false});
+  set_checkpoint_parameters(L, *probe);
+  return L;
+}
+
+void set_checkpoint_parameters(ResultsLayout& L, XlmrEncoderImpl& encoder) {
+  L.param_names.clear();
+  L.param_shapes.clear();
   L.param_offsets.assign(1, 0);
-  for (const auto& p : probe->named_parameters()) {
+  for (const auto& p : encoder.named_parameters()) {
     L.param_names.push_back(p.key());
     L.param_shapes.push_back(p.value().sizes().vec());
     L.param_offsets.push_back(L.param_offsets.back() + p.value().numel());
   }
-  return L;
 }
 
 // ---- the file -----------------------------------------------------------------------------------

@@ -355,8 +355,10 @@ torch::Tensor in_batch_softmax_loss(const torch::Tensor& query_emb,
 torch::Tensor embed(XlmrEncoderImpl& encoder, const Ragged<int32_t>& rows, int64_t layer,
                     int64_t batch_size) {
   const XlmrConfig& config = encoder.config();
-  TORCH_CHECK(layer >= 0 && layer <= config.num_hidden_layers, "layer: expected 0..",
-              config.num_hidden_layers, ", got ", layer);
+  const bool pooler = layer == kPoolerOutput;
+  TORCH_CHECK(pooler || (layer >= 0 && layer <= config.num_hidden_layers), "layer: expected 0..",
+              config.num_hidden_layers, " or kPoolerOutput, got ", layer);
+  TORCH_CHECK(!pooler || !encoder.pooler.is_empty(), "embed: the pooler output needs an encoder with a pooler");
   TORCH_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   const int64_t n = static_cast<int64_t>(rows.rows());
   torch::Tensor out = torch::zeros({n, config.hidden_size}, torch::kFloat);
@@ -396,9 +398,10 @@ torch::Tensor embed(XlmrEncoderImpl& encoder, const Ragged<int32_t>& rows, int64
       }
       ids = ids.to(device);
       mask = mask.to(device);
-      const EncoderOutput enc = encoder.forward(ids, mask, /*all_hidden_states=*/true);
+      const EncoderOutput enc = encoder.forward(ids, mask, /*all_hidden_states=*/!pooler);
       const torch::Tensor pooled =
-          mean_pool(enc.hidden_states[static_cast<size_t>(layer)], mask).to(torch::kCPU, torch::kFloat);
+          (pooler ? l2_normalize(enc.pooled) : mean_pool(enc.hidden_states[static_cast<size_t>(layer)], mask))
+              .to(torch::kCPU, torch::kFloat);
       out.index_copy_(0, where, pooled);
     }
   } catch (...) {

@@ -240,6 +240,12 @@ std::vector<std::string> target_languages(const CachedTask& info) {
   return {};
 }
 
+bool target_trains(TaskData& data, const std::string& target) {
+  const CachedTask info = data.cache().task(target);
+  if (info.type != TaskType::kRetrieval) return true;
+  return data.has_split(info.train_task.empty() ? target : info.train_task, kSplitTrain, "en");
+}
+
 StageSpec target_stage(TaskData& data, const std::string& target) {
   const SweepConfig& config = data.config();
   const CachedTask info = data.cache().task(target);
@@ -254,7 +260,7 @@ StageSpec target_stage(TaskData& data, const std::string& target) {
   t.name = target;
   t.info = info;
   // Model selection on the target's own English dev split where the cache has it.
-  if (data.has_split(target, kSplitDev, "en") && has_labels(data.split(target, kSplitDev, "en"))) {
+  if (info.type != TaskType::kRetrieval && data.has_split(target, kSplitDev, "en") && has_labels(data.split(target, kSplitDev, "en"))) {
     t.has_dev = true;
     t.dev = first_examples(data.split(target, kSplitDev, "en"), stage.settings.max_eval_examples);
   }
@@ -273,10 +279,14 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
 
   std::vector<XlmrForTask> models;
   XlmrEncoder tuned{nullptr};
-  if (info.type != TaskType::kRetrieval) {
+  if (target_trains(data, target)) {
     tuned = copy_encoder(encoder);
     result.training = train_stage(tuned, target_stage(data, target), seed, hooks, &models);
   }
+  // Retrieval ranks with the fine-tuned dual encoder's pooler embeddings where it trained
+  // (Mewsli-X, LAReQA), else with mean-pooled layer-k embeddings of the order's encoder.
+  const XlmrEncoder& ranker = tuned ? tuned : encoder;
+  eo.dual_encoder = info.type == TaskType::kRetrieval && tuned;
   const std::vector<std::string> languages = target_languages(info);
   std::vector<MetricSet> scored;
   for (const std::string& lang : languages) {
@@ -289,9 +299,9 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
       if (info.metric == "bucc_f1") {
         if (!data.has_split(target, kSplitDev, lang) || !has_labels(data.split(target, kSplitDev, lang)))
           throw DataError("bucc2018 (" + lang + "): the cache has no labelled dev split to choose the mining threshold");
-        threshold = choose_bucc_threshold(*encoder.ptr(), data.split(target, kSplitDev, lang), eo);
+        threshold = choose_bucc_threshold(*ranker.ptr(), data.split(target, kSplitDev, lang), eo);
       }
-      return predict_retrieval(*encoder.ptr(), s, info.metric, eo, threshold);
+      return predict_retrieval(*ranker.ptr(), s, info.metric, eo, threshold);
     };
     if (data.has_split(target, kSplitTest, lang)) {
       lr.has_test = true;

@@ -13,6 +13,7 @@
 #include "ordertune/log.h"
 #include "ordertune/plan.h"
 #include "ordertune/results.h"
+#include "ordertune/resume.h"
 #include "ordertune/runner.h"
 #include "ordertune/scheduler.h"
 #include "ordertune/torch_env.h"
@@ -29,10 +30,21 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-constexpr int kTagRequest = 7101;  // worker leader -> coordinator: {worker, finished node, stopped}
+constexpr int kTagRequest = 7101;  // worker leader -> coordinator: {worker, finished node, stopped,
+                                   // milliseconds, tokens}
 constexpr int kTagReply = 7102;    // coordinator -> worker leader: {node, kind}
 constexpr int64_t kReplyRun = 0, kReplyFinish = 1;
 constexpr auto kPollSleep = std::chrono::milliseconds(2);
+constexpr double kBarRefreshSeconds = 0.5;
+
+// "45s", "12m05s", "3h12m", "2d04h": durations as a person reads them in a progress line.
+std::string human_duration(double seconds) {
+  const auto s = static_cast<int64_t>(std::max(0.0, std::round(seconds)));
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02d}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02d}m", s / 3600, s % 3600 / 60);
+  return fmt::format("{}d{:02d}h", s / 86400, s % 86400 / 3600);
+}
 
 // The plan decisions every rank makes identically.
 struct Shared {
@@ -43,14 +55,19 @@ struct Shared {
   const ResultsLayout& layout;
   RankLayout& ranks;
   Communicator* group;  // nullptr when the group is one rank
+  const ResumeStore& resume;
 };
 
 // ---- coordinator (world rank 0) -----------------------------------------------------------------
 
 class Coordinator {
  public:
-  Coordinator(const Plan& plan, int workers, const std::vector<uint8_t>& done, int group_size)
-      : plan_(plan), sched_(plan, workers, done), group_size_(group_size), start_(unix_now()) {
+  Coordinator(const Plan& plan, int workers, const std::vector<uint8_t>& done, int group_size,
+              const SweepOptions& options)
+      : plan_(plan), sched_(plan, workers, done), group_size_(group_size), start_(unix_now()),
+        bar_(options.progress == "bar" || (options.progress == "auto" && log::stderr_is_terminal())),
+        lines_(options.progress == "lines" || (options.progress == "auto" && !bar_)),
+        line_every_(options.progress_every), last_line_(start_) {
     stopped_.assign(static_cast<size_t>(workers), false);
     unanswered_.assign(static_cast<size_t>(workers), false);
   }
@@ -62,24 +79,28 @@ class Coordinator {
       MPI_Status st;
       MPI_Iprobe(MPI_ANY_SOURCE, kTagRequest, MPI_COMM_WORLD, &flag, &st);
       if (!flag) break;
-      int64_t msg[4];
-      MPI_Recv(msg, 4, MPI_INT64_T, st.MPI_SOURCE, kTagRequest, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      request(static_cast<int>(msg[0]), msg[1], static_cast<double>(msg[3]) / 1000.0, msg[2] != 0);
+      int64_t msg[5];
+      MPI_Recv(msg, 5, MPI_INT64_T, st.MPI_SOURCE, kTagRequest, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      request(static_cast<int>(msg[0]), msg[1], static_cast<double>(msg[3]) / 1000.0, msg[4], msg[2] != 0);
     }
+    report_progress();
     if (g_stop_signal)  // stop: every worker waiting for work is told to finish
       for (size_t w = 0; w < unanswered_.size(); ++w)
         if (unanswered_[w]) answer(static_cast<int>(w), Assignment{-1, true});
   }
 
   // Worker w reports its finished node (or -1) and asks for the next.
-  void request(int w, int64_t node, double seconds, bool stopped) {
+  void request(int w, int64_t node, double seconds, int64_t tokens, bool stopped) {
     if (stopped) stopped_[static_cast<size_t>(w)] = true;
     unanswered_[static_cast<size_t>(w)] = true;
     if (node >= 0) {
       sched_.finished(w, node, unix_now() - start_, seconds);
+      tokens_ += tokens;
       const Progress p = sched_.progress();
-      log::info("[{}/{}] {} done in {:.1f} s (worker {}), ETA {:.0f} s", p.done_nodes, p.total_nodes,
-                node_name(plan_.nodes[static_cast<size_t>(node)]), seconds, w, eta(p));
+      log::info("[{}/{}] {} done in {} (worker {}, {:.0f} tokens/s), ETA {}", p.done_nodes,
+                p.total_nodes, node_name(plan_.nodes[static_cast<size_t>(node)]),
+                human_duration(seconds), w, seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0,
+                human_duration(eta(p)));
     }
     if (g_stop_signal || stopped) {
       answer(w, Assignment{-1, true});
@@ -100,6 +121,38 @@ class Coordinator {
   }
 
   int finish_sent() const { return finish_sent_; }
+
+  // One progress summary: nodes, share of the estimated work, running nodes, elapsed, ETA and
+  // the training throughput of the finished nodes.
+  std::string progress_text() const {
+    const Progress p = sched_.progress();
+    const double total = p.done_work_s + p.remaining_work_s;
+    const double fraction = total > 0 ? p.done_work_s / total : 1.0;
+    const double elapsed = unix_now() - start_;
+    return fmt::format("{}/{} nodes, {:.0f}% of the work, {} running, elapsed {}, ETA {}, {:.0f} tokens/s",
+                       p.done_nodes, p.total_nodes, 100.0 * fraction, p.running_nodes,
+                       human_duration(elapsed), human_duration(eta(p)),
+                       elapsed > 0 ? static_cast<double>(tokens_) / elapsed : 0.0);
+  }
+
+  // A live bar on a terminal (refreshed at most twice a second), else a log line every
+  // progress_every seconds. Called from serve(): at every step boundary and while waiting.
+  void report_progress(bool final_report = false) {
+    const double now = unix_now();
+    if (bar_ && (final_report || now - last_bar_ >= kBarRefreshSeconds)) {
+      last_bar_ = now;
+      const Progress p = sched_.progress();
+      const double total = p.done_work_s + p.remaining_work_s;
+      constexpr int kWidth = 24;
+      const int filled = total > 0 ? static_cast<int>(kWidth * p.done_work_s / total) : kWidth;
+      log::set_status_line(final_report ? "" : fmt::format("[{}{}] {}", std::string(filled, '#'),
+                                                           std::string(kWidth - filled, '.'), progress_text()));
+    }
+    if (lines_ && line_every_ > 0 && now - last_line_ >= line_every_) {
+      last_line_ = now;
+      log::info("progress: {}", progress_text());
+    }
+  }
 
  private:
   void answer(int w, const Assignment& a) {
@@ -124,6 +177,9 @@ class Coordinator {
   Scheduler sched_;
   int group_size_;
   double start_;
+  bool bar_, lines_;
+  double line_every_, last_line_, last_bar_ = 0;
+  int64_t tokens_ = 0;  // training tokens of the nodes finished in this run
   std::vector<bool> stopped_, unanswered_;
   Assignment local_;
   bool local_ready_ = false;
@@ -146,7 +202,7 @@ class Worker {
     bool stopped = false;
     while (true) {
       int64_t reply[2] = {-1, kReplyFinish};
-      if (leader_) ask(finished, seconds, stopped, reply);
+      if (leader_) ask(finished, seconds, last_tokens_, stopped, reply);
       if (s_.group) {
         torch::Tensor r = torch::tensor({reply[0], reply[1]}, torch::kInt64);
         s_.group->broadcast(r, 0);
@@ -168,9 +224,9 @@ class Worker {
   }
 
  private:
-  void ask(int64_t finished, double seconds, bool stopped, int64_t reply[2]) {
+  void ask(int64_t finished, double seconds, int64_t tokens, bool stopped, int64_t reply[2]) {
     if (coord_) {
-      coord_->request(worker_, finished, seconds, stopped);
+      coord_->request(worker_, finished, seconds, tokens, stopped);
       Assignment a;
       while (!coord_->local_answer(&a)) {
         coord_->serve();
@@ -181,8 +237,8 @@ class Worker {
       reply[1] = a.node >= 0 ? kReplyRun : kReplyFinish;
       return;
     }
-    int64_t msg[4] = {worker_, finished, stopped ? 1 : 0, static_cast<int64_t>(seconds * 1000)};
-    MPI_Send(msg, 4, MPI_INT64_T, 0, kTagRequest, MPI_COMM_WORLD);
+    int64_t msg[5] = {worker_, finished, stopped ? 1 : 0, static_cast<int64_t>(seconds * 1000), tokens};
+    MPI_Send(msg, 5, MPI_INT64_T, 0, kTagRequest, MPI_COMM_WORLD);
     MPI_Request req;
     MPI_Irecv(reply, 2, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, &req);
     int done = 0;
@@ -245,11 +301,23 @@ class Worker {
       if (!go) interrupted = true;
       return go != 0;
     };
+    // Resume checkpoints: written by the group's leader every resume_every steps and when a
+    // signal stops the node; read by every rank of the group when the node starts again.
+    hooks.snapshot_every = s_.resume.every();
+    hooks.on_snapshot = [&](const TrainerSnapshot& snap) {
+      if (leader_) s_.resume.save(id, node.seed, snap);
+    };
+    const std::optional<TrainerSnapshot> snapshot = s_.resume.load(id, node.seed);
+    if (snapshot) hooks.resume_from = &*snapshot;
     NodeRecord rec;
     rec.rank = s_.ranks.world_rank;
     rec.start_time = unix_now();
     const torch::Device device = torch::kCPU;
-    log::info("{}: start", node_name(node));
+    if (snapshot)
+      log::info("{}: start, resuming at step {} ({})", node_name(node), snapshot->step,
+                s_.resume.path_of(id).string());
+    else
+      log::info("{}: start", node_name(node));
     if (leader_) s_.results.mark_started(id, s_.ranks.world_rank, rec.start_time);
     if (node.kind == NodeKind::kRoot) {
       StageResult pre;
@@ -276,12 +344,20 @@ class Worker {
       rec.train_seconds = t.training.train_seconds;
       rec.eval_seconds = t.training.eval_seconds;
       rec.end_time = unix_now();
-      if (leader_) s_.results.write_node(id, rec);
+      finish_node(id, rec);
       return true;
     }
     rec.end_time = unix_now();
-    if (leader_) s_.results.write_node(id, rec);
+    finish_node(id, rec);
     return true;
+  }
+
+  // The node's data and done mark, then its resume snapshot is no longer needed.
+  void finish_node(int64_t id, const NodeRecord& rec) {
+    last_tokens_ = rec.target ? rec.target->training.tokens : rec.training.tokens;
+    if (!leader_) return;
+    s_.results.write_node(id, rec);
+    s_.resume.remove(id);
   }
 
   Shared& s_;
@@ -290,6 +366,7 @@ class Worker {
   bool leader_ = true;
   XlmrEncoder held_{nullptr};
   int64_t held_node_ = -1;
+  int64_t last_tokens_ = 0;  // training tokens of the last finished node (progress)
 };
 
 // Done nodes whose encoder a pending child needs but the file does not keep are run again
@@ -342,10 +419,12 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
 
   std::unique_ptr<Communicator> group;
   if (ranks.group_size > 1) group = make_mpi_communicator(ranks.group_comm);
-  Shared shared{config, data, plan, *results, layout, ranks, group.get()};
+  // Snapshots belong to this config and this cache's layout (a changed cache changes the sizes).
+  const ResumeStore resume(path, config.hash + ":" + layout.hash(), config.output.resume_every);
+  Shared shared{config, data, plan, *results, layout, ranks, group.get(), resume};
   std::unique_ptr<Coordinator> coordinator;
   if (ranks.world_rank == 0)
-    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, ranks.group_size);
+    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, ranks.group_size, options);
   Worker worker(shared, coordinator.get());
   bool stopped = false;
   try {
@@ -361,6 +440,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
       coordinator->serve();
       std::this_thread::sleep_for(kPollSleep);
     }
+  if (coordinator) coordinator->report_progress(/*final_report=*/true);
   MPI_Barrier(world);  // every rank's writes are in before the collective close
   results.reset();
   if (ranks.world_rank == 0)

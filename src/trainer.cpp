@@ -8,6 +8,7 @@
 #include "ordertune/error.h"
 #include "ordertune/log.h"
 #include "ordertune/optim.h"
+#include "ordertune/retrieval.h"
 
 namespace ordertune {
 
@@ -55,7 +56,7 @@ int64_t member_steps_per_epoch(const StageTask& t, const TrainConfig& s) {
 torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
                        const torch::Device& device) {
   const torch::Tensor ids = b.input_ids.to(device), mask = b.attention_mask.to(device);
-  const torch::Tensor labels = b.labels.to(device);
+  const torch::Tensor labels = b.labels.defined() ? b.labels.to(device) : torch::Tensor();
   namespace F = torch::nn::functional;
   const auto sum = F::CrossEntropyFuncOptions().reduction(torch::kSum);
   switch (type) {
@@ -86,7 +87,14 @@ torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
       return F::cross_entropy(logits.to(torch::kFloat32), labels.index({selected}),
                               F::CrossEntropyFuncOptions().reduction(torch::kSum));
     }
-    case TaskType::kRetrieval: break;
+    case TaskType::kRetrieval: {
+      // Dual encoder (xtreme's BertForRetrieval): each query against every candidate of the
+      // micro-batch, its own the target, over logit_scale * cosine similarity; one direction.
+      const torch::Tensor q = model.forward(ids, mask);
+      const torch::Tensor c = model.forward(b.candidate_ids.to(device), b.candidate_mask.to(device));
+      return in_batch_softmax_loss(q.to(torch::kFloat32), c.to(torch::kFloat32), model.logit_scale) *
+             static_cast<double>(q.size(0));
+    }
   }
   throw ConfigError(std::string("cannot train a ") + task_type_name(type) + " task as a stage");
 }
@@ -159,7 +167,7 @@ HeadOptions head_for(const CachedTask& task) {
     case TaskType::kExtractiveQA: h.kind = HeadKind::kQuestionAnswering; break;
     case TaskType::kTagging: h.kind = HeadKind::kTokenClassification; break;
     case TaskType::kMLM: h.kind = HeadKind::kMaskedLM; break;
-    case TaskType::kRetrieval: h.kind = HeadKind::kRetrieval; break;
+    case TaskType::kRetrieval: h.kind = HeadKind::kDualEncoder; break;  // trained: Mewsli-X, LAReQA
   }
   h.num_labels = std::max<int64_t>(1, static_cast<int64_t>(task.labels.size()));
   return h;
@@ -299,10 +307,53 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     result.eval_seconds += now_seconds() - t0;
   };
 
-  torch::manual_seed(derive_seed(seed, "dropout"));
+  // Resume: the snapshot's weights, moments, selection state and curves; the members' data
+  // positions are replayed (draws and batch orders derive from the seed and the step).
+  int64_t first_step = 0;
+  if (const TrainerSnapshot* snap = hooks.resume_from) {
+    if (snap->weights.numel() != flat.data().numel() || snap->exp_avg.numel() != flat.data().numel() ||
+        snap->exp_avg_sq.numel() != flat.data().numel() || snap->step <= 0 || snap->step >= steps ||
+        snap->result.steps != snap->step)
+      throw DataError(fmt::format("stage {}: resume snapshot does not fit: expected {} parameters and "
+                                  "a step in [1, {}), found {} parameters at step {}",
+                                  stage.name, flat.data().numel(), steps, snap->weights.numel(), snap->step));
+    torch::NoGradGuard no_grad;
+    flat.data().copy_(snap->weights);
+    optimizer.exp_avg.copy_(snap->exp_avg);
+    optimizer.exp_avg_sq.copy_(snap->exp_avg_sq);
+    optimizer.set_steps(snap->step);
+    if (snap->best_weights.defined()) best_weights = snap->best_weights.clone();
+    best_score = snap->best_score;
+    result = snap->result;
+    first_step = snap->step;
+    for (int64_t k = 0; k < first_step; ++k) {
+      Member& m = members[draw_member(stage, cumulative, seed, k)];
+      for (int a = 0; a < s.grad_accum; ++a) m.next_micro_batch(s.batch_size);
+    }
+  }
+  const double prior_train_seconds = result.train_seconds, prior_eval_seconds = result.eval_seconds;
   const double start = now_seconds();
+  auto train_seconds_so_far = [&] {
+    return prior_train_seconds + (now_seconds() - start) - (result.eval_seconds - prior_eval_seconds);
+  };
+  // The state after `done` steps, as views of the live buffers (valid during the hook's call).
+  auto snapshot = [&](int64_t done) {
+    TrainerSnapshot snap;
+    snap.step = done;
+    snap.weights = flat.data();
+    snap.exp_avg = optimizer.exp_avg;
+    snap.exp_avg_sq = optimizer.exp_avg_sq;
+    snap.best_weights = best_weights;
+    snap.best_score = best_score;
+    snap.result = result;
+    snap.result.train_seconds = train_seconds_so_far();
+    hooks.on_snapshot(snap);
+  };
+
   const uint64_t mlm_seed = derive_seed(seed, "mlm");
-  for (int64_t step = 0; step < steps; ++step) {
+  for (int64_t step = first_step; step < steps; ++step) {
+    // Dropout is seeded per step, so that a resumed stage draws the masks it would have drawn.
+    torch::manual_seed(derive_seed(seed, "dropout", static_cast<uint64_t>(step)));
     const size_t mi = draw_member(stage, cumulative, seed, step);
     Member& m = members[mi];
     const TaskType type = m.task->info.type;
@@ -356,9 +407,12 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     result.tokens += static_cast<int64_t>(stats[1].item<double>());
 
     if (can_select && evaluates_after(stage, step + 1, steps, per_epoch)) evaluate_all(step + 1);
-    if (hooks.on_step && !hooks.on_step(step + 1, steps, result)) break;
+    const bool go = !hooks.on_step || hooks.on_step(step + 1, steps, result);
+    const bool periodic = hooks.snapshot_every > 0 && (step + 1) % hooks.snapshot_every == 0;
+    if (hooks.on_snapshot && step + 1 < steps && (!go || periodic)) snapshot(step + 1);
+    if (!go) break;
   }
-  result.train_seconds = now_seconds() - start - result.eval_seconds;
+  result.train_seconds = train_seconds_so_far();
   if (select_best && best_weights.defined()) {
     torch::NoGradGuard no_grad;
     flat.data().copy_(best_weights);

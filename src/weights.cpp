@@ -345,6 +345,7 @@ const char* architecture_of(HeadKind kind) {
     case HeadKind::kMaskedLM:
       return "XLMRobertaForMaskedLM";
     case HeadKind::kRetrieval:
+    case HeadKind::kDualEncoder:
       return "XLMRobertaModel";
   }
   return "XLMRobertaModel";

@@ -7,8 +7,10 @@
 // between implementations). The generator is splitmix64.
 //
 // Items. A split is trained as a list of items: one per example (classification, multiple choice,
-// tagging, MLM line) or one per window (extractive QA: SQuAD-style windows are the training
-// instances, as in Hugging Face's run_qa and xtreme's run_squad).
+// tagging, MLM line), one per window (extractive QA: SQuAD-style windows are the training
+// instances, as in Hugging Face's run_qa and xtreme's run_squad), or one per gold (query,
+// candidate) pair (retrieval: the dual encoder's training pairs; the other candidates of a batch
+// are its negatives).
 //
 // Data parallel. A micro-batch is a list of items; the G ranks of a group each take a contiguous
 // slice of it (slice_rows) but pad to the length of the WHOLE micro-batch, and MLM masks depend on
@@ -65,6 +67,9 @@ struct Batch {
   // Targets by type: classification / multiple choice [B] label index; tagging and MLM [B, T]
   // (kIgnoreLabel where no loss); extractive QA [B, 2] start and end token.
   torch::Tensor labels;
+  // Retrieval (dual encoder): input_ids / attention_mask hold the queries of the items' pairs,
+  // these their candidates [B, Tc]; query i's positive is candidate i (no labels tensor).
+  torch::Tensor candidate_ids, candidate_mask;
   int64_t rows = 0;        // items in this batch
   int64_t tokens = 0;      // non-padding tokens (throughput)
   int64_t loss_terms = 0;  // terms of the loss sum: items, or labelled tokens (tagging, MLM)

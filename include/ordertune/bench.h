@@ -1,4 +1,6 @@
-// bench — `ordertune bench train`: the speed and memory of one training step of XLM-R.
+// bench — `ordertune bench train`: the speed and memory of one training step of XLM-R;
+// `ordertune bench checkpoint`: the write and read bandwidth of encoder checkpoints in the results
+// file (tests/bench/checkpoint_bench.sh compares it with dd on the same disk).
 //
 // A step is what the trainer does: forward of XlmrForTask with a token-classification head in
 // training mode (dropout as in Hugging Face), cross-entropy, backward, gradient-norm clipping
@@ -49,5 +51,23 @@ double train_flops_per_token(const XlmrConfig& config, int64_t labels, int64_t s
 // (median process CPU time: robust against other processes on a shared machine), peak_rss_mb,
 // threads, params, n_matmul, gflops_per_step, gflop_s, mfu (CUDA only, else null), ...
 nlohmann::json run_train_bench(const TrainBenchOptions& options);
+
+struct CheckpointBenchOptions {
+  std::string dir = ".";       // folder of the results file: the disk to measure
+  int64_t layers = 24;         // XLM-R large by default: 560M parameters, 2.24 GB in fp32
+  int64_t hidden = 1024;
+  int64_t heads = 16;
+  int64_t ffn = 4096;
+  int64_t vocab = 250002;
+  std::string dtype = "fp32";  // fp32 | bf16 (output.checkpoint_dtype)
+  int repeats = 2;             // write and read this many times; the best time counts
+};
+
+// Creates a one-node results file (the sweep's own layout and code, MPI_COMM_SELF) in
+// options.dir and times ResultsFile::write_checkpoint followed by fsync (the data on the disk,
+// not in the page cache), then ResultsFile::read_checkpoint after evicting the file from the page
+// cache (posix_fadvise DONTNEED). Returns one JSON object: params, bytes, write_s, read_s,
+// write_mb_s, read_mb_s, file. MPI must be initialised.
+nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& options);
 
 }  // namespace ordertune

@@ -50,6 +50,8 @@ struct Predictions {
 struct EvalOptions {
   int64_t batch_size = 32;      // sequences per forward
   int64_t retrieval_layer = -1; // -1: default_retrieval_layer
+  bool dual_encoder = false;    // rankings (map@20) from the L2-normalised pooler output of a
+                                // fine-tuned dual encoder (heads.h) instead of mean pooling
 };
 
 // The best answer of a QA example so far, in bytes of its context (-1: none yet).

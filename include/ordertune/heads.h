@@ -10,6 +10,15 @@
 //   masked LM                "lm_head"     dense, GELU, layer_norm, decoder tied to the word
 //                                           embeddings, plus bias
 //   retrieval                (no weights)  mean pooling of layer k over non-padding tokens
+//                                           (Tatoeba and BUCC: the encoder untrained, as xtreme)
+//   dual encoder             "logit_scale" the L2-normalised pooler output (dense + tanh on <s>
+//                                           of the last layer), one encoder for queries and
+//                                           candidates; logit_scale (init 100, trained) scales
+//                                           cosine similarities in the in-batch softmax loss.
+//                                           Mewsli-X and LAReQA fine-tuning: xtreme's
+//                                           third_party/bert.py BertForRetrieval, which
+//                                           XLMRobertaForRetrieval reuses (run_retrieval_el.py,
+//                                           run_retrieval_qa.py)
 // XlmrForTask holds the encoder as "roberta" plus one head, so its named_parameters() are the
 // keys of an XLMRobertaFor* checkpoint ("roberta.encoder.layer.0...", "classifier.dense.weight").
 #pragma once
@@ -29,6 +38,7 @@ enum class HeadKind {
   kTokenClassification,
   kMaskedLM,
   kRetrieval,
+  kDualEncoder,
 };
 
 const char* head_kind_name(HeadKind kind);
@@ -41,7 +51,7 @@ struct HeadOptions {
 
 // The head's HF module name ("classifier", "qa_outputs", "lm_head"; "" for retrieval).
 std::string head_module_name(HeadKind kind);
-// Whether the head needs the encoder's pooler (multiple choice).
+// Whether the head needs the encoder's pooler (multiple choice, dual encoder).
 bool head_uses_pooler(HeadKind kind);
 
 class XlmrForTaskImpl : public torch::nn::Module {
@@ -53,7 +63,8 @@ class XlmrForTaskImpl : public torch::nn::Module {
   // Logits by head kind:
   //   sequence classification [B, labels]; multiple choice (input [B, C, T]) [B, C];
   //   QA [B, T, 2] (start, end); token classification [B, T, labels]; masked LM [B, T, V];
-  //   retrieval: the mean-pooled embedding [B, H].
+  //   retrieval: the mean-pooled embedding [B, H]; dual encoder: the L2-normalised pooler
+  //   output [B, H].
   torch::Tensor forward(const torch::Tensor& input_ids, torch::Tensor attention_mask = {});
 
   const HeadOptions& head_options() const { return head_; }
@@ -66,6 +77,7 @@ class XlmrForTaskImpl : public torch::nn::Module {
   torch::nn::Linear lm_dense{nullptr};  // lm_head.dense
   torch::nn::LayerNorm lm_norm{nullptr};  // lm_head.layer_norm
   torch::Tensor lm_bias;                  // lm_head.bias
+  torch::Tensor logit_scale;              // dual encoder: scale of cosine similarities (scalar)
 
  private:
   void build_head(const XlmrConfig& config);

@@ -19,6 +19,12 @@ int rank();
 double elapsed_seconds();  // since the first log call of the process
 void write(Level level, const std::string& message);
 
+// A live status line (a progress bar) kept below the log lines on a terminal: each log line
+// clears it, prints, and draws it again. "" removes it. Only for a process whose stderr is a
+// terminal; elsewhere a live line would fill log files with carriage returns.
+void set_status_line(const std::string& text);
+bool stderr_is_terminal();
+
 template <typename... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {
   write(Level::kDebug, fmt::format(f, std::forward<Args>(args)...));

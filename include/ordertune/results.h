@@ -86,6 +86,8 @@ struct ResultsLayout {
 // children, which is what workers hand each other through the file; all = also stage nodes
 // without children; none is refused by the sweep until encoders move between ranks directly).
 ResultsLayout make_results_layout(const Plan& plan, TaskData& data, const XlmrConfig& model);
+// The checkpoint parameter table (names, flat offsets, shapes) of an encoder, into `layout`.
+void set_checkpoint_parameters(ResultsLayout& layout, XlmrEncoderImpl& encoder);
 
 // What a finished node reports.
 struct NodeRecord {

@@ -196,6 +196,9 @@ torch::Tensor in_batch_softmax_loss(const torch::Tensor& query_emb,
 // [rows, H] float32 on the CPU. Runs in eval mode without gradients and restores the encoder's
 // training flag. Note on layers: xtreme's specific_layer i indexes the last num_layers hidden
 // states, i.e. hidden_states[L - num_layers + i + 1] (Tatoeba with XLM-R large: 13 -> 14).
+// layer = kPoolerOutput: the L2-normalised pooler output instead (the dual encoder of Mewsli-X
+// and LAReQA, heads.h; the encoder needs its pooler).
+inline constexpr int64_t kPoolerOutput = -1;
 torch::Tensor embed(XlmrEncoderImpl& encoder, const Ragged<int32_t>& rows, int64_t layer,
                     int64_t batch_size);
 

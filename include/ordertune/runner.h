@@ -70,8 +70,13 @@ XlmrEncoder copy_encoder(const XlmrEncoder& encoder);
 
 // The languages a target is evaluated in: its test split's, else its dev split's.
 std::vector<std::string> target_languages(const CachedTask& info);
-// The English fine-tuning stage of a (non-retrieval) target: its train_task's training data, its
-// own [train.<target>] settings, model selection on its own English dev split where present.
+// Whether a target is fine-tuned before prediction: every task type but retrieval, and the
+// retrieval targets whose cache holds an English training split (Mewsli-X, LAReQA: a dual
+// encoder, heads.h); Tatoeba and BUCC are evaluated straight from the encoder, as in xtreme.
+bool target_trains(TaskData& data, const std::string& target);
+// The English fine-tuning stage of a target that trains: its train_task's training data, its
+// own [train.<target>] settings, model selection on its own English dev split where present
+// (not for retrieval: xtreme evaluates the last dual-encoder checkpoint).
 StageSpec target_stage(TaskData& data, const std::string& target);
 
 // Fine-tunes a copy of `encoder` on the target's English training data (its train_task's when

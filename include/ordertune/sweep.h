@@ -36,6 +36,9 @@ namespace ordertune {
 struct SweepOptions {
   std::filesystem::path results;  // "" = output.results of the config
   int threads = 0;                // 0 = sweep.threads of the config
+  std::string progress = "auto";  // rank 0: bar (live line), lines (periodic log lines), none;
+                                  // auto = bar when stderr is a terminal, else lines
+  double progress_every = 60.0;   // seconds between progress lines in "lines" mode
 };
 
 // Runs (or resumes) the sweep on every rank of `world`; returns the exit code (0 also when

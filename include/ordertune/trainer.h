@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,11 +87,29 @@ struct StageResult {
   double eval_seconds = 0.0;
 };
 
+// A stage at a step boundary: everything train_stage needs to continue exactly as if it had not
+// stopped (resume after a signal or a crash). Member data positions are not stored: they are
+// replayed from the seed (cheap), and dropout is seeded per step, so no generator state is needed.
+struct TrainerSnapshot {
+  int64_t step = 0;                   // optimizer steps done
+  torch::Tensor weights;              // the flat parameter buffer: encoder and heads (optim.h)
+  torch::Tensor exp_avg, exp_avg_sq;  // AdamW moments, same layout
+  torch::Tensor best_weights;         // select = "best": weights of the best dev score so far
+  double best_score = -std::numeric_limits<double>::infinity();
+  StageResult result;                 // curves, dev evaluations, tokens and seconds so far
+};
+
 struct TrainHooks {
   Communicator* group = nullptr;  // data-parallel group; nullptr = this rank alone
   // Called after every optimizer step (progress); return false to stop at this step boundary
   // (signals): the result then has steps < planned and `stopped` set by the caller's logic.
   std::function<bool(int64_t step, int64_t steps, const StageResult&)> on_step;
+  // Resume checkpoints: on_snapshot gets the state every `snapshot_every` steps (0: never) and
+  // at a boundary where on_step stopped the stage; never after the last step.
+  int64_t snapshot_every = 0;
+  std::function<void(const TrainerSnapshot&)> on_snapshot;
+  // Continue from this snapshot instead of step 0 (same stage, seed and group layout).
+  const TrainerSnapshot* resume_from = nullptr;
 };
 
 // The head that trains a task type (classification -> sequence classification, ...).

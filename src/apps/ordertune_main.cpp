@@ -98,7 +98,7 @@ int run_config(const std::string& path) {
 // `ordertune sweep`: MPI lives only here. Errors before the work starts (config, cache, results
 // file refused) are met alike by every rank and print once, from rank 0; an error during the
 // work ends the job (MPI's failure model: the relaunched job resumes from the results file).
-int sweep_main(const std::string& config_path, const std::string& results, int threads) {
+int sweep_main(const std::string& config_path, const SweepOptions& options) {
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   int rank = 0, size = 1;
@@ -108,9 +108,6 @@ int sweep_main(const std::string& config_path, const std::string& results, int t
   int code = kExitOk;
   try {
     const SweepConfig config = load_config(config_path);
-    SweepOptions options;
-    options.results = results;
-    options.threads = threads;
     code = run_sweep(config, options, MPI_COMM_WORLD);
   } catch (const Error& e) {
     // Thrown before the work starts, alike on every rank (run_sweep aborts the job itself for
@@ -172,6 +169,21 @@ int main(int argc, char** argv) {
                           "CUDA peak for MFU (0: H100/H200 dense, 989 bf16 / 67 fp32)");
   bench_train->add_flag("--json", bench_json, "print one JSON line");
   std::string forward_model, forward_inputs, forward_out;
+  CheckpointBenchOptions ckpt_bench;
+  auto* bench_checkpoint = bench_cmd->add_subcommand(
+      "checkpoint", "write and read bandwidth of an encoder checkpoint in a results file (default: "
+                    "XLM-R large, 560M parameters; one JSON line); tests/bench/checkpoint_bench.sh "
+                    "compares it with dd");
+  bench_checkpoint->add_option("--dir", ckpt_bench.dir, "folder on the disk to measure")->capture_default_str();
+  bench_checkpoint->add_option("--layers", ckpt_bench.layers, "encoder layers")->capture_default_str();
+  bench_checkpoint->add_option("--hidden", ckpt_bench.hidden, "hidden size")->capture_default_str();
+  bench_checkpoint->add_option("--heads", ckpt_bench.heads, "attention heads")->capture_default_str();
+  bench_checkpoint->add_option("--ffn", ckpt_bench.ffn, "feed-forward size")->capture_default_str();
+  bench_checkpoint->add_option("--vocab", ckpt_bench.vocab, "vocabulary size")->capture_default_str();
+  bench_checkpoint->add_option("--dtype", ckpt_bench.dtype, "fp32 | bf16")->capture_default_str();
+  bench_checkpoint->add_option("--repeats", ckpt_bench.repeats, "writes and reads; the best counts")
+      ->capture_default_str();
+
   auto* forward_cmd = app.add_subcommand(
       "forward", "write every layer's hidden states of a checkpoint for lines of token ids");
   forward_cmd->add_option("--model", forward_model, "Hugging Face checkpoint directory")
@@ -214,6 +226,8 @@ int main(int argc, char** argv) {
   plan_cmd->add_flag("--json", plan_options.json, "print one JSON line");
   std::string sweep_config_path, sweep_results;
   int sweep_threads = 0;
+  std::string sweep_progress = "auto";
+  double sweep_progress_every = 60.0;
   auto* sweep_cmd = app.add_subcommand(
       "sweep", "run (or resume) the config's whole plan on every MPI rank: `mpirun -np N ordertune "
                "sweep --config FILE`; results in one HDF5 file; SIGTERM/SIGUSR1 stop cleanly, "
@@ -222,6 +236,14 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--results", sweep_results, "results file (default: output.results)");
   sweep_cmd->add_option("--threads", sweep_threads, "compute threads per rank (0: sweep.threads, "
                                                     "else cores / ranks on the node)");
+  sweep_cmd->add_option("--progress", sweep_progress, "rank 0's progress: bar (a live line; mpirun's "
+                                                      "output is no terminal, so auto picks lines there), "
+                                                      "lines, none, or auto")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
+      ->capture_default_str();
+  sweep_cmd->add_option("--progress-every", sweep_progress_every, "seconds between progress lines")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   std::string status_file;
   auto* status_cmd = app.add_subcommand("status", "progress of a running or finished sweep's results file");
   status_cmd->add_option("results", status_file, "results file")->required();
@@ -255,7 +277,14 @@ int main(int argc, char** argv) {
       log::info("{}: hidden_states [{}]", forward_out, fmt::join(hidden.sizes(), ", "));
       return kExitOk;
     }
-    if (sweep_cmd->parsed()) return sweep_main(sweep_config_path, sweep_results, sweep_threads);
+    if (sweep_cmd->parsed()) {
+      SweepOptions options;
+      options.results = sweep_results;
+      options.threads = sweep_threads;
+      options.progress = sweep_progress;
+      options.progress_every = sweep_progress_every;
+      return sweep_main(sweep_config_path, options);
+    }
     if (status_cmd->parsed()) {
       const ResultsSummary r = read_results_summary(status_file);
       const double elapsed = r.last_end > r.first_start ? r.last_end - r.first_start : 0.0;
@@ -307,6 +336,17 @@ int main(int argc, char** argv) {
                     r["tokens_per_s"].get<double>(), r["step_ms"].get<double>(),
                     r["gflop_s"].get<double>(), r["peak_rss_mb"].get<double>(),
                     r["threads"].get<int>());
+      return kExitOk;
+    }
+    if (bench_checkpoint->parsed()) {
+      struct MpiSession {  // one process (the results file is opened on MPI_COMM_SELF)
+        MpiSession() {
+          int provided = 0;
+          MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+        }
+        ~MpiSession() { MPI_Finalize(); }
+      } mpi;
+      std::printf("%s\n", run_checkpoint_bench(ckpt_bench).dump().c_str());
       return kExitOk;
     }
     if (app.got_subcommand("version")) {

@@ -15,18 +15,17 @@ cd "$work"
 fail() { echo "FAIL: $*"; exit 1; }
 OT="$B/ordertune"; export OT
 # A small demo: a twentieth of the data, short pretraining, one replicate, one thread per rank.
-sed -e 's/^demo = true$/demo = true\ndemo_scale = 0.05/' \
-    -e 's/^pretrain_steps = .*/pretrain_steps = 30/' \
-    -e 's/^epochs = .*/epochs = 1.0/' \
-    -e 's/^replicates = 2/replicates = 1\nthreads = 1/' "$S/configs/demo.toml" > demo.toml
-grep -q '^threads = 1' demo.toml || fail "could not shrink the demo config"
+. "$S/tests/e2e/lib/small_demo.sh"
+small_demo_config "$S" demo.toml
 cfg="$work/demo.toml"
 "$OT" prepare --config "$cfg" > /dev/null 2> prep.txt || { cat prep.txt; fail "prepare failed"; }
 
 sweep() {  # ranks results-file [extra]
-  mpirun -np "$1" "$OT" sweep --config "$cfg" --results "$2" "${@:3}"
+  mpirun -np "$1" "$OT" sweep --config "${sweep_cfg:-$cfg}" --results "$2" "${@:3}"
 }
-sweep 1 r1.h5 > log1.txt 2>&1 || { tail -20 log1.txt; fail "1-rank sweep failed"; }
+sweep 1 r1.h5 --progress lines --progress-every 1 > log1.txt 2>&1 || { tail -20 log1.txt; fail "1-rank sweep failed"; }
+grep -Eq "progress: [0-9]+/[0-9]+ nodes, [0-9]+% of the work, [0-9]+ running, elapsed .*, ETA .*, [0-9]+ tokens/s" log1.txt \
+  || fail "no periodic progress line in the 1-rank sweep's log"
 "$OT" results r1.h5 > t1.csv
 [ "$(wc -l < t1.csv)" -gt 100 ] || fail "result table too short: $(wc -l < t1.csv) lines"
 head -1 t1.csv | grep -qx 'seed,order,target,language,metric,value' || fail "bad csv header"
@@ -35,7 +34,8 @@ grep -q '^0,,tatoeba,sc,accuracy,' t1.csv || fail "no baseline row"
 "$OT" status r1.h5 | grep -q "finished" || fail "status does not report finished"
 
 for n in 2 3; do
-  sweep "$n" "r$n.h5" > "log$n.txt" 2>&1 || { tail -20 "log$n.txt"; fail "$n-rank sweep failed"; }
+  sweep "$n" "r$n.h5" --progress bar > "log$n.txt" 2>&1 || { tail -20 "log$n.txt"; fail "$n-rank sweep failed"; }
+  grep -q $'\r\033\[K\[[#.]*\] [0-9]*/[0-9]* nodes' "log$n.txt" || fail "no live progress bar with --progress bar"
   "$OT" results "r$n.h5" > "t$n.csv"
   cmp -s t1.csv "t$n.csv" || { diff t1.csv "t$n.csv" | head; fail "$n ranks differ from 1 rank"; }
 done
@@ -49,8 +49,13 @@ grep -q "1 worker(s) of 2 rank(s)" logg.txt || fail "the group sweep did not for
 [ "$("$OT" results g.h5 | wc -l)" = "$(wc -l < t1.csv)" ] || fail "the group sweep's table has another size"
 
 # kill -9 of every rank at two moments, reading the file with h5py while it runs; then resume.
+# Resume snapshots every 4 steps (output.resume_every): interrupted nodes continue from them, and
+# the numbers must still equal the uninterrupted 1-rank table.
+sed -e 's/^results = .*/&\nresume_every = 4/' demo.toml > resume.toml
+grep -q '^resume_every = 4' resume.toml || fail "could not set output.resume_every"
+sweep_cfg="$work/resume.toml"
 for delay in 3 6; do
-  sweep 2 crash.h5 > crash.txt 2>&1 &
+  sweep 2 crash.h5 > "crash-$delay.txt" 2>&1 &
   sleep "$delay"
   $PY - crash.h5 <<'PY' || fail "h5py could not read the file mid-sweep"
 import sys, h5py
@@ -58,7 +63,7 @@ with h5py.File(sys.argv[1], "r") as f:
     s = f["nodes/status"][:]
     assert len(s) == len(f["plan/kind"][:])
 PY
-  pkill -9 -f "ordertune sweep --config $cfg --results crash.h5" || true
+  pkill -9 -f "ordertune sweep --config $sweep_cfg --results crash.h5" || true
   wait || true
   "$OT" status crash.h5 >> crash-status.txt
 done
@@ -68,6 +73,8 @@ head -1 crash-status.txt | grep -vq finished || fail "the sweep finished before 
 grep -q "started, not done: " crash-status.txt || { cat crash-status.txt; fail "status lists no interrupted node"; }
 sweep 2 crash.h5 > resume.txt 2>&1 || { tail -20 resume.txt; fail "resume failed"; }
 grep -q "resumed" resume.txt || fail "the re-run did not resume"
+cat crash-6.txt resume.txt | grep -q "resuming at step" || fail "no interrupted node continued from its resume snapshot"
+[ ! -e crash.h5.resume ] || fail "resume snapshots left behind after the sweep finished: $(ls crash.h5.resume)"
 "$OT" results crash.h5 > tc.csv
 cmp -s t1.csv tc.csv || { diff t1.csv tc.csv | head; fail "results after kill -9 and resume differ"; }
 
@@ -75,12 +82,14 @@ cmp -s t1.csv tc.csv || { diff t1.csv tc.csv | head; fail "results after kill -9
 sweep 2 sig.h5 > sig.txt 2>&1 &
 pid=$!
 sleep 5
-pkill -USR1 -f "ordertune sweep --config $cfg --results sig.h5" || true
+pkill -USR1 -f "ordertune sweep --config $sweep_cfg --results sig.h5" || true
 start=$(date +%s)
 wait "$pid" || fail "sweep exited non-zero after SIGUSR1: $(tail -5 sig.txt)"
 [ $(( $(date +%s) - start )) -le 60 ] || fail "stopping took over 60 s"
 grep -q "stopped by signal" sig.txt || { tail -5 sig.txt; fail "no stop message"; }
+ls sig.h5.resume/node-*.pt > /dev/null 2>&1 || fail "the signal left no resume snapshot of the nodes it stopped"
 sweep 2 sig.h5 > sig2.txt 2>&1 || fail "re-run after the signal failed"
+grep -q "resuming at step" sig2.txt || fail "the re-run after the signal did not continue from a snapshot"
 "$OT" results sig.h5 > ts.csv
 cmp -s t1.csv ts.csv || fail "results after SIGUSR1 and re-run differ"
 

@@ -60,6 +60,37 @@ inline SplitFeatures tagging_split(int64_t n, int64_t vocab, uint64_t seed) {
   return s;
 }
 
+// Retrieval pairs (a dual encoder's training data): query i is a random row; its candidate holds
+// the query's tokens translated (id t -> t ^ 1, so no token is shared and an untrained encoder
+// ranks near chance) in reverse order, plus two random ones; gold pairs (i, i).
+inline SplitFeatures retrieval_split(int64_t n, int64_t vocab, uint64_t seed) {
+  SplitMix64 rng(seed);
+  SplitFeatures s;
+  s.type = TaskType::kRetrieval;
+  RetrievalFeatures& r = s.retrieval;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<int32_t> query = random_row(rng, vocab, 4, 8);
+    std::vector<int32_t> candidate;
+    for (auto t = query.rbegin() + 1; t != query.rend() - 1; ++t) {
+      const int32_t translated = *t ^ 1;
+      candidate.push_back(translated >= 4 && translated < vocab - 1 ? translated : *t);
+    }
+    for (int k = 0; k < 2; ++k)
+      candidate.push_back(4 + static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab - 5))));
+    candidate.insert(candidate.begin(), 0);
+    candidate.push_back(2);
+    r.query_ids.push_row(query);
+    r.candidate_ids.push_row(candidate);
+    r.query_keys.push_back("q" + std::to_string(i));
+    r.candidate_keys.push_back("c" + std::to_string(i));
+    r.query_languages.push_back("en");
+    r.candidate_languages.push_back("en");
+    r.gold_query.push_back(i);
+    r.gold_candidate.push_back(i);
+  }
+  return s;
+}
+
 inline StageTask stage_task(const std::string& name, SplitFeatures train, std::vector<std::string> labels,
                             const std::string& metric = "accuracy") {
   StageTask t;

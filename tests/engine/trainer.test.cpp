@@ -3,12 +3,17 @@
 #include "engine/engine_test.h"
 #include "engine/synthetic_tasks.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
 #include <set>
 
 #include "ordertune/batching.h"
 #include "ordertune/optim.h"
+#include "ordertune/evaluate.h"
+#include "ordertune/resume.h"
 #include "ordertune/trainer.h"
 
 using namespace ordertune;
@@ -245,4 +250,134 @@ TEST_CASE("a mixture stage trains every member with its own head, sampled propor
   CHECK(b_steps > 4);   // expected 16 of 64 (p = 32 / 128)
   CHECK(b_steps < 30);
   for (float l : r.losses) CHECK(std::isfinite(l));
+}
+
+TEST_CASE("a stage stopped at a step boundary and resumed from its snapshot file ends as if never stopped",
+          "[trainer][resume]") {
+  // A mixture with accumulation, dev selection and dropout: every piece of state a resume must
+  // restore (weights and heads, AdamW moments, best weights, curves, data positions, dropout).
+  const int64_t V = small_test_config().vocab_size;
+  StageSpec stage;
+  stage.name = "mix";
+  stage.tasks.push_back(ordertune::testing::stage_task("a", ordertune::testing::classification_split(96, V, 1), {"no", "yes"}));
+  stage.tasks.push_back(ordertune::testing::stage_task("b", ordertune::testing::tagging_split(48, V, 2), {"lo", "hi"}));
+  for (auto& t : stage.tasks) {
+    t.has_dev = true;
+    t.dev = t.train;
+  }
+  stage.settings.batch_size = 8;
+  stage.settings.grad_accum = 2;
+  stage.settings.epochs = 3;
+  stage.settings.lr = 3e-3;
+  stage.settings.eval_every = 4;
+  stage.settings.select = "best";
+  REQUIRE(small_test_config().hidden_dropout_prob > 0);
+
+  XlmrEncoder whole = fresh_encoder(1);
+  const StageResult expected = train_stage(whole, stage, 3);
+  REQUIRE(expected.steps == 27);  // (6 + 3) steps per epoch
+
+  const auto dir = std::filesystem::temp_directory_path() / ("ot-resume-" + std::to_string(::getpid()));
+  const ResumeStore store(dir / "r.h5", "hash", /*every=*/5);
+  for (int64_t stop_at : {5, 13, 26}) {
+    DYNAMIC_SECTION("stopped after step " << stop_at) {
+      XlmrEncoder first = fresh_encoder(1);
+      TrainHooks stop;
+      stop.snapshot_every = store.every();
+      stop.on_step = [&](int64_t step, int64_t, const StageResult&) { return step < stop_at; };
+      int64_t saved = 0;
+      stop.on_snapshot = [&](const TrainerSnapshot& s) {
+        store.save(/*node=*/7, /*seed=*/3, s);
+        saved = s.step;
+      };
+      train_stage(first, stage, 3, stop);
+      CHECK(saved == stop_at);  // the periodic ones, then the stop's own
+
+      const std::optional<TrainerSnapshot> snap = store.load(7, 3);
+      REQUIRE(snap);
+      CHECK(snap->step == stop_at);
+      CHECK_FALSE(store.load(7, 4));   // another node's seed: ignored
+      CHECK_FALSE(store.load(8, 3));   // no snapshot for that node
+      // The parent encoder again (as the sweep reloads it): parameters outside the flat buffer
+      // (the frozen pooler) come from it; the rest from the snapshot, which the losses of the
+      // steps after stop_at could not match otherwise.
+      XlmrEncoder resumed = fresh_encoder(1);
+      TrainHooks resume;
+      resume.resume_from = &*snap;
+      const StageResult got = train_stage(resumed, stage, 3, resume);
+      CHECK(got.losses == expected.losses);
+      CHECK(got.learning_rates == expected.learning_rates);
+      CHECK(got.step_tasks == expected.step_tasks);
+      CHECK(got.selected_step == expected.selected_step);
+      CHECK(got.tokens == expected.tokens);
+      REQUIRE(got.evals.size() == expected.evals.size());
+      for (size_t i = 0; i < got.evals.size(); ++i) CHECK(got.evals[i].score == expected.evals[i].score);
+      CHECK(flat_weights(resumed) == flat_weights(whole));
+      store.remove(7);
+      CHECK_FALSE(std::filesystem::exists(store.path_of(7)));
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a resume snapshot that does not fit the stage is refused with one line", "[trainer][resume]") {
+  StageSpec stage = classification_stage(64, 1);
+  XlmrEncoder e = fresh_encoder(3);
+  TrainerSnapshot bad;
+  bad.step = 2;
+  bad.result.steps = 2;
+  bad.weights = bad.exp_avg = bad.exp_avg_sq = torch::zeros({10});
+  TrainHooks hooks;
+  hooks.resume_from = &bad;
+  CHECK_THROWS_WITH(train_stage(e, stage, 10, hooks),
+                    Catch::Contains("resume snapshot does not fit") && Catch::Contains("found 10 parameters at step 2"));
+}
+
+TEST_CASE("a retrieval stage trains a dual encoder: in-batch softmax over pooler embeddings",
+          "[trainer][retrieval]") {
+  const int64_t V = small_test_config().vocab_size;
+  StageSpec stage;
+  stage.name = "pairs";
+  stage.tasks.push_back(ordertune::testing::stage_task("pairs", ordertune::testing::retrieval_split(256, V, 1), {}, "map@20"));
+  stage.settings.batch_size = 16;
+  stage.settings.epochs = 8;
+  stage.settings.lr = 3e-4;
+  REQUIRE(head_for(stage.tasks[0].info).kind == HeadKind::kDualEncoder);
+  REQUIRE(item_count(stage.tasks[0].train) == 256);  // one item per gold pair
+
+  // Held-out pairs, ranked by the pooler embeddings (as Mewsli-X and LAReQA are evaluated).
+  const SplitFeatures test = ordertune::testing::retrieval_split(100, V, 2);
+  EvalOptions eo;
+  eo.dual_encoder = true;
+  auto top1 = [&](XlmrEncoder& e) {
+    const Predictions p = predict_retrieval(*e, test, "map@20", eo);
+    int64_t hits = 0;
+    for (int64_t q = 0; q < 100; ++q) hits += p.ranked[static_cast<size_t>(q * p.k)] == q;
+    return static_cast<double>(hits) / 100.0;
+  };
+  // Without dropout: in a randomly initialised 16-wide encoder the pooler outputs of the two
+  // passes differ more through dropout than through content, and with logit_scale 100 the
+  // dual encoder then collapses to equal embeddings (a pretrained encoder does not start there).
+  torch::manual_seed(4);
+  XlmrConfig cfg = small_test_config();
+  cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = 0;
+  XlmrEncoder e(cfg, EncoderOptions{/*with_pooler=*/true, false});
+  const double before = top1(e);
+  std::vector<XlmrForTask> models;
+  const StageResult r = train_stage(e, stage, 5, {}, &models);
+  REQUIRE(r.steps == 128);
+  const double after = top1(e);
+  INFO("top-1 before " << before << ", after " << after);
+  CHECK(after > before + 0.1);
+  CHECK(after > 0.15);  // chance is 0.01
+  const float first = std::accumulate(r.losses.begin(), r.losses.begin() + 16, 0.0f) / 16;
+  const float last = std::accumulate(r.losses.end() - 16, r.losses.end(), 0.0f) / 16;
+  CHECK(last < first * 0.5f);
+  // The first step's loss is the mean cross-entropy of 100 * cosine similarities between the 16
+  // queries and 16 candidates of the batch; the untrained encoder's pooler outputs are nearly
+  // equal (tanh of a tiny projection), so the softmax is near uniform: ln 16.
+  CHECK(r.losses.front() == Approx(std::log(16.0)).margin(0.02));
+  // logit_scale trains with the encoder (xtreme's nn.Parameter(100.0)).
+  REQUIRE(models.size() == 1);
+  CHECK(models[0]->logit_scale.item<double>() != 100.0);
 }
