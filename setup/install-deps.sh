@@ -23,6 +23,11 @@ packages=(
   python3 python3-h5py python3-numpy python3-pandas python3-scipy python3-matplotlib python3-pytest
   # benchmarks: the same LibTorch kernels from Python (tests/bench/train_bench.py)
   python3-torch
+  # Slurm tests (tests/slurm/): a throwaway single-node cluster runs jobscripts/*.sbatch.
+  # Slurm 22.05. `srun --mpi=pmix` (Slurm's mpi_pmix_v4 plugin) dlopens the unversioned
+  # pmix2/lib/libpmix.so, which only libpmix-dev ships (libopenmpi-dev pulls it in too). munge
+  # comes as a dependency but is not used (the test cluster has auth/none).
+  slurmctld slurmd slurm-client libpmix-dev
 )
 
 missing=()
