@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash setup/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build -j"$(nproc)"
+# The two executables only (the tests build with command (2)).
+cmake --build build -j"$(nproc)" --target ordertune ordertune-prepare
 start=$(date +%s)
 # prepare (the data cache), then the sweep on 2 ranks, then status: the workstation job script.
 bash jobscripts/local.sh configs/demo.toml 2

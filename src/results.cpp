@@ -79,43 +79,75 @@ Handle open_dataset(hid_t file, const std::string& path) {
   return Handle(h5_check(H5Dopen2(file, path.c_str(), H5P_DEFAULT), "H5Dopen2 " + path));
 }
 
-// Writes count elements at offset of a 1-d dataset (or row `offset` of a 2-d one when row2d).
-void write_slab(hid_t dset, hid_t mem_type, const void* data, hsize_t offset, hsize_t count,
-                bool row2d = false) {
+// HDF5's MPI-IO driver (1.10, as in Debian 12) fails any single read or write of 2 GiB or more
+// ("can't convert from size to size_i": MPI-IO counts are int), and one fp32 encoder of XLM-R
+// large is 2.24 GB. Every transfer is therefore cut into pieces of at most this many bytes.
+constexpr hsize_t kMaxTransferBytes = hsize_t{1} << 30;
+
+// Reads or writes elements [offset, offset + count) of a 1-D dataset, or (row >= 0) columns
+// [offset, offset + count) of row `row` of a 2-D dataset, in pieces of at most kMaxTransferBytes.
+void transfer_slab(hid_t dset, hid_t mem_type, void* data, hsize_t offset, hsize_t count, int64_t row,
+                   bool write) {
   if (count == 0) return;
   Handle file_space(h5_check(H5Dget_space(dset), "H5Dget_space"));
-  hsize_t start[2] = {offset, 0}, cnt[2] = {count, 0};
-  Handle mem_space;
-  if (row2d) {
-    hsize_t dims[2];
-    H5Sget_simple_extent_dims(file_space.id(), dims, nullptr);
-    cnt[0] = 1;
-    cnt[1] = dims[1];
+  const hsize_t element = std::max<hsize_t>(1, H5Tget_size(mem_type));
+  const hsize_t per_piece = std::max<hsize_t>(1, kMaxTransferBytes / element);
+  for (hsize_t done = 0; done < count;) {
+    hsize_t n = std::min(per_piece, count - done);
+    hsize_t start[2] = {offset + done, 0}, cnt[2] = {n, 0};
+    if (row >= 0) {
+      start[0] = static_cast<hsize_t>(row);
+      start[1] = offset + done;
+      cnt[0] = 1;
+      cnt[1] = n;
+    }
     h5_check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, cnt, nullptr), "select");
-    hsize_t m = dims[1];
-    mem_space = Handle(h5_check(H5Screate_simple(1, &m, nullptr), "H5Screate_simple"));
-  } else {
-    h5_check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, cnt, nullptr), "select");
-    mem_space = Handle(h5_check(H5Screate_simple(1, &count, nullptr), "H5Screate_simple"));
+    Handle mem_space(h5_check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
+    char* piece = static_cast<char*>(data) + done * element;
+    if (write)
+      h5_check(H5Dwrite(dset, mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, piece), "H5Dwrite");
+    else
+      h5_check(H5Dread(dset, mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, piece), "H5Dread");
+    done += n;
   }
-  h5_check(H5Dwrite(dset, mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, data), "H5Dwrite");
 }
 
-void read_slab(hid_t dset, hid_t mem_type, void* data, hsize_t offset, hsize_t count, bool row2d = false) {
-  if (count == 0) return;
-  Handle file_space(h5_check(H5Dget_space(dset), "H5Dget_space"));
-  hsize_t start[2] = {offset, 0}, cnt[2] = {count, 0};
-  Handle mem_space;
-  if (row2d) {
-    hsize_t dims[2];
-    H5Sget_simple_extent_dims(file_space.id(), dims, nullptr);
-    cnt[0] = 1;
-    cnt[1] = dims[1];
-    count = dims[1];
+void write_slab(hid_t dset, hid_t mem_type, const void* data, hsize_t offset, hsize_t count) {
+  transfer_slab(dset, mem_type, const_cast<void*>(data), offset, count, /*row=*/-1, /*write=*/true);
+}
+
+void read_slab(hid_t dset, hid_t mem_type, void* data, hsize_t offset, hsize_t count) {
+  transfer_slab(dset, mem_type, data, offset, count, /*row=*/-1, /*write=*/false);
+}
+
+// An encoder's parameters to or from row `row` of /checkpoints/weights, one parameter at a time
+// at its flat offset: float32 parameters on the CPU go straight from or into their own memory
+// (no 2 GB staging copy of the whole encoder); bf16 files and other devices go through a
+// per-parameter buffer.
+void transfer_encoder(hid_t weights, int64_t row, bool bf16, const std::vector<std::string>& names,
+                      const std::vector<int64_t>& offsets, XlmrEncoderImpl& encoder, bool write) {
+  torch::NoGradGuard no_grad;
+  auto params = encoder.named_parameters();
+  for (size_t i = 0; i < names.size(); ++i) {
+    torch::Tensor* found = params.find(names[i]);
+    OT_CHECK(found != nullptr, "the encoder has no parameter {}", names[i]);
+    torch::Tensor& p = *found;
+    const int64_t n = offsets[i + 1] - offsets[i];
+    OT_CHECK(p.numel() == n, "parameter {}: {} values, the checkpoint layout has {}", names[i], p.numel(), n);
+    const auto at = static_cast<hsize_t>(offsets[i]);
+    const bool direct = !bf16 && p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && p.is_contiguous();
+    const hid_t type = bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT;
+    if (direct) {
+      transfer_slab(weights, type, p.data_ptr(), at, static_cast<hsize_t>(n), row, write);
+    } else if (write) {
+      torch::Tensor staged = p.detach().to(torch::kCPU, bf16 ? torch::kBFloat16 : torch::kFloat32).contiguous();
+      transfer_slab(weights, type, staged.data_ptr(), at, static_cast<hsize_t>(n), row, true);
+    } else {
+      torch::Tensor staged = torch::empty({n}, bf16 ? torch::kBFloat16 : torch::kFloat32);
+      transfer_slab(weights, type, staged.data_ptr(), at, static_cast<hsize_t>(n), row, false);
+      p.copy_(staged.to(torch::kFloat32).view(p.sizes()).to(p.device(), p.scalar_type()));
+    }
   }
-  h5_check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, cnt, nullptr), "select");
-  mem_space = Handle(h5_check(H5Screate_simple(1, &count, nullptr), "H5Screate_simple"));
-  h5_check(H5Dread(dset, mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, data), "H5Dread");
 }
 
 template <typename T>
@@ -658,32 +690,15 @@ void ResultsFile::write_node(int64_t node, const NodeRecord& rec) {
 void ResultsFile::write_checkpoint(int64_t node, XlmrEncoderImpl& encoder) {
   const int64_t row = layout_.checkpoint_row[static_cast<size_t>(node)];
   if (row < 0) return;
-  std::vector<torch::Tensor> flat;
-  auto params = encoder.named_parameters();
-  for (const std::string& name : layout_.param_names) flat.push_back(params[name].detach().reshape(-1).to(torch::kCPU, torch::kFloat32));
-  torch::Tensor all = torch::cat(flat);
-  if (layout_.checkpoint_dtype == WeightDtype::kBFloat16) {
-    const torch::Tensor bits = all.to(torch::kBFloat16).contiguous();
-    write_slab(impl_->d("/checkpoints/weights"), H5T_NATIVE_UINT16, bits.data_ptr(), static_cast<hsize_t>(row), 1, true);
-  } else {
-    write_slab(impl_->d("/checkpoints/weights"), H5T_NATIVE_FLOAT, all.data_ptr<float>(), static_cast<hsize_t>(row), 1, true);
-  }
+  transfer_encoder(impl_->d("/checkpoints/weights"), row, layout_.checkpoint_dtype == WeightDtype::kBFloat16,
+                   layout_.param_names, layout_.param_offsets, encoder, /*write=*/true);
 }
 
 void ResultsFile::read_checkpoint(int64_t node, XlmrEncoderImpl& encoder) const {
   const int64_t row = layout_.checkpoint_row[static_cast<size_t>(node)];
   OT_CHECK(row >= 0, "node {} has no checkpoint", node);
-  const bool bf16 = layout_.checkpoint_dtype == WeightDtype::kBFloat16;
-  torch::Tensor all = torch::empty({layout_.param_offsets.back()}, bf16 ? torch::kBFloat16 : torch::kFloat32);
-  read_slab(impl_->d("/checkpoints/weights"), bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT, all.data_ptr(),
-            static_cast<hsize_t>(row), 1, true);
-  all = all.to(torch::kFloat32);
-  torch::NoGradGuard no_grad;
-  auto params = encoder.named_parameters();
-  for (size_t i = 0; i < layout_.param_names.size(); ++i) {
-    torch::Tensor& p = params[layout_.param_names[i]];
-    p.copy_(all.slice(0, layout_.param_offsets[i], layout_.param_offsets[i + 1]).view(p.sizes()).to(p.device()));
-  }
+  transfer_encoder(impl_->d("/checkpoints/weights"), row, layout_.checkpoint_dtype == WeightDtype::kBFloat16,
+                   layout_.param_names, layout_.param_offsets, encoder, /*write=*/false);
 }
 
 // ---- reading ------------------------------------------------------------------------------------
@@ -833,15 +848,7 @@ XlmrEncoder ResultsReader::read_encoder(int64_t node) const {
   Handle w = open_dataset(f, "/checkpoints/weights");
   Handle type(h5_check(H5Dget_type(w.id()), "H5Dget_type"));
   const bool bf16 = H5Tget_size(type.id()) == 2;
-  torch::Tensor all = torch::empty({offsets.back()}, bf16 ? torch::kBFloat16 : torch::kFloat32);
-  read_slab(w.id(), bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT, all.data_ptr(), static_cast<hsize_t>(row), 1, true);
-  all = all.to(torch::kFloat32);
-  torch::NoGradGuard no_grad;
-  auto params = e->named_parameters();
-  for (size_t i = 0; i < names.size(); ++i) {
-    torch::Tensor& p = params[names[i]];
-    p.copy_(all.slice(0, offsets[i], offsets[i + 1]).view(p.sizes()));
-  }
+  transfer_encoder(w.id(), row, bf16, names, offsets, *e, /*write=*/false);
   return e;
 }
 

@@ -49,10 +49,10 @@ grep -q "1 worker(s) of 2 rank(s)" logg.txt || fail "the group sweep did not for
 [ "$("$OT" results g.h5 | wc -l)" = "$(wc -l < t1.csv)" ] || fail "the group sweep's table has another size"
 
 # kill -9 of every rank at two moments, reading the file with h5py while it runs; then resume.
-# Resume snapshots every 4 steps (output.resume_every): interrupted nodes continue from them, and
+# Resume snapshots after every step (output.resume_every = 1): interrupted nodes continue from them, and
 # the numbers must still equal the uninterrupted 1-rank table.
-sed -e 's/^results = .*/&\nresume_every = 4/' demo.toml > resume.toml
-grep -q '^resume_every = 4' resume.toml || fail "could not set output.resume_every"
+sed -e 's/^results = .*/&\nresume_every = 1/' demo.toml > resume.toml
+grep -q '^resume_every = 1' resume.toml || fail "could not set output.resume_every"
 sweep_cfg="$work/resume.toml"
 for delay in 3 6; do
   sweep 2 crash.h5 > "crash-$delay.txt" 2>&1 &
