@@ -730,8 +730,8 @@ ResourceEstimate estimate_resources(const Plan& plan, const SweepConfig& config,
     r.checkpoints_kept = 1;  // the root
     for (const PlanNode& n : plan.nodes) {
       if (n.kind != NodeKind::kStage) continue;
-      // results.h: "interior" keeps every stage node with children (the encoders workers hand
-      // each other through the file), "all" also those without.
+      // results.h: "interior" keeps every stage node with children (read by a worker when no
+      // other worker holds it), "all" also those without.
       if (keep == "all" || !n.children.empty()) ++r.checkpoints_kept;
     }
   }

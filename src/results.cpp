@@ -323,7 +323,7 @@ ResultsLayout make_results_layout(const Plan& plan, TaskData& data, const XlmrCo
     L.metric_offset.push_back(static_cast<int64_t>(L.metrics.size()));
     L.prediction_offset.push_back(static_cast<int64_t>(L.predictions.size()));
     // Kept encoders (see results.h).
-    // Workers hand encoders to each other through the file, so every root/stage node with
+    // A parent that no worker holds any more is read from the file, so every root/stage node with
     // children is kept under both policies; "all" adds stage nodes without children.
     bool keep = false;
     if (node.kind != NodeKind::kTarget && config.output.checkpoints != "none")

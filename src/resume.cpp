@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "ordertune/error.h"
@@ -150,9 +152,16 @@ std::optional<TrainerSnapshot> ResumeStore::load(int64_t node, uint64_t seed) co
 
 void ResumeStore::remove(int64_t node) const {
   std::error_code ec;
-  std::filesystem::remove(path_of(node), ec);
-  if (std::filesystem::is_directory(dir_, ec) && std::filesystem::is_empty(dir_, ec))
-    std::filesystem::remove(dir_, ec);
+  if (!std::filesystem::is_directory(dir_, ec)) return;
+  // The snapshot, and temporary files of writes that a kill interrupted (name.tmp-PID).
+  const std::string name = path_of(node).filename().string();
+  std::vector<std::filesystem::path> doomed;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string f = entry.path().filename().string();
+    if (f == name || f.rfind(name + ".tmp-", 0) == 0) doomed.push_back(entry.path());
+  }
+  for (const auto& p : doomed) std::filesystem::remove(p, ec);
+  if (std::filesystem::is_empty(dir_, ec)) std::filesystem::remove(dir_, ec);
 }
 
 }  // namespace ordertune

@@ -32,8 +32,17 @@ double unix_now() {
 
 constexpr int kTagRequest = 7101;  // worker leader -> coordinator: {worker, finished node, stopped,
                                    // milliseconds, tokens}
-constexpr int kTagReply = 7102;    // coordinator -> worker leader: {node, kind}
-constexpr int64_t kReplyRun = 0, kReplyFinish = 1;
+constexpr int kTagReply = 7102;    // coordinator -> worker leader: {kind, node, a, b} (below)
+constexpr int kTagWeights = 7103;  // worker leader -> worker leader: an encoder, parameter by parameter
+// Reply kinds. Run: node, a = WeightSource of its parent, b = the holder's leader world rank when
+// a is kPeer. Finish: no more work. Serve: send the encoder of node a to world rank b (a peer
+// was told to take its parent from this worker). All go on one tag, so a worker handles them in
+// the order the coordinator sent them (MPI's non-overtaking rule): a Serve sent before this
+// worker's next Run is served while the encoder is still the one the scheduler counted on.
+constexpr int64_t kReplyRun = 0, kReplyFinish = 1, kReplyServe = 2;
+struct Reply {
+  int64_t kind = kReplyFinish, node = -1, a = 0, b = -1;
+};
 constexpr auto kPollSleep = std::chrono::milliseconds(2);
 constexpr double kBarRefreshSeconds = 0.5;
 
@@ -122,6 +131,14 @@ class Coordinator {
 
   int finish_sent() const { return finish_sent_; }
 
+  // Serve requests addressed to worker 0 (this rank's own worker): {node, requester world rank}.
+  bool take_local_serve(std::pair<int64_t, int>* out) {
+    if (local_serves_.empty()) return false;
+    *out = local_serves_.front();
+    local_serves_.pop_front();
+    return true;
+  }
+
   // One progress summary: nodes, share of the estimated work, running nodes, elapsed, ETA and
   // the training throughput of the finished nodes.
   std::string progress_text() const {
@@ -157,14 +174,27 @@ class Coordinator {
  private:
   void answer(int w, const Assignment& a) {
     unanswered_[static_cast<size_t>(w)] = false;
+    const bool peer = a.node >= 0 && a.source == WeightSource::kPeer;
     if (w == 0) {
       local_ = a;
       local_ready_ = true;
-      return;
+    } else {
+      const Reply r{a.node >= 0 ? kReplyRun : kReplyFinish, a.node, static_cast<int64_t>(a.source),
+                    peer ? static_cast<int64_t>(a.peer) * group_size_ : -1};
+      const int64_t msg[4] = {r.kind, r.node, r.a, r.b};
+      MPI_Send(msg, 4, MPI_INT64_T, w * group_size_, kTagReply, MPI_COMM_WORLD);
+      if (r.kind == kReplyFinish) ++finish_sent_;
     }
-    int64_t reply[2] = {a.node, a.node >= 0 ? kReplyRun : kReplyFinish};
-    MPI_Send(reply, 2, MPI_INT64_T, w * group_size_, kTagReply, MPI_COMM_WORLD);
-    if (reply[1] == kReplyFinish) ++finish_sent_;
+    // The holder sends the parent's encoder to the requester's leader (after this reply, so the
+    // requester is already waiting for it, or soon will be).
+    if (!peer) return;
+    const int64_t parent = plan_.nodes[static_cast<size_t>(a.node)].parent;
+    if (a.peer == 0) {
+      local_serves_.emplace_back(parent, w * group_size_);
+    } else {
+      const int64_t msg[4] = {kReplyServe, -1, parent, static_cast<int64_t>(w) * group_size_};
+      MPI_Send(msg, 4, MPI_INT64_T, a.peer * group_size_, kTagReply, MPI_COMM_WORLD);
+    }
   }
 
   // Remaining seconds at the pace measured so far (elapsed / estimated done work).
@@ -183,6 +213,7 @@ class Coordinator {
   std::vector<bool> stopped_, unanswered_;
   Assignment local_;
   bool local_ready_ = false;
+  std::deque<std::pair<int64_t, int>> local_serves_;
   int finish_sent_ = 0;
 };
 
@@ -201,68 +232,183 @@ class Worker {
     double seconds = 0;
     bool stopped = false;
     while (true) {
-      int64_t reply[2] = {-1, kReplyFinish};
-      if (leader_) ask(finished, seconds, last_tokens_, stopped, reply);
+      Reply reply;
+      if (leader_) reply = ask(finished, seconds, last_tokens_, stopped);
       if (s_.group) {
-        torch::Tensor r = torch::tensor({reply[0], reply[1]}, torch::kInt64);
+        torch::Tensor r = torch::tensor({reply.kind, reply.node, reply.a, reply.b}, torch::kInt64);
         s_.group->broadcast(r, 0);
-        reply[0] = r[0].item<int64_t>();
-        reply[1] = r[1].item<int64_t>();
+        reply = Reply{r[0].item<int64_t>(), r[1].item<int64_t>(), r[2].item<int64_t>(), r[3].item<int64_t>()};
       }
-      if (reply[1] == kReplyFinish) return stopped;
+      if (reply.kind == kReplyFinish) return stopped;
       const double t0 = unix_now();
-      stopped = !run_node(reply[0]);
-      finished = stopped ? -1 : reply[0];
+      stopped = !run_node(reply);
+      finished = stopped ? -1 : reply.node;
       seconds = unix_now() - t0;
     }
   }
 
-  // Called between training steps: rank 0 serves the others; every rank checks for signals.
+  // Called between training steps: rank 0 serves the others' requests; a leader sends the
+  // encoder it holds to peers the coordinator pointed at it; every rank checks for signals.
   bool keep_going() {
     if (coord_) coord_->serve();
+    serve_peers();
     return g_stop_signal == 0;
   }
 
  private:
-  void ask(int64_t finished, double seconds, int64_t tokens, bool stopped, int64_t reply[2]) {
+  Reply ask(int64_t finished, double seconds, int64_t tokens, bool stopped) {
     if (coord_) {
       coord_->request(worker_, finished, seconds, tokens, stopped);
       Assignment a;
       while (!coord_->local_answer(&a)) {
         coord_->serve();
+        serve_peers();
         if (!coord_->local_answer(&a)) std::this_thread::sleep_for(kPollSleep);
         else break;
       }
-      reply[0] = a.node;
-      reply[1] = a.node >= 0 ? kReplyRun : kReplyFinish;
-      return;
+      serve_peers();  // a Serve queued with this answer (before this worker moves on)
+      const bool peer = a.node >= 0 && a.source == WeightSource::kPeer;
+      return Reply{a.node >= 0 ? kReplyRun : kReplyFinish, a.node, static_cast<int64_t>(a.source),
+                   peer ? static_cast<int64_t>(a.peer) * s_.ranks.group_size : -1};
     }
     int64_t msg[5] = {worker_, finished, stopped ? 1 : 0, static_cast<int64_t>(seconds * 1000), tokens};
     MPI_Send(msg, 5, MPI_INT64_T, 0, kTagRequest, MPI_COMM_WORLD);
-    MPI_Request req;
-    MPI_Irecv(reply, 2, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, &req);
-    int done = 0;
-    while (!done) {
-      MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-      if (!done) std::this_thread::sleep_for(kPollSleep);
+    while (true) {  // Serve requests may come first; the Run or Finish reply ends the wait
+      int64_t reply[4];
+      MPI_Request req;
+      MPI_Irecv(reply, 4, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, &req);
+      int done = 0;
+      while (!done) {
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (!done) std::this_thread::sleep_for(kPollSleep);
+      }
+      if (reply[0] == kReplyServe) {
+        send_encoder(reply[2], static_cast<int>(reply[3]));
+        continue;
+      }
+      return Reply{reply[0], reply[1], reply[2], reply[3]};
     }
   }
 
-  // The parent's encoder: held, or from the results file.
-  XlmrEncoder parent_encoder(int64_t parent, double* wait) {
+  // ---- encoders between workers (DESIGN.md decision 5: own memory, a peer's memory, the file) --
+
+ public:
+  // Sends the encoders peers were told to take from this worker (leaders only; no-op otherwise).
+  void serve_peers() {
+    if (!leader_) return;
+    std::pair<int64_t, int> local;
+    if (coord_) {
+      while (coord_->take_local_serve(&local)) send_encoder(local.first, local.second);
+      return;
+    }
+    // A non-coordinator leader gets only Serve messages on kTagReply between its requests.
+    int flag = 1;
+    while (flag) {
+      MPI_Iprobe(0, kTagReply, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+      if (!flag) break;
+      int64_t msg[4];
+      MPI_Recv(msg, 4, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      OT_CHECK(msg[0] == kReplyServe, "worker {}: a reply of kind {} while running a node", worker_, msg[0]);
+      send_encoder(msg[2], static_cast<int>(msg[3]));
+    }
+  }
+
+
+ private:
+  // The held encoder of `node` to world rank `to`: a header {node, parameters} (-1 when this
+  // worker no longer holds it: the requester then reads the results file), then each parameter
+  // in named_parameters() order, which is the same in every encoder of the sweep.
+  void send_encoder(int64_t node, int to) {
+    const bool have = held_ && held_node_ == node;
+    int64_t header[2] = {node, -1};
+    std::vector<torch::Tensor> params;
+    if (have) {
+      header[1] = 0;
+      for (const auto& p : held_->parameters()) {
+        params.push_back(p.detach().to(torch::kCPU, torch::kFloat32).contiguous());
+        header[1] += p.numel();
+      }
+    }
+    MPI_Send(header, 2, MPI_INT64_T, to, kTagWeights, MPI_COMM_WORLD);
+    for (const torch::Tensor& p : params) transfer_floats(p.data_ptr<float>(), p.numel(), to, /*send=*/true);
+    if (have) log::debug("sent the encoder of {} to rank {}", node_name(s_.plan.nodes[static_cast<size_t>(node)]), to);
+  }
+
+  // Blocking send or receive of n floats in pieces below MPI's int count.
+  static void transfer_floats(float* data, int64_t n, int peer, bool send) {
+    constexpr int64_t kPiece = int64_t{1} << 30;
+    for (int64_t at = 0; at < n; at += kPiece) {
+      const int count = static_cast<int>(std::min(kPiece, n - at));
+      if (send) MPI_Send(data + at, count, MPI_FLOAT, peer, kTagWeights, MPI_COMM_WORLD);
+      else MPI_Recv(data + at, count, MPI_FLOAT, peer, kTagWeights, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
+  }
+
+  // Receives `node`'s encoder from the worker leader at world rank `from` into `e` (every rank
+  // of the group gets it). While the header is awaited this worker keeps serving (rank 0 the
+  // coordinator's requests, any leader its own peers): two workers may wait on each other.
+  // Returns false when the peer no longer held it.
+  bool receive_encoder(int64_t node, int from, XlmrEncoder& e) {
+    int64_t ok = 0;
+    std::vector<torch::Tensor> params;
+    for (const auto& p : e->parameters()) params.push_back(p);
+    if (leader_) {
+      int64_t header[2] = {-1, -1};
+      MPI_Request req;
+      MPI_Irecv(header, 2, MPI_INT64_T, from, kTagWeights, MPI_COMM_WORLD, &req);
+      int done = 0;
+      while (!done) {
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (done) break;
+        if (coord_) coord_->serve();
+        serve_peers();
+        std::this_thread::sleep_for(kPollSleep);
+      }
+      int64_t total = 0;
+      for (const torch::Tensor& p : params) total += p.numel();
+      OT_CHECK(header[0] == node && (header[1] == -1 || header[1] == total),
+               "rank {} sent node {} with {} parameters; expected node {} with {}", from, header[0],
+               header[1], node, total);
+      ok = header[1] == total;
+    }
+    if (s_.group) {
+      torch::Tensor t = torch::tensor({ok}, torch::kInt64);
+      s_.group->broadcast(t, 0);
+      ok = t[0].item<int64_t>();
+    }
+    if (!ok) return false;
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor& p : params) {
+      torch::Tensor buffer = torch::empty({p.numel()}, torch::kFloat32);
+      if (leader_) transfer_floats(buffer.data_ptr<float>(), buffer.numel(), from, /*send=*/false);
+      if (s_.group) s_.group->broadcast(buffer, 0);
+      p.copy_(buffer.view(p.sizes()).to(p.device(), p.scalar_type()));
+    }
+    return true;
+  }
+
+  // The parent's encoder: held, from the peer that holds it, or from the results file.
+  XlmrEncoder parent_encoder(int64_t parent, const Reply& reply, double* wait) {
     const double t0 = unix_now();
     XlmrEncoder e{nullptr};
     if (held_node_ == parent && held_) {
       e = copy_encoder(held_);
     } else {
-      OT_CHECK(s_.results.has_checkpoint(parent), "node {} needs parent {}, neither held nor kept",
-               node_name(s_.plan.nodes[static_cast<size_t>(parent)]), parent);
       torch::manual_seed(0);
       EncoderOptions o;
       o.with_pooler = true;
       o.activation_checkpointing = s_.config.model.activation_checkpointing;
       e = XlmrEncoder(model_config(), o);
-      s_.results.read_checkpoint(parent, *e);
+      const bool from_peer = reply.a == static_cast<int64_t>(WeightSource::kPeer) && reply.b >= 0 &&
+                             receive_encoder(parent, static_cast<int>(reply.b), e);
+      if (from_peer) {
+        ++peer_transfers_;
+      } else {
+        OT_CHECK(s_.results.has_checkpoint(parent), "node {} needs parent {}, neither held nor kept",
+                 node_name(s_.plan.nodes[static_cast<size_t>(parent)]), parent);
+        s_.results.read_checkpoint(parent, *e);
+        ++file_reads_;
+      }
     }
     *wait = unix_now() - t0;
     return e;
@@ -285,7 +431,8 @@ class Worker {
   }
 
   // Returns false when stopped by a signal before the node finished.
-  bool run_node(int64_t id) {
+  bool run_node(const Reply& reply) {
+    const int64_t id = reply.node;
     const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
     TrainHooks hooks;
     hooks.group = s_.group;
@@ -329,7 +476,7 @@ class Worker {
       if (leader_) s_.results.write_checkpoint(id, *e);
       hold(id, e);
     } else if (node.kind == NodeKind::kStage) {
-      XlmrEncoder e = parent_encoder(node.parent, &rec.wait_seconds);
+      XlmrEncoder e = parent_encoder(node.parent, reply, &rec.wait_seconds);
       rec.training = train_stage(e, s_.data.stage(node.stage), node.seed, hooks);
       if (interrupted) return false;
       rec.train_seconds = rec.training.train_seconds;
@@ -337,7 +484,7 @@ class Worker {
       if (leader_) s_.results.write_checkpoint(id, *e);
       hold(id, e);
     } else {
-      XlmrEncoder parent = parent_encoder(node.parent, &rec.wait_seconds);
+      XlmrEncoder parent = parent_encoder(node.parent, reply, &rec.wait_seconds);
       const TargetResult t = run_target(parent, s_.data, node.stage, node.seed, hooks);
       if (interrupted) return false;
       rec.target = &t;
@@ -367,6 +514,9 @@ class Worker {
   XlmrEncoder held_{nullptr};
   int64_t held_node_ = -1;
   int64_t last_tokens_ = 0;  // training tokens of the last finished node (progress)
+
+ public:
+  int64_t peer_transfers_ = 0, file_reads_ = 0;  // where parents came from (when not held)
 };
 
 // Done nodes whose encoder a pending child needs but the file does not keep are run again
@@ -398,7 +548,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
                                         ranks.local_size);
   if (config.output.checkpoints == "none")
     throw ConfigError(config.path.string() + ": output.checkpoints = \"none\" is not supported by the "
-                      "sweep yet (workers hand encoders over through the results file); use \"interior\"");
+                      "sweep yet (a parent that no worker holds any more is read from the results file); use \"interior\"");
   TaskData data(config);
   const CostModel cost = CostModel::from_config(config);
   const Plan plan = build_plan(config, cost);
@@ -434,12 +584,21 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
     std::fflush(stderr);
     MPI_Abort(world, kExitFailure);
   }
-  // Rank 0 keeps answering until every other worker has been told to finish.
+  // Rank 0 keeps answering (and sending the encoder it holds to peers told to take it from
+  // worker 0) until every other worker has been told to finish.
   if (coordinator)
     while (coordinator->finish_sent() < ranks.groups - 1) {
       coordinator->serve();
+      worker.serve_peers();
       std::this_thread::sleep_for(kPollSleep);
     }
+  // Where the parents of the nodes run in this session came from (when not held).
+  int64_t sources[2] = {worker.peer_transfers_, worker.file_reads_}, totals[2] = {0, 0};
+  if (ranks.group_rank != 0) sources[0] = sources[1] = 0;  // counted once per group
+  MPI_Reduce(sources, totals, 2, MPI_INT64_T, MPI_SUM, 0, world);
+  if (ranks.world_rank == 0)
+    log::info("parent encoders not held by their worker: {} from a peer over MPI, {} from the results file",
+              totals[0], totals[1]);
   if (coordinator) coordinator->report_progress(/*final_report=*/true);
   MPI_Barrier(world);  // every rank's writes are in before the collective close
   results.reset();

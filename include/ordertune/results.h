@@ -83,8 +83,9 @@ struct ResultsLayout {
 // Builds the layout: planned steps and evaluations per node, the metric and prediction rows of
 // every target leaf (languages of its test split, or dev where the test has no labels), and
 // which encoders are kept (output.checkpoints: interior = the root and every stage node with
-// children, which is what workers hand each other through the file; all = also stage nodes
-// without children; none is refused by the sweep until encoders move between ranks directly).
+// children, which is what a worker reads when no other worker holds a parent; all = also stage nodes
+// without children; none is refused by the sweep: a parent no worker holds any more must be
+// read from the file).
 ResultsLayout make_results_layout(const Plan& plan, TaskData& data, const XlmrConfig& model);
 // The checkpoint parameter table (names, flat offsets, shapes) of an encoder, into `layout`.
 void set_checkpoint_parameters(ResultsLayout& layout, XlmrEncoderImpl& encoder);

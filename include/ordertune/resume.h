@@ -35,7 +35,8 @@ class ResumeStore {
   // The node's snapshot, if one of this sweep and node exists; nullopt otherwise (a foreign or
   // unreadable one is reported in one warning line and left alone).
   std::optional<TrainerSnapshot> load(int64_t node, uint64_t seed) const;
-  // Removes the node's snapshot (its node is done), and the folder once it is empty.
+  // Removes the node's snapshot and any temporary file a killed write left (its node is done),
+  // and the folder once it is empty.
   void remove(int64_t node) const;
 
  private:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end: `ordertune sweep` on a small demo under mpirun.
-# Checks: 1, 2 and 3 ranks give identical result tables; kill -9 of every rank at two moments,
+# Checks: 1, 2 and 3 ranks give identical result tables (parents moving between workers over
+# MPI or through the file); kill -9 of every rank at two moments,
 # then re-running, gives the uninterrupted table; SIGUSR1 stops every rank with exit 0 and the
 # re-run completes identically; a file of another config and a second concurrent writer are
 # refused with one line (exit 2) and the file is unchanged; the file reads with h5py mid-sweep;
@@ -39,6 +40,12 @@ for n in 2 3; do
   "$OT" results "r$n.h5" > "t$n.csv"
   cmp -s t1.csv "t$n.csv" || { diff t1.csv "t$n.csv" | head; fail "$n ranks differ from 1 rank"; }
 done
+
+# Parents that another worker held came over MPI (the scheduler's kPeer; the numbers above are
+# identical either way). Which parents move between workers depends on timing, so the check is
+# over both runs.
+cat log2.txt log3.txt | grep -Eq "parent encoders not held by their worker: [1-9][0-9]* from a peer over MPI" \
+  || { grep -h "parent encoders" log2.txt log3.txt; fail "no parent encoder came from a peer over MPI"; }
 
 # A group of 2 ranks training each node data-parallel (sweep.group_size = 2) completes the same
 # plan (its numbers equal one rank's to rounding, not bitwise: the mpi tests check 1e-5).

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <set>
 
@@ -313,8 +314,11 @@ TEST_CASE("a stage stopped at a step boundary and resumed from its snapshot file
       REQUIRE(got.evals.size() == expected.evals.size());
       for (size_t i = 0; i < got.evals.size(); ++i) CHECK(got.evals[i].score == expected.evals[i].score);
       CHECK(flat_weights(resumed) == flat_weights(whole));
+      // A write that a kill interrupted leaves name.tmp-PID; removing the node's snapshot takes it too.
+      std::ofstream(store.path_of(7).string() + ".tmp-12345") << "half";
       store.remove(7);
       CHECK_FALSE(std::filesystem::exists(store.path_of(7)));
+      CHECK_FALSE(std::filesystem::exists(store.path_of(7).string() + ".tmp-12345"));
     }
   }
   std::filesystem::remove_all(dir);
