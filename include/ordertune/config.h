@@ -100,7 +100,7 @@ struct OutputConfig {
   std::string results = "results/ordertune.h5";  // the results file
   std::string checkpoints = "interior";          // encoders kept: all | interior | none
   std::string checkpoint_dtype = "fp32";         // fp32 | bf16
-  int64_t resume_every = 200;                    // steps between resume checkpoints; 0 = never
+  int64_t resume_every = 200;                    // steps between resume snapshots; 0 = only at signals
 };
 
 struct SweepConfig {
