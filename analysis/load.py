@@ -127,13 +127,19 @@ def _read(f: h5py.File, path: str, name: str) -> np.ndarray:
     return _decode(a) if a.dtype.kind == "S" else a
 
 
-def _read_nodes(f: h5py.File, path: str) -> pd.DataFrame:
-    cols = {name: _read(f, path, name) for name in _PER_NODE}
-    n = len(cols["plan/kind"])
+def _read_columns(f: h5py.File, path: str, names: list, what: str) -> dict:
+    """The datasets `names`, which must all have as many rows as the first (one per `what`)."""
+    cols = {name: _read(f, path, name) for name in names}
+    n = len(cols[names[0]])
     for name, a in cols.items():
         if len(a) != n:
             raise ResultsFileError(f"{path}: /{name} has {len(a)} rows, expected {n} "
-                                   f"(one per plan node, as /plan/kind)")
+                                   f"(one per {what}, as /{names[0]})")
+    return cols
+
+
+def _read_nodes(f: h5py.File, path: str) -> pd.DataFrame:
+    cols = _read_columns(f, path, _PER_NODE, "plan node")
     nodes = pd.DataFrame({
         "kind": cols["plan/kind"].astype(int),
         "parent": cols["plan/parent"].astype(np.int64),
@@ -156,12 +162,8 @@ def _read_nodes(f: h5py.File, path: str) -> pd.DataFrame:
 
 
 def _read_metrics(f: h5py.File, path: str, n_nodes: int) -> pd.DataFrame:
-    cols = {name: _read(f, path, name) for name in _PER_METRIC_ROW}
+    cols = _read_columns(f, path, _PER_METRIC_ROW, "metric row")
     m = len(cols["metrics/node"])
-    for name, a in cols.items():
-        if len(a) != m:
-            raise ResultsFileError(f"{path}: /{name} has {len(a)} rows, expected {m} "
-                                   f"(one per metric row, as /metrics/node)")
     node = cols["metrics/node"].astype(np.int64)
     if m and (node.min() < 0 or node.max() >= n_nodes):
         raise ResultsFileError(f"{path}: /metrics/node refers to node {node.max()}, "

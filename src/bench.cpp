@@ -125,6 +125,21 @@ double train_flops_per_token(const XlmrConfig& c, int64_t labels, int64_t seq) {
          12.0 * static_cast<double>(c.num_hidden_layers * seq * c.hidden_size);
 }
 
+namespace {
+
+// The encoder shape of a benchmark's options (XLM-R's defaults for the rest).
+XlmrConfig bench_model(int64_t layers, int64_t hidden, int64_t heads, int64_t ffn, int64_t vocab) {
+  XlmrConfig c;
+  c.num_hidden_layers = layers;
+  c.hidden_size = hidden;
+  c.num_attention_heads = heads;
+  c.intermediate_size = ffn;
+  c.vocab_size = vocab;
+  return c;
+}
+
+}  // namespace
+
 nlohmann::json run_train_bench(const TrainBenchOptions& o) {
   validate(o);
   keep_freed_memory();
@@ -133,12 +148,7 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
   const bool cuda = o.device == "cuda";
   const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
 
-  XlmrConfig c;
-  c.vocab_size = o.vocab;
-  c.hidden_size = o.hidden;
-  c.num_hidden_layers = o.layers;
-  c.num_attention_heads = o.heads;
-  c.intermediate_size = o.ffn;
+  XlmrConfig c = bench_model(o.layers, o.hidden, o.heads, o.ffn, o.vocab);
   c.max_position_embeddings = o.seq + c.pad_token_id + 1;
   HeadOptions head;
   head.kind = HeadKind::kTokenClassification;
@@ -256,12 +266,7 @@ nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& o) {
   if (o.dtype != "fp32" && o.dtype != "bf16")
     throw ConfigError("--dtype: expected fp32 or bf16, found " + o.dtype);
   if (o.repeats < 1) throw ConfigError("--repeats: expected at least 1, found " + std::to_string(o.repeats));
-  XlmrConfig model;
-  model.num_hidden_layers = o.layers;
-  model.hidden_size = o.hidden;
-  model.num_attention_heads = o.heads;
-  model.intermediate_size = o.ffn;
-  model.vocab_size = o.vocab;
+  const XlmrConfig model = bench_model(o.layers, o.hidden, o.heads, o.ffn, o.vocab);
   torch::manual_seed(0);
   XlmrEncoder encoder(model, EncoderOptions{/*with_pooler=*/true, /*activation_checkpointing=*/false});
 

@@ -140,12 +140,10 @@ std::optional<TrainerSnapshot> ResumeStore::load(int64_t node, uint64_t seed) co
     r.train_seconds = read_value(in, "result.train_seconds").toDouble();
     r.eval_seconds = read_value(in, "result.eval_seconds").toDouble();
     return s;
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {  // c10::Error (archive) or nlohmann::json (evaluations)
+    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
     log::warn("{}: unreadable resume snapshot ({}); ignored, the node starts from its first step",
-              path.string(), e.what_without_backtrace());
-  } catch (const nlohmann::json::exception& e) {
-    log::warn("{}: unreadable resume snapshot ({}); ignored, the node starts from its first step",
-              path.string(), e.what());
+              path.string(), torch_error ? torch_error->what_without_backtrace() : e.what());
   }
   return std::nullopt;
 }
