@@ -340,6 +340,32 @@ bool CacheReader::has_split(const std::string& task, const std::string& split,
   return g.exists(split) && g.open_group(split).exists(lang);
 }
 
+int64_t CacheReader::dataset_size(const std::string& task, const std::string& split,
+                                  const std::string& language, const std::string& dataset) const {
+  if (!has_split(task, split, language))
+    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none",
+                                impl_->path.string(), task, split, language));
+  return impl_->file.root().open_group("tasks").open_group(task).open_group(split).open_group(language)
+      .dataset_size(dataset);
+}
+
+std::vector<int64_t> CacheReader::row_sizes(const std::string& task, const std::string& split,
+                                            const std::string& language, const std::string& dataset) const {
+  if (!has_split(task, split, language))
+    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none",
+                                impl_->path.string(), task, split, language));
+  const Group g =
+      impl_->file.root().open_group("tasks").open_group(task).open_group(split).open_group(language);
+  const std::vector<int64_t> offsets = g.read<int64_t>(dataset + "_offsets");
+  std::vector<int64_t> sizes;
+  for (size_t i = 1; i < offsets.size(); ++i) {
+    if (offsets[i] < offsets[i - 1])
+      throw DataError(fmt::format("{}/{}: expected ascending offsets, found a damaged index", g.path(), dataset));
+    sizes.push_back(offsets[i] - offsets[i - 1]);
+  }
+  return sizes;
+}
+
 SplitFeatures CacheReader::read_split(const std::string& task, const std::string& split,
                                       const std::string& language) const {
   if (!has_split(task, split, language))

@@ -187,52 +187,60 @@ TaskSize nominal_size(const std::string& name, const SweepConfig& config) {
 // Items and tokens of one cached split, counted as batching.h's item_count / item_lengths do
 // (those live in the LibTorch engine; the plan is core): one item per example, per QA window, per
 // MLM line, per retrieval query; a multiple-choice item is num_choices rows padded to the
-// longest. Retrieval tokens include the candidates encoded with the queries.
+// longest. Retrieval tokens include the candidates encoded with the queries. Counted from the
+// datasets' extents (and multiple choice's row offsets), never their tokens: every rank prices
+// the plan at start, and an XTREME-R cache holds gigabytes of token ids.
 struct SplitSummary {
   int64_t items = 0;
   double tokens = 0;
   double values = 0;  // prediction values (results file estimate)
 };
 
-SplitSummary summarize(const SplitFeatures& s, const CachedTask& info) {
+SplitSummary summarize(const CacheReader& cache, const CachedTask& info, const std::string& split,
+                       const std::string& lang) {
   SplitSummary out;
-  auto total = [](const Ragged<int32_t>& r) { return static_cast<double>(r.values.size()); };
-  switch (s.type) {
+  auto size = [&](const std::string& dataset) {
+    return cache.dataset_size(info.name, split, lang, dataset);
+  };
+  auto rows = [&](const std::string& ragged) { return std::max<int64_t>(0, size(ragged + "_offsets") - 1); };
+  switch (info.type) {
     case TaskType::kClassification:
-      out.items = static_cast<int64_t>(s.classification.labels.size());
-      out.tokens = total(s.classification.input_ids);
+      out.items = size("labels");
+      out.tokens = static_cast<double>(size("input_ids"));
       out.values = static_cast<double>(out.items);
       break;
     case TaskType::kMultipleChoice: {
-      const auto& m = s.multiple_choice;
-      out.items = static_cast<int64_t>(m.labels.size());
-      const int64_t c = std::max<int32_t>(1, m.num_choices);
+      out.items = size("labels");
+      const std::vector<int64_t> lengths = cache.row_sizes(info.name, split, lang, "input_ids");
+      // Rows are example-major, num_choices per example (the split's own count: a task's spec
+      // may leave it to the featurizer).
+      const int64_t c = out.items > 0 ? std::max<int64_t>(1, static_cast<int64_t>(lengths.size()) / out.items) : 1;
       for (int64_t i = 0; i < out.items; ++i) {
         int64_t longest = 0;
-        for (int64_t j = 0; j < c && static_cast<size_t>(i * c + j) < m.input_ids.rows(); ++j)
-          longest = std::max(longest, m.input_ids.row_size(static_cast<size_t>(i * c + j)));
+        for (int64_t j = 0; j < c && static_cast<size_t>(i * c + j) < lengths.size(); ++j)
+          longest = std::max(longest, lengths[static_cast<size_t>(i * c + j)]);
         out.tokens += static_cast<double>(longest * c);
       }
       out.values = static_cast<double>(out.items);
       break;
     }
     case TaskType::kTagging:
-      out.items = static_cast<int64_t>(s.tagging.input_ids.rows());
-      out.tokens = total(s.tagging.input_ids);
-      out.values = static_cast<double>(s.tagging.word_labels.values.size());
+      out.items = rows("input_ids");
+      out.tokens = static_cast<double>(size("input_ids"));
+      out.values = static_cast<double>(size("word_labels"));
       break;
     case TaskType::kExtractiveQA:
-      out.items = static_cast<int64_t>(s.qa.input_ids.rows());
-      out.tokens = total(s.qa.input_ids);
-      out.values = 2.0 * static_cast<double>(s.qa.ids.size());
+      out.items = rows("input_ids");
+      out.tokens = static_cast<double>(size("input_ids"));
+      out.values = 2.0 * static_cast<double>(size("ids"));
       break;
     case TaskType::kMLM:
-      out.items = static_cast<int64_t>(s.mlm.input_ids.rows());
-      out.tokens = total(s.mlm.input_ids);
+      out.items = rows("input_ids");
+      out.tokens = static_cast<double>(size("input_ids"));
       break;
     case TaskType::kRetrieval:
-      out.items = static_cast<int64_t>(s.retrieval.query_ids.rows());
-      out.tokens = total(s.retrieval.query_ids) + total(s.retrieval.candidate_ids);
+      out.items = rows("query_ids");
+      out.tokens = static_cast<double>(size("query_ids") + size("candidate_ids"));
       out.values = static_cast<double>(out.items) * (info.metric == "map@20" ? 20 : 1);
       break;
   }
@@ -246,7 +254,7 @@ TaskSize cached_size(const CacheReader& cache, const std::string& name) {
   auto add = [&](const std::string& split, const std::string& lang, int64_t* items,
                  double* tokens) {
     if (!cache.has_split(name, split, lang)) return SplitSummary{};
-    const SplitSummary sum = summarize(cache.read_split(name, split, lang), info);
+    const SplitSummary sum = summarize(cache, info, split, lang);
     if (items) *items += sum.items;
     if (tokens) *tokens += sum.tokens;
     return sum;
@@ -419,8 +427,8 @@ CostModel CostModel::from_config(const SweepConfig& config) {
   if (config.model.checkpoint.empty()) {
     const TinyModelConfig& tiny = config.model.tiny;
     TrainConfig s = config.train_for(tiny.pretrain_task);  // as TaskData::pretraining_stage
-    s.batch_size = tiny.pretrain_batch_size;
-    s.grad_accum = 1;
+    s.batch_size = tiny.pretrain_batch_size / tiny.pretrain_micro_batches;
+    s.grad_accum = tiny.pretrain_micro_batches;
     s.max_steps = tiny.pretrain_steps;
     s.eval_every = 0;
     m.seconds_["root"] = tiny.pretrain_steps > 0
@@ -466,7 +474,9 @@ CostModel CostModel::from_config(const SweepConfig& config) {
 // ---- the plan -----------------------------------------------------------------------------------
 
 double Plan::lower_bound_s(int workers) const {
-  return std::max(total_work_s / std::max(1, workers), longest_path_s);
+  const double w = std::max(1, workers);
+  const double root = nodes.empty() ? 0.0 : nodes[0].cost_s;
+  return std::max(total_work_s / w, longest_path_s - root + root / w);
 }
 
 int64_t Plan::find_node(int replicate, const std::vector<std::string>& path,

@@ -201,13 +201,32 @@ void Scheduler::finished(int worker, int64_t node, double now, double measured_s
            workers_ - 1);
   OT_CHECK(running_[static_cast<size_t>(worker)] == node, "worker {} finished node {} but runs {}",
            worker, node, running_[static_cast<size_t>(worker)]);
+  running_[static_cast<size_t>(worker)] = -1;
+  if (plan_.nodes[static_cast<size_t>(node)].kind != NodeKind::kTarget) set_held(worker, node);
+  mark_done(node, measured_seconds);
+}
+
+void Scheduler::complete_everywhere(int64_t node, double now, double measured_seconds) {
+  (void)now;
+  const size_t i = static_cast<size_t>(node);
+  OT_CHECK(node >= 0 && node < static_cast<int64_t>(plan_.nodes.size()) &&
+               plan_.nodes[i].parent < 0 && state_[i] == State::kRunnable,
+           "complete_everywhere: node {} is not a runnable root", node);
+  for (int w = 0; w < workers_; ++w)
+    OT_CHECK(running_[static_cast<size_t>(w)] < 0, "complete_everywhere: worker {} runs node {}", w,
+             running_[static_cast<size_t>(w)]);
+  runnable_.erase(node);
+  for (int w = 0; w < workers_; ++w) set_held(w, node);
+  // Costs are in one worker's seconds: the wall time of all workers together, times workers.
+  mark_done(node, measured_seconds * workers_);
+}
+
+void Scheduler::mark_done(int64_t node, double measured_seconds) {
   const size_t i = static_cast<size_t>(node);
   const PlanNode& n = plan_.nodes[i];
   state_[i] = State::kDone;
   ++done_count_;
-  running_[static_cast<size_t>(worker)] = -1;
   remaining_work_s_ -= n.cost_s * factors_at_priority_[static_cast<size_t>(key_index_[i])];
-  if (n.kind != NodeKind::kTarget) set_held(worker, node);
   for (int64_t c : n.children)
     if (state_[static_cast<size_t>(c)] == State::kBlocked) make_runnable(c);
 
@@ -298,7 +317,16 @@ SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds
     events.emplace(end, worker);
   };
 
-  for (int w = 0; w < workers; ++w) launch(w, scheduler.next(w, 0.0), 0.0);
+  double t0 = 0.0;
+  if (scheduler.is_runnable(0)) {  // rule 0: the root on every worker at once
+    const double share = plan.nodes[0].cost_s / workers;
+    t0 = share;
+    for (double& b : r.worker_busy_s) b += share;
+    r.runs.push_back({0, -1, 0.0, share, WeightSource::kNone});
+    r.makespan_s = share;
+    scheduler.complete_everywhere(0, share, share);
+  }
+  for (int w = 0; w < workers; ++w) launch(w, scheduler.next(w, t0), t0);
   std::vector<int> freed;
   while (!events.empty()) {
     const double now = events.top().first;

@@ -121,6 +121,16 @@ class Coordinator {
       answer(worker, assignment);
   }
 
+  // Rule 0 of the scheduler: every rank computed the root together in `seconds`.
+  void root_done_everywhere(int64_t node, double seconds, int64_t tokens) {
+    sched_.complete_everywhere(node, unix_now() - start_, seconds);
+    tokens_ += tokens;
+    const Progress p = sched_.progress();
+    log::info("[{}/{}] {} done in {} (every worker, {:.0f} tokens/s), ETA {}", p.done_nodes,
+              p.total_nodes, node_name(plan_.nodes[static_cast<size_t>(node)]), human_duration(seconds),
+              seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0, human_duration(eta(p)));
+  }
+
   // The local worker's (rank 0's) answer, once there is one.
   bool local_answer(Assignment* out) {
     if (!local_ready_) return false;
@@ -245,6 +255,61 @@ class Worker {
       finished = stopped ? -1 : reply.node;
       seconds = unix_now() - t0;
     }
+  }
+
+  // The root on every rank of the world at once (scheduler.h rule 0): the tiny model's MLM
+  // pretraining spread over the ranks by micro-batch, bitwise as one rank (TrainHooks::spread),
+  // or the checkpoint loaded by every rank. World rank 0 decides when a signal stops it, writes
+  // its snapshots, checkpoint and record; afterwards every worker holds the root. Returns false
+  // when stopped by a signal.
+  bool run_root_everywhere(Communicator* everyone) {
+    const PlanNode& node = s_.plan.nodes[0];
+    const bool first = s_.ranks.world_rank == 0;
+    TrainHooks hooks;
+    hooks.spread = everyone;
+    bool interrupted = false;
+    hooks.on_step = [&](int64_t, int64_t, const StageResult&) {
+      int go = first ? (keep_going() ? 1 : 0) : 1;
+      if (everyone) {
+        torch::Tensor t = torch::tensor({go}, torch::kInt64);
+        everyone->broadcast(t, 0);
+        go = static_cast<int>(t[0].item<int64_t>());
+      }
+      if (!go) interrupted = true;
+      return go != 0;
+    };
+    hooks.snapshot_every = s_.resume.every();
+    hooks.on_snapshot = [&](const TrainerSnapshot& snap) {
+      if (first) s_.resume.save(0, node.seed, snap);
+    };
+    const std::optional<TrainerSnapshot> snapshot = s_.resume.load(0, node.seed);
+    if (snapshot) hooks.resume_from = &*snapshot;
+    NodeRecord rec;
+    rec.rank = s_.ranks.world_rank;
+    rec.start_time = unix_now();
+    if (first) {
+      if (snapshot)
+        log::info("{}: start on all {} ranks, resuming at step {} ({})", node_name(node), s_.ranks.world_size,
+                  snapshot->step, s_.resume.path_of(0).string());
+      else
+        log::info("{}: start on all {} ranks", node_name(node), s_.ranks.world_size);
+      s_.results.mark_started(0, s_.ranks.world_rank, rec.start_time);
+    }
+    StageResult pre;
+    XlmrEncoder e = make_root_encoder(s_.data, torch::kCPU, hooks, &pre);
+    if (interrupted) return false;
+    rec.training = pre;
+    rec.train_seconds = pre.train_seconds;
+    rec.eval_seconds = pre.eval_seconds;
+    rec.end_time = unix_now();
+    if (first) {
+      s_.results.write_checkpoint(0, *e);
+      s_.results.write_node(0, rec);
+      s_.resume.remove(0);
+      coord_->root_done_everywhere(0, rec.end_time - rec.start_time, pre.tokens);
+    }
+    hold(0, e);
+    return true;
   }
 
   // Called between training steps: rank 0 serves the others' requests; a leader sends the
@@ -434,6 +499,7 @@ class Worker {
   bool run_node(const Reply& reply) {
     const int64_t id = reply.node;
     const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
+    OT_CHECK(node.kind != NodeKind::kRoot, "the root runs on every rank at once, not on worker {}", worker_);
     TrainHooks hooks;
     hooks.group = s_.group;
     bool interrupted = false;
@@ -459,23 +525,13 @@ class Worker {
     NodeRecord rec;
     rec.rank = s_.ranks.world_rank;
     rec.start_time = unix_now();
-    const torch::Device device = torch::kCPU;
     if (snapshot)
       log::info("{}: start, resuming at step {} ({})", node_name(node), snapshot->step,
                 s_.resume.path_of(id).string());
     else
       log::info("{}: start", node_name(node));
     if (leader_) s_.results.mark_started(id, s_.ranks.world_rank, rec.start_time);
-    if (node.kind == NodeKind::kRoot) {
-      StageResult pre;
-      XlmrEncoder e = make_root_encoder(s_.data, device, hooks, &pre);
-      if (interrupted) return false;
-      rec.training = pre;
-      rec.train_seconds = pre.train_seconds;
-      rec.eval_seconds = pre.eval_seconds;
-      if (leader_) s_.results.write_checkpoint(id, *e);
-      hold(id, e);
-    } else if (node.kind == NodeKind::kStage) {
+    if (node.kind == NodeKind::kStage) {
       XlmrEncoder e = parent_encoder(node.parent, reply, &rec.wait_seconds);
       rec.training = train_stage(e, s_.data.stage(node.stage), node.seed, hooks);
       if (interrupted) return false;
@@ -576,9 +632,14 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   if (ranks.world_rank == 0)
     coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, ranks.group_size, options);
   Worker worker(shared, coordinator.get());
-  bool stopped = false;
+  bool stopped = false, stopped_in_root = false;
   try {
-    stopped = worker.run();
+    if (!done[0]) {  // scheduler.h rule 0: the root on every rank at once
+      std::unique_ptr<Communicator> everyone;
+      if (ranks.world_size > 1) everyone = make_mpi_communicator(world);
+      stopped = stopped_in_root = !worker.run_root_everywhere(everyone.get());
+    }
+    if (!stopped) stopped = worker.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ordertune: rank %d: %s\n", ranks.world_rank, e.what());
     std::fflush(stderr);
@@ -586,7 +647,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   }
   // Rank 0 keeps answering (and sending the encoder it holds to peers told to take it from
   // worker 0) until every other worker has been told to finish.
-  if (coordinator)
+  if (coordinator && !stopped_in_root)
     while (coordinator->finish_sent() < ranks.groups - 1) {
       coordinator->serve();
       worker.serve_peers();

@@ -14,6 +14,8 @@ namespace ordertune {
 
 namespace {
 
+constexpr int kSpreadTag = 7201;  // the partial sums of a spread step, rank r - 1 -> r
+
 double now_seconds() {
   using clock = std::chrono::steady_clock;
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
@@ -237,6 +239,10 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
   Communicator* group = hooks.group;
   const int group_rank = group ? group->rank() : 0;
   const int group_size = group ? group->size() : 1;
+  OT_CHECK(!(group && hooks.spread), "stage {}: a group and micro-batch spreading together", stage.name);
+  const bool spreading = hooks.spread && hooks.spread->size() > 1;
+  const int spread_rank = spreading ? hooks.spread->rank() : 0;
+  const int spread_size = spreading ? hooks.spread->size() : 1;
 
   // Heads: fresh, initialised from the stage seed (the same on every rank of the group).
   torch::manual_seed(derive_seed(seed, "heads"));
@@ -352,8 +358,7 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
 
   const uint64_t mlm_seed = derive_seed(seed, "mlm");
   for (int64_t step = first_step; step < steps; ++step) {
-    // Dropout is seeded per step, so that a resumed stage draws the masks it would have drawn.
-    torch::manual_seed(derive_seed(seed, "dropout", static_cast<uint64_t>(step)));
+    const uint64_t dropout_seed = derive_seed(seed, "dropout", static_cast<uint64_t>(step));
     const size_t mi = draw_member(stage, cumulative, seed, step);
     Member& m = members[mi];
     const TaskType type = m.task->info.type;
@@ -362,15 +367,20 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     bo.mask_id = stage.mask_id;
     bo.vocab_size = static_cast<int32_t>(encoder->config().vocab_size);
 
-    // This step's micro-batches, this rank's slice of each, and the global loss normaliser.
+    // This step's micro-batches, this rank's part of each (a slice of its rows in a group; whole
+    // micro-batches from this rank's run when spread), and the global loss normaliser.
+    const auto owned = slice_rows(s.grad_accum, spread_rank, spread_size);
     std::vector<Batch> local;
     std::vector<std::pair<int64_t, int64_t>> slices;
+    std::vector<int> local_micro;  // index of each local batch among the step's micro-batches
     double terms = 0, local_tokens = 0;
     for (int a = 0; a < s.grad_accum; ++a) {
       const std::vector<int64_t>& micro = m.next_micro_batch(s.batch_size);
       int64_t longest = 0;
       for (int64_t item : micro) longest = std::max(longest, m.lengths[static_cast<size_t>(item)]);
-      const auto slice = slice_rows(static_cast<int64_t>(micro.size()), group_rank, group_size);
+      const auto slice = spreading ? std::pair<int64_t, int64_t>{0, a >= owned.first && a < owned.second
+                                                                        ? static_cast<int64_t>(micro.size()) : 0}
+                                   : slice_rows(static_cast<int64_t>(micro.size()), group_rank, group_size);
       const std::vector<int64_t> mine(micro.begin() + slice.first, micro.begin() + slice.second);
       terms += static_cast<double>(count_loss_terms(m.task->train, micro, bo));
       if (mine.empty()) continue;
@@ -378,20 +388,55 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
       lo.pad_to = longest;
       local.push_back(make_batch(m.task->train, mine, lo));
       slices.push_back(slice);
+      local_micro.push_back(a);
       local_tokens += static_cast<double>(local.back().tokens);
     }
     double loss_total = 0;
+    std::vector<torch::Tensor> spread_grads;  // spread, ranks after the first: one per micro-batch
+    std::vector<double> spread_losses;
     for (size_t i = 0; i < local.size(); ++i) {
+      // Dropout is seeded per micro-batch, so that a resumed stage, or a rank computing only
+      // this micro-batch, draws the masks a lone rank draws.
+      torch::manual_seed(derive_seed(dropout_seed, "micro", static_cast<uint64_t>(local_micro[i])));
       const DropoutRows rows(slices[i].first, slices[i].second - slices[i].first);
       const torch::Tensor sum = loss_sum(*m.model, type, local[i], device);
       if (terms > 0) (sum / terms).backward();
-      loss_total += sum.item<double>();
+      const double loss = sum.item<double>();
+      if (spreading && spread_rank > 0) {
+        // Kept apart: they are added to the partial sum of the ranks before this one.
+        spread_grads.push_back(flat.grad().clone());
+        spread_losses.push_back(loss);
+        flat.zero_grad();
+      } else {
+        loss_total += loss;
+      }
     }
     torch::Tensor stats = torch::tensor({loss_total, local_tokens}, torch::kFloat64);
     if (group && group_size > 1) {
       torch::Tensor g = flat.grad();
       all_reduce_buckets(*group, g);
       group->all_reduce_sum(stats);
+    }
+    if (spreading) {
+      // The chain: rank 0 accumulated its micro-batches from zero, as a lone rank does; each
+      // later rank adds its own, in order, to the partial sums it receives.
+      torch::Tensor g = flat.grad();
+      if (spread_rank > 0) {
+        hooks.spread->recv(g, spread_rank - 1, kSpreadTag);
+        hooks.spread->recv(stats, spread_rank - 1, kSpreadTag);
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < spread_grads.size(); ++i) {
+          g.add_(spread_grads[i]);
+          stats[0] = stats[0].item<double>() + spread_losses[i];
+        }
+        stats[1] = stats[1].item<double>() + local_tokens;
+      }
+      if (spread_rank + 1 < spread_size) {
+        hooks.spread->send(g, spread_rank + 1, kSpreadTag);
+        hooks.spread->send(stats, spread_rank + 1, kSpreadTag);
+      }
+      hooks.spread->broadcast(g, spread_size - 1);
+      hooks.spread->broadcast(stats, spread_size - 1);
     }
     const double grad_norm = flat.grad_norm();
     const double lr = s.lr * linear_schedule(step, steps, warmup);

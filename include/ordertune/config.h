@@ -38,6 +38,11 @@ struct TinyModelConfig {
   int64_t pretrain_steps = 300;    // MLM optimisation steps
   double pretrain_lr = 5e-4;       // MLM learning rate
   int pretrain_batch_size = 32;    // MLM batch size (sequences)
+  // The MLM batch is accumulated over this many micro-batches (it must divide
+  // pretrain_batch_size). The sweep pretrains on every rank at once, each rank computing whole
+  // micro-batches, with results bitwise equal to one rank (trainer.h, TrainHooks::spread): up to
+  // this many ranks share the work.
+  int pretrain_micro_batches = 8;
 };
 
 struct ModelConfig {

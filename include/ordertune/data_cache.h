@@ -163,6 +163,13 @@ class CacheReader {
   bool has_split(const std::string& task, const std::string& split, const std::string& lang) const;
   SplitFeatures read_split(const std::string& task, const std::string& split,
                            const std::string& language) const;
+  // Elements of one dataset of a split (e.g. "input_ids", "labels", "input_ids_offsets"), from
+  // its metadata only: what the cost model counts without reading the features.
+  int64_t dataset_size(const std::string& task, const std::string& split, const std::string& language,
+                       const std::string& dataset) const;
+  // The row lengths of one ragged dataset of a split (from its offsets only).
+  std::vector<int64_t> row_sizes(const std::string& task, const std::string& split,
+                                 const std::string& language, const std::string& dataset) const;
 
  private:
   struct Impl;

@@ -171,7 +171,9 @@ struct Plan {
   double total_work_s = 0.0;     // sum of node costs
   double longest_path_s = 0.0;   // max over leaves of the costs along the root-to-leaf path
 
-  // max(total work / workers, longest path): no schedule on `workers` workers is faster.
+  // max(total work / workers, longest path - root + root / workers): no schedule on `workers`
+  // workers is faster (the root runs on all workers at once, scheduler.h rule 0; nothing else
+  // can start before it ends).
   double lower_bound_s(int workers) const;
   // The node of (replicate, path) (target "" = the stage or root node; the root for an empty
   // path), or of the target leaf below it; -1 if the plan has none.

@@ -4,6 +4,11 @@
 // No MPI, no clocks, no randomness: the same calls give the same answers.
 //
 // Rules.
+//  0. The root runs on every worker at once, before anything else (the sweep spreads its MLM
+//     pretraining over all ranks, bitwise as one rank: trainer.h, TrainHooks::spread; or every
+//     rank loads the checkpoint). complete_everywhere() then marks it done and held by every
+//     worker, so that every first child starts from own memory. A resumed sweep whose root is done
+//     starts without it.
 //  1. A node is runnable when its parent is done (the root: always), it is not done and no worker
 //     has it. Nodes marked done (a resumed results file) are never run again.
 //  2. Priority = the longest remaining path below a node: its current cost estimate plus the
@@ -35,7 +40,7 @@
 //     starts a stage node gives up the encoder it held: it trains in place, and holds the new
 //     node when it finishes.
 //
-// Protocol: next(w, now) -> Assignment (the node is then the worker's until finished());
+// Protocol: complete_everywhere(root, ...) while the root is not done, then next(w, now) -> Assignment (the node is then the worker's until finished());
 // started(w, node, now) when computation really begins (after receiving weights; for progress
 // only); finished(w, node, now, measured_s); after each finish, assign_waiting(now) hands newly
 // runnable nodes to workers whose last next() found nothing.
@@ -93,6 +98,9 @@ class Scheduler {
   void started(int worker, int64_t node, double now);
   // measured_seconds: the node's compute time, without waiting for weights (refines the costs).
   void finished(int worker, int64_t node, double now, double measured_seconds);
+  // Rule 0: the root (runnable, nothing running) was computed by every worker together in
+  // `measured_seconds` of wall time; it is done and every worker holds it.
+  void complete_everywhere(int64_t node, double now, double measured_seconds);
   // After finished(): hands runnable nodes to the waiting workers (ascending index) until none is
   // left; returns (worker, assignment) for each worker served. Once every node is done, each
   // waiting worker gets `finished` (once) and is forgotten.
@@ -126,6 +134,7 @@ class Scheduler {
   int64_t best_local(int worker, NodeKind kind) const;  // best runnable child of the held node
   Assignment assign(int worker, int64_t node, double now);
   void set_held(int worker, int64_t node);
+  void mark_done(int64_t node, double measured_seconds);  // children runnable, costs observed
 
   const Plan& plan_;
   int workers_;
@@ -166,8 +175,10 @@ struct SimulationResult {
 };
 
 // Event-driven simulation of the sweep with `workers` workers and node durations = the plan's
-// estimated costs, driven by the Scheduler above (the same calls the sweep makes). A weight
+// estimated costs, driven by the Scheduler above (the same calls the sweep makes): the root on
+// every worker at once, taking its cost / workers (rule 0), then list scheduling. A weight
 // transfer from a peer or the results file adds its seconds before a node starts computing.
+// The root's run is recorded once, with worker -1; worker_busy_s counts its time for everyone.
 SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds_peer = 0.0,
                           double transfer_seconds_file = 0.0);
 

@@ -89,7 +89,8 @@ struct StageResult {
 
 // A stage at a step boundary: everything train_stage needs to continue exactly as if it had not
 // stopped (resume after a signal or a crash). Member data positions are not stored: they are
-// replayed from the seed (cheap), and dropout is seeded per step, so no generator state is needed.
+// replayed from the seed (cheap), and dropout is seeded per micro-batch of each step, so no
+// generator state is needed.
 struct TrainerSnapshot {
   int64_t step = 0;                   // optimizer steps done
   torch::Tensor weights;              // the flat parameter buffer: encoder and heads (optim.h)
@@ -101,6 +102,14 @@ struct TrainerSnapshot {
 
 struct TrainHooks {
   Communicator* group = nullptr;  // data-parallel group; nullptr = this rank alone
+  // Micro-batch parallelism (the sweep's root pretraining on every rank): the grad_accum
+  // micro-batches of a step are divided over the ranks of `spread` in contiguous runs, each
+  // micro-batch computed whole by one rank, and their gradients and loss sums are added in
+  // micro-batch order along a chain of the ranks (rank r adds its own to rank r - 1's partial
+  // sum), then broadcast from the last. Every operation is the one a lone rank does, in the same
+  // order, so the result is bitwise that of one rank training alone (with the same thread count)
+  // for any number of ranks; ranks beyond grad_accum only pass the sum on. Exclusive with `group`.
+  Communicator* spread = nullptr;
   // Called after every optimizer step (progress); return false to stop at this step boundary
   // (signals): the result then has steps < planned and `stopped` set by the caller's logic.
   std::function<bool(int64_t step, int64_t steps, const StageResult&)> on_step;

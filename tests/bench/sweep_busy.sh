@@ -8,4 +8,4 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 out=$(mktemp -d)/busy.h5
 build/ordertune prepare --config "$cfg" > /dev/null
 mpirun -np "$n" --oversubscribe build/ordertune sweep --config "$cfg" --results "$out" --threads 1 2> /dev/null
-/usr/bin/python3 tests/bench/sweep_busy.py "$out"
+/usr/bin/python3 tests/bench/sweep_busy.py "$out" "$n"

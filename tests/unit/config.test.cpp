@@ -53,6 +53,7 @@ TEST_CASE("the reference config parses to exactly the built-in defaults", "[conf
   CHECK(ref.model.tiny.pretrain_steps == def.model.tiny.pretrain_steps);
   CHECK(ref.model.tiny.pretrain_lr == def.model.tiny.pretrain_lr);
   CHECK(ref.model.tiny.pretrain_batch_size == def.model.tiny.pretrain_batch_size);
+  CHECK(ref.model.tiny.pretrain_micro_batches == def.model.tiny.pretrain_micro_batches);
 
   CHECK(ref.data.root == def.data.root);
   CHECK(ref.data.cache == def.data.cache);
@@ -232,6 +233,11 @@ TEST_CASE("bad configs fail with one line naming file, line and field", "[config
   SECTION("heads must divide hidden") {
     CHECK_THAT(error_of("[model.tiny]\nhidden = 64\nheads = 5\n"),
                Contains("x.toml:3: model.tiny.heads: expected a divisor of hidden (64), got 5"));
+  }
+  SECTION("micro-batches must divide the MLM batch") {
+    CHECK_THAT(error_of("[model.tiny]\npretrain_batch_size = 24\npretrain_micro_batches = 5\n"),
+               Equals("x.toml:3: model.tiny.pretrain_micro_batches: expected a divisor of "
+                      "pretrain_batch_size (24), got 5"));
   }
   SECTION("a new task without a type") {
     CHECK_THAT(error_of("[tasks.mine]\nformat = \"jsonl\"\n"),

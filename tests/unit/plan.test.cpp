@@ -265,7 +265,8 @@ tasks = ["xnli"]
   CHECK(plan.longest_path_s == Approx(10 + 100 + 50 + 5));
   CHECK(plan.lower_bound_s(1) == Approx(335));
   CHECK(plan.lower_bound_s(2) == Approx(167.5));
-  CHECK(plan.lower_bound_s(3) == Approx(165));
+  // Three workers: the longest path with the root's 10 s shared by all (rule 0 of scheduler.h).
+  CHECK(plan.lower_bound_s(3) == Approx(155 + 10.0 / 3));
 
   // Checkpoints kept: interior = root + every stage node with children (here all 4 have a target
   // leaf: workers hand those encoders over through the file); all = root + every stage node.
@@ -364,6 +365,60 @@ epochs = 1.0
   SweepConfig tiny = c;
   tiny.model.checkpoint = "";
   CHECK(encoder_shape(tiny).vocab_size == 1002);
+}
+
+TEST_CASE("multiple-choice costs count every choice padded to the item's longest", "[plan]") {
+  testing::ScratchDir dir("plan-mc");
+  const auto cache = dir / "cache.h5";
+  {
+    SplitFeatures f;
+    f.type = TaskType::kMultipleChoice;
+    f.multiple_choice.num_choices = 2;
+    // Three items of two choices: longest 6, 5 and 9 tokens.
+    for (int length : {4, 6, 5, 5, 9, 2}) f.multiple_choice.input_ids.push_row(std::vector<int32_t>(length, 5));
+    f.multiple_choice.labels = {0, 1, 0};
+    f.multiple_choice.ids = {"a", "b", "c"};
+    CachedTask t;
+    t.name = "hellaswag";
+    t.type = TaskType::kMultipleChoice;
+    t.format = "jsonl";
+    t.metric = "accuracy";
+    t.num_choices = 0;  // left to the featurizer: the split's rows say 2
+    t.content_hash = "0";
+    CacheWriter w(cache);
+    w.write_header("{\"vocab_size\":1002}", "model", "hash");
+    w.begin_task(t);
+    w.write_split("hellaswag", "train", "en", f);
+    w.commit();
+  }
+  const CacheReader reader(cache);
+  CHECK(reader.dataset_size("hellaswag", "train", "en", "input_ids") == 31);
+  CHECK(reader.row_sizes("hellaswag", "train", "en", "input_ids") == std::vector<int64_t>{4, 6, 5, 5, 9, 2});
+  const SweepConfig c = parse_config(fmt::format(R"(
+[sweep]
+tokens_per_second = 10.0
+[model]
+checkpoint = "models/none"
+[data]
+cache = "{}"
+[orders]
+stages = ["hellaswag"]
+lengths = [1]
+[targets]
+tasks = []
+[train]
+batch_size = 2
+epochs = 1.0
+)",
+                                                 cache.string()),
+                                     "x.toml");
+  const CostModel costs = CostModel::from_config(c);
+  const TaskSize& size = costs.tasks().at("hellaswag");
+  CHECK(size.train_items == 3);
+  CHECK(size.train_item_tokens == Approx(2.0 * (6 + 5 + 9) / 3));
+  // ceil(3 / 2) = 2 steps of 2 items; no dev split, so no evaluation.
+  const Plan plan = build_plan(c, costs);
+  CHECK(plan.nodes[plan.find_node(0, {"hellaswag"})].cost_s == Approx(2 * 2 * (40.0 / 3) / 10.0));
 }
 
 TEST_CASE("run-time observations refine the cost model", "[plan]") {

@@ -122,7 +122,16 @@ Checked run_checked(const Plan& plan, int workers, const std::vector<uint8_t>& d
     for (int w = 0; w < workers; ++w) someone_waits = someone_waits || s.waiting(w);
     if (someone_waits) CHECK(s.progress().runnable_nodes == 0);
   };
-  for (int w = 0; w < workers; ++w) launch(w, s.next(w, 0.0), 0.0);
+  double t0 = 0.0;
+  if (s.is_runnable(0)) {  // rule 0: the root on every worker, then every worker holds it
+    t0 = plan.nodes[0].cost_s / workers;
+    ++times_run[0];
+    s.complete_everywhere(0, t0, t0);
+    end_of[0] = t0;
+    out.makespan = t0;
+    for (int w = 0; w < workers; ++w) CHECK(s.held_by(w) == 0);
+  }
+  for (int w = 0; w < workers; ++w) launch(w, s.next(w, t0), t0);
   no_idle_while_runnable();
   while (!events.empty()) {
     const double now = events.top().first;
@@ -169,49 +178,54 @@ TEST_CASE("a chain takes the sum of its costs on any number of workers", "[sched
   const Plan plan = b.build();
   for (int workers : {1, 2, 3}) {
     INFO(workers << " workers");
+    // The root on every worker (1 / workers), then the chain on one.
     const SimulationResult r = simulate(plan, workers);
-    CHECK(r.makespan_s == Approx(10));
-    CHECK(r.lower_bound_s == Approx(10));
+    CHECK(r.makespan_s == Approx(9 + 1.0 / workers));
+    CHECK(r.lower_bound_s == Approx(9 + 1.0 / workers));
     CHECK(r.from_memory == 3);  // each stage continues the worker's own encoder
-    CHECK(run_checked(plan, workers).makespan == Approx(10));
+    CHECK(run_checked(plan, workers).makespan == Approx(9 + 1.0 / workers));
   }
 }
 
 TEST_CASE("a star spreads its leaves over the workers", "[scheduler]") {
-  // Root 1, six leaves of 2: 1 + 12 on one worker, 1 + 6 on two, 1 + 4 on three.
+  // Root 1 on every worker, six leaves of 2: 1 + 12 on one worker, 1/2 + 6 on two, 1/3 + 4 on
+  // three, every worker busy all the time.
   TreeBuilder b(1);
   for (int i = 0; i < 6; ++i) b.target(0, 2);
   const Plan plan = b.build();
   CHECK(simulate(plan, 1).makespan_s == Approx(13));
-  CHECK(simulate(plan, 2).makespan_s == Approx(7));
-  CHECK(simulate(plan, 3).makespan_s == Approx(5));
+  CHECK(simulate(plan, 2).makespan_s == Approx(6.5));
+  CHECK(simulate(plan, 3).makespan_s == Approx(1.0 / 3 + 4));
   const SimulationResult r = simulate(plan, 3);
-  CHECK(r.busy_fraction == Approx((1 + 12) / (3 * 5.0)));
-  CHECK(r.worker_busy_s[0] == Approx(5));
+  CHECK(r.busy_fraction == Approx(1.0));
+  CHECK(r.worker_busy_s[0] == Approx(1.0 / 3 + 4));
+  CHECK(r.runs[0].node == 0);
+  CHECK(r.runs[0].worker == -1);  // the root's one run, on every worker
+  CHECK(r.from_memory == 6);      // every worker holds the root
 }
 
 TEST_CASE("the critical path goes first", "[scheduler]") {
   // Root 1; a chain s1 (4) > s2 (4) and four leaves of 2 under the root. Work 17, path 9.
-  // Two workers: the holder of the root takes s1 then s2 (9); the other runs the leaves (1 + 8).
+  // Two workers: the root (1/2 on both), then worker 0 takes s1 and s2 (8), worker 1 the leaves.
   TreeBuilder b(1);
   const int64_t s1 = b.stage(0, 4);
   b.stage(s1, 4);
   for (int i = 0; i < 4; ++i) b.target(0, 2);
   const Plan plan = b.build();
   CHECK(plan.lower_bound_s(1) == Approx(17));
-  CHECK(plan.lower_bound_s(2) == Approx(9));
+  CHECK(plan.lower_bound_s(2) == Approx(8.5));
   CHECK(simulate(plan, 1).makespan_s == Approx(17));
-  CHECK(simulate(plan, 2).makespan_s == Approx(9));
-  CHECK(simulate(plan, 3).makespan_s == Approx(9));
-  // Shortest-first would be worse: leaves first on both workers, then the chain: 1 + 4 + 8 = 13.
+  CHECK(simulate(plan, 2).makespan_s == Approx(8.5));
+  CHECK(simulate(plan, 3).makespan_s == Approx(8 + 1.0 / 3));
+  // Shortest-first would be worse: leaves first on both workers, then the chain: 0.5 + 4 + 8.
   const SimulationResult r = simulate(plan, 2);
   CHECK(r.runs[1].node == s1);
   CHECK(r.runs[1].worker == 0);
 }
 
 TEST_CASE("target leaves stay with the worker holding their order's encoder", "[scheduler]") {
-  // Root 1; stages a, b (5 each) with two leaves of 1 each. Two workers: one trains a, the other
-  // b; each then runs its own leaves from memory.
+  // Root 1; stages a, b (5 each) with two leaves of 1 each. Two workers: after the root (1/2
+  // on both) one trains a, the other b, both from memory; each then runs its own leaves.
   TreeBuilder b(1);
   const int64_t a = b.stage(0, 5);
   const int64_t bb = b.stage(0, 5);
@@ -219,7 +233,7 @@ TEST_CASE("target leaves stay with the worker holding their order's encoder", "[
   const int64_t tb1 = b.target(bb, 1), tb2 = b.target(bb, 1);
   const Plan plan = b.build();
   const SimulationResult r = simulate(plan, 2);
-  CHECK(r.makespan_s == Approx(8));
+  CHECK(r.makespan_s == Approx(7.5));
   std::map<int64_t, SimulatedRun> run;
   for (const SimulatedRun& x : r.runs) run[x.node] = x;
   CHECK(run[ta1].worker == run[a].worker);
@@ -227,9 +241,9 @@ TEST_CASE("target leaves stay with the worker holding their order's encoder", "[
   CHECK(run[tb1].worker == run[bb].worker);
   CHECK(run[tb2].worker == run[bb].worker);
   for (int64_t t : {ta1, ta2, tb1, tb2}) CHECK(run[t].source == WeightSource::kOwnMemory);
-  // The root was retrained in place by the worker that took a: b reads it from the file.
-  CHECK(r.from_memory == 5);
-  CHECK(r.from_file == 1);
+  // Both workers hold the root after computing it together: nothing is read from the file.
+  CHECK(r.from_memory == 6);
+  CHECK(r.from_file == 0);
   CHECK(r.from_peer == 0);
 }
 
