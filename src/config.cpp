@@ -353,8 +353,8 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
       tr.integer("pretrain_steps", &m.pretrain_steps, 0);
       tr.number("pretrain_lr", &m.pretrain_lr, 0, true);
       tr.integer("pretrain_batch_size", &m.pretrain_batch_size, 1);
-      tr.integer("pretrain_micro_batches", &m.pretrain_micro_batches, 1, 4096);
-      if (m.pretrain_batch_size % m.pretrain_micro_batches != 0)
+      tr.integer("pretrain_micro_batches", &m.pretrain_micro_batches, 0, 4096);
+      if (m.pretrain_batch_size % m.micro_batches() != 0)
         tr.fail_at(tr.line_of("pretrain_micro_batches"),
                    "pretrain_micro_batches",
                    fmt::format("expected a divisor of pretrain_batch_size ({}), got {}", m.pretrain_batch_size,

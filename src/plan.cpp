@@ -427,8 +427,8 @@ CostModel CostModel::from_config(const SweepConfig& config) {
   if (config.model.checkpoint.empty()) {
     const TinyModelConfig& tiny = config.model.tiny;
     TrainConfig s = config.train_for(tiny.pretrain_task);  // as TaskData::pretraining_stage
-    s.batch_size = tiny.pretrain_batch_size / tiny.pretrain_micro_batches;
-    s.grad_accum = tiny.pretrain_micro_batches;
+    s.batch_size = tiny.pretrain_batch_size / tiny.micro_batches();
+    s.grad_accum = tiny.micro_batches();
     s.max_steps = tiny.pretrain_steps;
     s.eval_every = 0;
     m.seconds_["root"] = tiny.pretrain_steps > 0

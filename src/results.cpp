@@ -426,7 +426,7 @@ void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const R
   const int32_t minus1 = -1;
   const int64_t zero64 = 0;
   ds(nodes_g.id(), "status", H5T_NATIVE_INT8, {N}, "0 pending, 1 done (written after everything else of the node)", &zero8);
-  ds(nodes_g.id(), "rank", H5T_NATIVE_INT32, {N}, "MPI rank that ran the node (-1: not run)", &minus1);
+  ds(nodes_g.id(), "rank", H5T_NATIVE_INT32, {N}, "MPI rank that ran the node (-1: not run; the root runs on every rank at once and says 0)", &minus1);
   for (const char* t : {"start_time", "end_time"})
     ds(nodes_g.id(), t, H5T_NATIVE_DOUBLE, {N}, std::string(t) + " (Unix seconds; NaN: not run)", &kNaN);
   for (const char* t : {"train_seconds", "eval_seconds", "wait_seconds"})

@@ -172,8 +172,8 @@ StageSpec TaskData::pretraining_stage() {
   s.tasks.push_back(stage_task(tiny.pretrain_task));
   s.settings = config_.train_for(tiny.pretrain_task);
   s.settings.lr = tiny.pretrain_lr;
-  s.settings.batch_size = tiny.pretrain_batch_size / tiny.pretrain_micro_batches;
-  s.settings.grad_accum = tiny.pretrain_micro_batches;
+  s.settings.batch_size = tiny.pretrain_batch_size / tiny.micro_batches();
+  s.settings.grad_accum = tiny.micro_batches();
   s.settings.max_steps = tiny.pretrain_steps;
   s.settings.select = "last";
   s.settings.eval_every = 0;

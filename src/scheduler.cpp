@@ -37,8 +37,10 @@ bool Scheduler::ByPriority::operator()(int64_t a, int64_t b) const {
   return a < b;
 }
 
-Scheduler::Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& done)
-    : plan_(plan), workers_(workers), costs_(plan.costs), runnable_(ByPriority{this}) {
+Scheduler::Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& done,
+                     bool parents_in_file)
+    : plan_(plan), workers_(workers), costs_(plan.costs), runnable_(ByPriority{this}),
+      parents_in_file_(parents_in_file) {
   const size_t n = plan.nodes.size();
   OT_CHECK(workers >= 1, "a scheduler needs at least one worker, got {}", workers);
   OT_CHECK(done.empty() || done.size() == n, "done marks for {} nodes, the plan has {}",
@@ -49,6 +51,8 @@ Scheduler::Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& 
   held_.assign(static_cast<size_t>(workers), -1);
   running_.assign(static_cast<size_t>(workers), -1);
   holders_.assign(n, {});
+  kept_.assign(static_cast<size_t>(workers), {});
+  unstarted_.assign(n, 0);
   key_index_.resize(n);
   std::map<std::string, int> index;
   for (size_t i = 0; i < n; ++i) {
@@ -68,6 +72,7 @@ Scheduler::Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& 
   for (size_t i = 0; i < n; ++i) {
     if (state_[i] == State::kDone) continue;
     const int64_t parent = plan.nodes[i].parent;
+    if (parent >= 0) ++unstarted_[static_cast<size_t>(parent)];
     if (parent < 0 || state_[static_cast<size_t>(parent)] == State::kDone)
       make_runnable(static_cast<int64_t>(i));
   }
@@ -131,7 +136,8 @@ Assignment Scheduler::assign(int worker, int64_t node, double now) {
   a.node = node;
   if (n.parent < 0) {
     a.source = WeightSource::kNone;
-  } else if (held_[static_cast<size_t>(worker)] == n.parent) {
+  } else if (held_[static_cast<size_t>(worker)] == n.parent ||
+             kept_[static_cast<size_t>(worker)].count(n.parent)) {
     a.source = WeightSource::kOwnMemory;
   } else {
     const auto& holders = holders_[static_cast<size_t>(n.parent)];
@@ -141,16 +147,46 @@ Assignment Scheduler::assign(int worker, int64_t node, double now) {
       if (a.peer < 0 || (idle && !peer_idle) || (idle == peer_idle && h < a.peer)) a.peer = h;
     }
     a.source = a.peer >= 0 ? WeightSource::kPeer : WeightSource::kResultsFile;
+    OT_CHECK(parents_in_file_ || a.peer >= 0,
+             "node {}: no worker holds parent {} and the results file keeps no encoders",
+             node_name(n), n.parent);
   }
   runnable_.erase(node);
   state_[static_cast<size_t>(node)] = State::kRunning;
   start_[static_cast<size_t>(node)] = now;
   running_[static_cast<size_t>(worker)] = node;
   waiting_.erase(worker);
+  if (n.parent >= 0) --unstarted_[static_cast<size_t>(n.parent)];
   // Training a root or stage node replaces the encoder the worker held (in place, or with weights
-  // received); a target leaf fine-tunes a copy.
-  if (n.kind != NodeKind::kTarget) set_held(worker, -1);
+  // received); a target leaf fine-tunes a copy. Rule 6: the last copy of an encoder whose
+  // children have not all started is kept.
+  if (n.kind != NodeKind::kTarget) {
+    const int64_t held = held_[static_cast<size_t>(worker)];
+    if (!parents_in_file_ && held >= 0 && unstarted_[static_cast<size_t>(held)] > 0 &&
+        holders_[static_cast<size_t>(held)].size() == 1) {
+      kept_[static_cast<size_t>(worker)].insert(held);
+      held_[static_cast<size_t>(worker)] = -1;  // still among the holders of `held`
+      a.keep_held = true;
+    } else {
+      set_held(worker, -1);
+    }
+  }
+  // The parent's last child has started: its kept copies may go.
+  if (n.parent >= 0 && unstarted_[static_cast<size_t>(n.parent)] == 0) {
+    auto& holders = holders_[static_cast<size_t>(n.parent)];
+    for (int w = 0; w < workers_; ++w)
+      if (kept_[static_cast<size_t>(w)].erase(n.parent)) {
+        holders.erase(std::remove(holders.begin(), holders.end(), w), holders.end());
+        releases_.emplace_back(w, n.parent);
+      }
+  }
   return a;
+}
+
+std::vector<std::pair<int, int64_t>> Scheduler::take_releases() {
+  std::vector<std::pair<int, int64_t>> out;
+  out.swap(releases_);
+  return out;
 }
 
 Assignment Scheduler::next(int worker, double now) {
@@ -279,8 +315,8 @@ Progress Scheduler::progress() const {
 // ---- simulation ---------------------------------------------------------------------------------
 
 SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds_peer,
-                          double transfer_seconds_file) {
-  Scheduler scheduler(plan, workers);
+                          double transfer_seconds_file, bool parents_in_file) {
+  Scheduler scheduler(plan, workers, {}, parents_in_file);
   SimulationResult r;
   r.workers = workers;
   r.lower_bound_s = plan.lower_bound_s(workers);
@@ -315,6 +351,7 @@ SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds
     r.runs.push_back({a.node, worker, now, end, a.source});
     r.makespan_s = std::max(r.makespan_s, end);
     events.emplace(end, worker);
+    r.max_kept = std::max(r.max_kept, static_cast<int64_t>(scheduler.kept_by(worker).size()));
   };
 
   double t0 = 0.0;
@@ -376,12 +413,18 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
   j["longest_path_s"] = plan.longest_path_s;
   j["lower_bound_s"] = plan.lower_bound_s(workers);
   if (command.simulate) {
-    const SimulationResult sim = simulate(plan, workers);
+    const bool none = config.output.checkpoints == "none";
+    const SimulationResult sim = simulate(plan, workers, 0.0, 0.0, /*parents_in_file=*/!none);
     j["makespan_s"] = sim.makespan_s;
     j["busy_fraction"] = sim.busy_fraction;
+    // Rule 6: without encoders in the file, workers keep copies until the children start.
+    if (none) j["kept_encoders_max"] = sim.max_kept;
   }
   j["results_file_bytes"] = resources.results_file_bytes;
-  j["memory_per_rank_bytes"] = resources.memory_per_rank_bytes;
+  // Rule 6's kept copies (fp32, in host memory) come on top of the working set when simulated.
+  j["memory_per_rank_bytes"] = resources.memory_per_rank_bytes +
+                               (j.contains("kept_encoders_max") ? j["kept_encoders_max"].get<int64_t>() : 0) *
+                                   resources.parameters * 4;
 
   if (command.json) {
     out << j.dump() << "\n";

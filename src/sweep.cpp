@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <thread>
 
 #include "ordertune/communicator.h"
@@ -32,16 +33,20 @@ double unix_now() {
 
 constexpr int kTagRequest = 7101;  // worker leader -> coordinator: {worker, finished node, stopped,
                                    // milliseconds, tokens}
-constexpr int kTagReply = 7102;    // coordinator -> worker leader: {kind, node, a, b} (below)
+constexpr int kTagReply = 7102;    // coordinator -> worker leader: {kind, node, a, b, keep} (below)
 constexpr int kTagWeights = 7103;  // worker leader -> worker leader: an encoder, parameter by parameter
 // Reply kinds. Run: node, a = WeightSource of its parent, b = the holder's leader world rank when
-// a is kPeer. Finish: no more work. Serve: send the encoder of node a to world rank b (a peer
-// was told to take its parent from this worker). All go on one tag, so a worker handles them in
-// the order the coordinator sent them (MPI's non-overtaking rule): a Serve sent before this
-// worker's next Run is served while the encoder is still the one the scheduler counted on.
-constexpr int64_t kReplyRun = 0, kReplyFinish = 1, kReplyServe = 2;
+// a is kPeer, keep = 1 when the worker must keep a copy of the encoder it holds (scheduler.h rule
+// 6). Finish: no more work. Serve: send the encoder of node a to world rank b (a peer was told to
+// take its parent from this worker). Drop: the kept copy of node a is no longer needed. All go on
+// one tag, so a worker handles them in the order the coordinator sent them (MPI's non-overtaking
+// rule): a Serve sent before this worker's next Run is served while the encoder is still the one
+// the scheduler counted on, and a Drop comes after every Serve of its node.
+constexpr int64_t kReplyRun = 0, kReplyFinish = 1, kReplyServe = 2, kReplyDrop = 3;
+constexpr int kReplyInts = 5;
 struct Reply {
-  int64_t kind = kReplyFinish, node = -1, a = 0, b = -1;
+  int64_t kind = kReplyFinish, node = -1, a = 0, b = -1, keep = 0;
+  std::vector<int64_t> drops;  // kept copies to free before this node (applied by every rank)
 };
 constexpr auto kPollSleep = std::chrono::milliseconds(2);
 constexpr double kBarRefreshSeconds = 0.5;
@@ -71,9 +76,9 @@ struct Shared {
 
 class Coordinator {
  public:
-  Coordinator(const Plan& plan, int workers, const std::vector<uint8_t>& done, int group_size,
-              const SweepOptions& options)
-      : plan_(plan), sched_(plan, workers, done), group_size_(group_size), start_(unix_now()),
+  Coordinator(const Plan& plan, int workers, const std::vector<uint8_t>& done, bool parents_in_file,
+              int group_size, const SweepOptions& options)
+      : plan_(plan), sched_(plan, workers, done, parents_in_file), group_size_(group_size), start_(unix_now()),
         bar_(options.progress == "bar" || (options.progress == "auto" && log::stderr_is_terminal())),
         lines_(options.progress == "lines" || (options.progress == "auto" && !bar_)),
         line_every_(options.progress_every), last_line_(start_) {
@@ -119,6 +124,23 @@ class Coordinator {
     if (a.node >= 0 || a.finished) answer(w, a);
     for (const auto& [worker, assignment] : sched_.assign_waiting(unix_now() - start_))
       answer(worker, assignment);
+    // Rule 6: kept copies whose children have all started (after the Serves just sent).
+    for (const auto& [worker, node] : sched_.take_releases()) {
+      if (worker == 0) {
+        local_drops_.push_back(node);
+      } else {
+        const int64_t msg[kReplyInts] = {kReplyDrop, -1, node, -1, 0};
+        MPI_Send(msg, kReplyInts, MPI_INT64_T, worker * group_size_, kTagReply, MPI_COMM_WORLD);
+      }
+    }
+  }
+
+  // Drops addressed to worker 0 (this rank's own worker).
+  bool take_local_drop(int64_t* node) {
+    if (local_drops_.empty()) return false;
+    *node = local_drops_.front();
+    local_drops_.pop_front();
+    return true;
   }
 
   // Rule 0 of the scheduler: every rank computed the root together in `seconds`.
@@ -189,11 +211,12 @@ class Coordinator {
       local_ = a;
       local_ready_ = true;
     } else {
-      const Reply r{a.node >= 0 ? kReplyRun : kReplyFinish, a.node, static_cast<int64_t>(a.source),
-                    peer ? static_cast<int64_t>(a.peer) * group_size_ : -1};
-      const int64_t msg[4] = {r.kind, r.node, r.a, r.b};
-      MPI_Send(msg, 4, MPI_INT64_T, w * group_size_, kTagReply, MPI_COMM_WORLD);
-      if (r.kind == kReplyFinish) ++finish_sent_;
+      const int64_t msg[kReplyInts] = {a.node >= 0 ? kReplyRun : kReplyFinish, a.node,
+                                       static_cast<int64_t>(a.source),
+                                       peer ? static_cast<int64_t>(a.peer) * group_size_ : -1,
+                                       a.keep_held ? 1 : 0};
+      MPI_Send(msg, kReplyInts, MPI_INT64_T, w * group_size_, kTagReply, MPI_COMM_WORLD);
+      if (msg[0] == kReplyFinish) ++finish_sent_;
     }
     // The holder sends the parent's encoder to the requester's leader (after this reply, so the
     // requester is already waiting for it, or soon will be).
@@ -202,8 +225,8 @@ class Coordinator {
     if (a.peer == 0) {
       local_serves_.emplace_back(parent, w * group_size_);
     } else {
-      const int64_t msg[4] = {kReplyServe, -1, parent, static_cast<int64_t>(w) * group_size_};
-      MPI_Send(msg, 4, MPI_INT64_T, a.peer * group_size_, kTagReply, MPI_COMM_WORLD);
+      const int64_t msg[kReplyInts] = {kReplyServe, -1, parent, static_cast<int64_t>(w) * group_size_, 0};
+      MPI_Send(msg, kReplyInts, MPI_INT64_T, a.peer * group_size_, kTagReply, MPI_COMM_WORLD);
     }
   }
 
@@ -224,6 +247,7 @@ class Coordinator {
   Assignment local_;
   bool local_ready_ = false;
   std::deque<std::pair<int64_t, int>> local_serves_;
+  std::deque<int64_t> local_drops_;
   int finish_sent_ = 0;
 };
 
@@ -243,13 +267,33 @@ class Worker {
     bool stopped = false;
     while (true) {
       Reply reply;
-      if (leader_) reply = ask(finished, seconds, last_tokens_, stopped);
+      if (leader_) {
+        std::vector<int64_t> drops;  // received before this request: none concerns its answer
+        drops.swap(pending_drops_);
+        reply = ask(finished, seconds, last_tokens_, stopped);
+        reply.drops = std::move(drops);
+      }
       if (s_.group) {
-        torch::Tensor r = torch::tensor({reply.kind, reply.node, reply.a, reply.b}, torch::kInt64);
+        torch::Tensor r = torch::tensor({reply.kind, reply.node, reply.a, reply.b, reply.keep,
+                                         static_cast<int64_t>(reply.drops.size())}, torch::kInt64);
         s_.group->broadcast(r, 0);
-        reply = Reply{r[0].item<int64_t>(), r[1].item<int64_t>(), r[2].item<int64_t>(), r[3].item<int64_t>()};
+        const auto v = [&](int i) { return r[i].item<int64_t>(); };
+        reply.kind = v(0), reply.node = v(1), reply.a = v(2), reply.b = v(3), reply.keep = v(4);
+        if (v(5) > 0) {
+          torch::Tensor d = leader_ ? torch::tensor(reply.drops, torch::kInt64) : torch::empty({v(5)}, torch::kInt64);
+          s_.group->broadcast(d, 0);
+          reply.drops.assign(d.data_ptr<int64_t>(), d.data_ptr<int64_t>() + d.numel());
+        }
+      }
+      for (int64_t node : reply.drops) {
+        kept_.erase(node);
+        log::debug("freed the kept encoder of {}", node_name(s_.plan.nodes[static_cast<size_t>(node)]));
       }
       if (reply.kind == kReplyFinish) return stopped;
+      if (reply.keep) {  // rule 6: the held encoder stays, as a copy peers and this worker use
+        OT_CHECK(held_ && held_node_ >= 0, "worker {}: told to keep an encoder, holding none", worker_);
+        kept_.insert_or_assign(held_node_, held_);
+      }
       const double t0 = unix_now();
       stopped = !run_node(reply);
       finished = stopped ? -1 : reply.node;
@@ -333,15 +377,20 @@ class Worker {
       }
       serve_peers();  // a Serve queued with this answer (before this worker moves on)
       const bool peer = a.node >= 0 && a.source == WeightSource::kPeer;
-      return Reply{a.node >= 0 ? kReplyRun : kReplyFinish, a.node, static_cast<int64_t>(a.source),
-                   peer ? static_cast<int64_t>(a.peer) * s_.ranks.group_size : -1};
+      Reply r;
+      r.kind = a.node >= 0 ? kReplyRun : kReplyFinish;
+      r.node = a.node;
+      r.a = static_cast<int64_t>(a.source);
+      r.b = peer ? static_cast<int64_t>(a.peer) * s_.ranks.group_size : -1;
+      r.keep = a.keep_held ? 1 : 0;
+      return r;
     }
     int64_t msg[5] = {worker_, finished, stopped ? 1 : 0, static_cast<int64_t>(seconds * 1000), tokens};
     MPI_Send(msg, 5, MPI_INT64_T, 0, kTagRequest, MPI_COMM_WORLD);
-    while (true) {  // Serve requests may come first; the Run or Finish reply ends the wait
-      int64_t reply[4];
+    while (true) {  // Serve and Drop messages may come first; the Run or Finish reply ends the wait
+      int64_t reply[kReplyInts];
       MPI_Request req;
-      MPI_Irecv(reply, 4, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, &req);
+      MPI_Irecv(reply, kReplyInts, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, &req);
       int done = 0;
       while (!done) {
         MPI_Test(&req, &done, MPI_STATUS_IGNORE);
@@ -351,7 +400,13 @@ class Worker {
         send_encoder(reply[2], static_cast<int>(reply[3]));
         continue;
       }
-      return Reply{reply[0], reply[1], reply[2], reply[3]};
+      if (reply[0] == kReplyDrop) {
+        pending_drops_.push_back(reply[2]);
+        continue;
+      }
+      Reply r;
+      r.kind = reply[0], r.node = reply[1], r.a = reply[2], r.b = reply[3], r.keep = reply[4];
+      return r;
     }
   }
 
@@ -364,17 +419,22 @@ class Worker {
     std::pair<int64_t, int> local;
     if (coord_) {
       while (coord_->take_local_serve(&local)) send_encoder(local.first, local.second);
+      int64_t drop = -1;
+      while (coord_->take_local_drop(&drop)) pending_drops_.push_back(drop);
       return;
     }
-    // A non-coordinator leader gets only Serve messages on kTagReply between its requests.
+    // A non-coordinator leader gets only Serve and Drop messages on kTagReply between its
+    // requests (drops are applied at its next request, by every rank of its group).
     int flag = 1;
     while (flag) {
       MPI_Iprobe(0, kTagReply, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
       if (!flag) break;
-      int64_t msg[4];
-      MPI_Recv(msg, 4, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      OT_CHECK(msg[0] == kReplyServe, "worker {}: a reply of kind {} while running a node", worker_, msg[0]);
-      send_encoder(msg[2], static_cast<int>(msg[3]));
+      int64_t msg[kReplyInts];
+      MPI_Recv(msg, kReplyInts, MPI_INT64_T, 0, kTagReply, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      OT_CHECK(msg[0] == kReplyServe || msg[0] == kReplyDrop,
+               "worker {}: a reply of kind {} while running a node", worker_, msg[0]);
+      if (msg[0] == kReplyDrop) pending_drops_.push_back(msg[2]);
+      else send_encoder(msg[2], static_cast<int>(msg[3]));
     }
   }
 
@@ -384,12 +444,15 @@ class Worker {
   // worker no longer holds it: the requester then reads the results file), then each parameter
   // in named_parameters() order, which is the same in every encoder of the sweep.
   void send_encoder(int64_t node, int to) {
-    const bool have = held_ && held_node_ == node;
+    XlmrEncoder source{nullptr};
+    if (held_ && held_node_ == node) source = held_;
+    else if (kept_.count(node)) source = kept_.at(node);
+    const bool have = static_cast<bool>(source);
     int64_t header[2] = {node, -1};
     std::vector<torch::Tensor> params;
     if (have) {
       header[1] = 0;
-      for (const auto& p : held_->parameters()) {
+      for (const auto& p : source->parameters()) {
         params.push_back(p.detach().to(torch::kCPU, torch::kFloat32).contiguous());
         header[1] += p.numel();
       }
@@ -458,6 +521,8 @@ class Worker {
     XlmrEncoder e{nullptr};
     if (held_node_ == parent && held_) {
       e = copy_encoder(held_);
+    } else if (kept_.count(parent)) {
+      e = copy_encoder(kept_.at(parent));
     } else {
       torch::manual_seed(0);
       EncoderOptions o;
@@ -569,6 +634,8 @@ class Worker {
   bool leader_ = true;
   XlmrEncoder held_{nullptr};
   int64_t held_node_ = -1;
+  std::map<int64_t, XlmrEncoder> kept_;  // rule 6: encoders kept for peers and later children
+  std::vector<int64_t> pending_drops_;   // leader: kept copies to free at the next request
   int64_t last_tokens_ = 0;  // training tokens of the last finished node (progress)
 
  public:
@@ -602,9 +669,6 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   RankLayout ranks = make_rank_layout(world, config.sweep.group_size);
   const int threads = configure_threads(options.threads > 0 ? options.threads : config.sweep.threads,
                                         ranks.local_size);
-  if (config.output.checkpoints == "none")
-    throw ConfigError(config.path.string() + ": output.checkpoints = \"none\" is not supported by the "
-                      "sweep yet (a parent that no worker holds any more is read from the results file); use \"interior\"");
   TaskData data(config);
   const CostModel cost = CostModel::from_config(config);
   const Plan plan = build_plan(config, cost);
@@ -630,7 +694,8 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   Shared shared{config, data, plan, *results, layout, ranks, group.get(), resume};
   std::unique_ptr<Coordinator> coordinator;
   if (ranks.world_rank == 0)
-    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, ranks.group_size, options);
+    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, config.output.checkpoints != "none",
+                                                ranks.group_size, options);
   Worker worker(shared, coordinator.get());
   bool stopped = false, stopped_in_root = false;
   try {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,13 @@ struct TinyModelConfig {
   double pretrain_lr = 5e-4;       // MLM learning rate
   int pretrain_batch_size = 32;    // MLM batch size (sequences)
   // The MLM batch is accumulated over this many micro-batches (it must divide
-  // pretrain_batch_size). The sweep pretrains on every rank at once, each rank computing whole
-  // micro-batches, with results bitwise equal to one rank (trainer.h, TrainHooks::spread): up to
-  // this many ranks share the work.
-  int pretrain_micro_batches = 8;
+  // pretrain_batch_size; 0 = gcd(pretrain_batch_size, 8)). The sweep pretrains on every rank at
+  // once, each rank computing whole micro-batches, with results bitwise equal to one rank
+  // (trainer.h, TrainHooks::spread): up to this many ranks share the work.
+  int pretrain_micro_batches = 0;
+  int micro_batches() const {
+    return pretrain_micro_batches > 0 ? pretrain_micro_batches : std::gcd(pretrain_batch_size, 8);
+  }
 };
 
 struct ModelConfig {

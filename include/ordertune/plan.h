@@ -235,6 +235,8 @@ struct ResourceEstimate {
 //   being trained, its gradient and AdamW's two moments (fp32 everywhere; bf16 autocast keeps
 //   fp32 weights). Activations are not included: they depend on batch and length (see
 //   `ordertune bench train` for a measured peak). Data parallel groups replicate all five.
+//   With output.checkpoints = "none", `ordertune plan --simulate` adds the encoders a worker
+//   keeps for its peers at most (scheduler.h, rule 6: kept_encoders_max).
 ResourceEstimate estimate_resources(const Plan& plan, const SweepConfig& config,
                                     const EncoderShape& shape);
 inline constexpr int64_t kNodeMetadataBytes = 16 * 1024;  // plan row, status, timings, curves

@@ -39,6 +39,14 @@
 //     from the results file (results.h keeps what the sweep must hand between ranks). A worker that
 //     starts a stage node gives up the encoder it held: it trains in place, and holds the new
 //     node when it finishes.
+//  6. Without encoders in the results file (output.checkpoints = "none": parents_in_file =
+//     false) an encoder must stay in some worker's memory until each of its children has started.
+//     A worker about to give up the last copy of an encoder with children not yet started keeps
+//     it (Assignment::keep_held): it serves it to peers and continues from it itself (kOwnMemory).
+//     When the last child has started, take_releases() names the workers that may free their
+//     kept copies. kResultsFile is then never answered. Locality keeps the copies few: a worker
+//     takes the children of its held encoder first, so a kept copy is mostly a sibling prefix
+//     waiting for the next free worker (simulate() reports the most copies one worker kept).
 //
 // Protocol: complete_everywhere(root, ...) while the root is not done, then next(w, now) -> Assignment (the node is then the worker's until finished());
 // started(w, node, now) when computation really begins (after receiving weights; for progress
@@ -70,6 +78,9 @@ struct Assignment {
   bool finished = false;  // every node is done: the worker may stop
   WeightSource source = WeightSource::kNone;
   int peer = -1;  // with kPeer: the worker that holds the parent
+  // Rule 6: keep a copy of the encoder this worker held before this (stage) node; it is freed
+  // when take_releases() names it.
+  bool keep_held = false;
 };
 
 struct Progress {
@@ -92,7 +103,9 @@ class Scheduler {
 
   // `plan` must outlive the scheduler. `done`: per node, from a resumed results file (empty =
   // nothing done). `workers` >= 1.
-  Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& done = {});
+  // parents_in_file = false: the results file keeps no encoders (rule 6).
+  Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& done = {},
+            bool parents_in_file = true);
 
   Assignment next(int worker, double now);
   void started(int worker, int64_t node, double now);
@@ -121,6 +134,10 @@ class Scheduler {
     return state_[static_cast<size_t>(node)] == State::kRunnable;
   }
   bool waiting(int worker) const { return waiting_.count(worker) != 0; }
+  // Rule 6: the encoders a worker keeps besides the one it holds.
+  const std::set<int64_t>& kept_by(int worker) const { return kept_[static_cast<size_t>(worker)]; }
+  // Rule 6: (worker, node) pairs whose kept copies are no longer needed, since the last call.
+  std::vector<std::pair<int, int64_t>> take_releases();
 
  private:
   enum class State : uint8_t { kBlocked, kRunnable, kRunning, kDone };
@@ -145,7 +162,11 @@ class Scheduler {
   std::set<int64_t, ByPriority> runnable_;
   std::vector<int64_t> held_;                // per worker: node whose encoder it holds, -1 none
   std::vector<int64_t> running_;             // per worker: node it runs, -1 none
-  std::vector<std::vector<int>> holders_;    // per node: workers holding its encoder
+  std::vector<std::vector<int>> holders_;    // per node: workers holding (or keeping) its encoder
+  bool parents_in_file_ = true;
+  std::vector<std::set<int64_t>> kept_;      // per worker: encoders kept besides the held one
+  std::vector<int64_t> unstarted_;           // per node: children not yet assigned
+  std::vector<std::pair<int, int64_t>> releases_;
   std::set<int> waiting_;                    // workers whose last next() found nothing
   std::vector<double> factors_at_priority_;  // corrections used by the current priorities
   std::vector<std::string> keys_;            // distinct cost keys
@@ -170,6 +191,7 @@ struct SimulationResult {
   double busy_fraction = 0.0;         // sum of busy time / (workers * makespan)
   std::vector<double> worker_busy_s;  // per worker: node durations plus transfers
   int64_t from_memory = 0, from_peer = 0, from_file = 0;  // parent weights, by source
+  int64_t max_kept = 0;  // rule 6: the most encoders one worker kept at once besides its own
   double transfer_s = 0.0;                                // total time spent receiving weights
   std::vector<SimulatedRun> runs;                         // in order of start
 };
@@ -180,7 +202,7 @@ struct SimulationResult {
 // transfer from a peer or the results file adds its seconds before a node starts computing.
 // The root's run is recorded once, with worker -1; worker_busy_s counts its time for everyone.
 SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds_peer = 0.0,
-                          double transfer_seconds_file = 0.0);
+                          double transfer_seconds_file = 0.0, bool parents_in_file = true);
 
 // ---- `ordertune plan`
 // ----------------------------------------------------------------------------
@@ -192,7 +214,8 @@ struct PlanCommand {
   bool json = false;      // one JSON line instead of one line per number
 };
 // Prints nodes, stage_runs, naive_stage_runs, target_runs, total_work_s, longest_path_s,
-// lower_bound_s, [makespan_s, busy_fraction,] results_file_bytes, memory_per_rank_bytes.
+// lower_bound_s, [makespan_s, busy_fraction, [kept_encoders_max: output.checkpoints = "none"]],
+// results_file_bytes, memory_per_rank_bytes.
 // Throws ConfigError for a bad config or --ranks.
 int run_plan(const PlanCommand& command, std::ostream& out);
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <queue>
+#include <set>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -88,8 +89,9 @@ struct Checked {
   double makespan = 0;
   std::vector<SimulatedRun> runs;
 };
-Checked run_checked(const Plan& plan, int workers, const std::vector<uint8_t>& done = {}) {
-  Scheduler s(plan, workers, done);
+Checked run_checked(const Plan& plan, int workers, const std::vector<uint8_t>& done = {},
+                    bool parents_in_file = true) {
+  Scheduler s(plan, workers, done, parents_in_file);
   Checked out;
   std::vector<double> end_of(plan.nodes.size(), -1.0);
   std::vector<int> times_run(plan.nodes.size(), 0);
@@ -97,6 +99,11 @@ Checked run_checked(const Plan& plan, int workers, const std::vector<uint8_t>& d
     if (done[i]) end_of[i] = 0.0;
   using Event = std::pair<double, int>;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events;
+  std::vector<std::set<int64_t>> kept_before(static_cast<size_t>(workers));
+  auto next = [&](int w, double now) {
+    for (int v = 0; v < workers; ++v) kept_before[static_cast<size_t>(v)] = s.kept_by(v);
+    return s.next(w, now);
+  };
   auto launch = [&](int w, const Assignment& a, double now) {
     if (a.node < 0) return;
     const PlanNode& n = plan.nodes[a.node];
@@ -108,8 +115,12 @@ Checked run_checked(const Plan& plan, int workers, const std::vector<uint8_t>& d
       CHECK(a.source != WeightSource::kNone);
       if (a.source == WeightSource::kPeer) {
         REQUIRE(a.peer >= 0);
-        CHECK(s.held_by(a.peer) == n.parent);
+        CHECK(a.peer != w);
+        // The peer still has it: held, or kept (rule 6) until this very assignment.
+        CHECK((s.held_by(a.peer) == n.parent || s.kept_by(a.peer).count(n.parent) ||
+               kept_before[static_cast<size_t>(a.peer)].count(n.parent)));
       }
+      if (!parents_in_file) CHECK(a.source != WeightSource::kResultsFile);
     } else {
       CHECK(a.source == WeightSource::kNone);
     }
@@ -131,7 +142,7 @@ Checked run_checked(const Plan& plan, int workers, const std::vector<uint8_t>& d
     out.makespan = t0;
     for (int w = 0; w < workers; ++w) CHECK(s.held_by(w) == 0);
   }
-  for (int w = 0; w < workers; ++w) launch(w, s.next(w, t0), t0);
+  for (int w = 0; w < workers; ++w) launch(w, next(w, t0), t0);
   no_idle_while_runnable();
   while (!events.empty()) {
     const double now = events.top().first;
@@ -146,13 +157,16 @@ Checked run_checked(const Plan& plan, int workers, const std::vector<uint8_t>& d
       freed.push_back(w);
     }
     std::sort(freed.begin(), freed.end());
-    for (int w : freed) launch(w, s.next(w, now), now);
+    for (int w : freed) launch(w, next(w, now), now);
+    for (int v = 0; v < workers; ++v) kept_before[static_cast<size_t>(v)] = s.kept_by(v);
     for (const auto& [w, a] : s.assign_waiting(now)) launch(w, a, now);
     no_idle_while_runnable();
     out.makespan = std::max(out.makespan, now);
   }
   CHECK(s.all_done());
   CHECK(s.remaining() == 0);
+  // Rule 6: every kept copy was released once its children had started.
+  for (int w = 0; w < workers; ++w) CHECK(s.kept_by(w).empty());
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
     INFO("node " << i);
     CHECK(times_run[i] == ((!done.empty() && done[i]) ? 0 : 1));
@@ -353,6 +367,89 @@ TEST_CASE("schedules of random trees keep every invariant", "[scheduler]") {
             static_cast<int64_t>(plan.nodes.size()) - 1);
       if (workers == 1) CHECK(r.makespan_s == Approx(plan.total_work_s));
     }
+  }
+}
+
+TEST_CASE("without encoders in the file, the last copy of a parent is kept until its children start",
+          "[scheduler]") {
+  // Root 1; A (1) with two stage children AB and AC (10 each).
+  TreeBuilder b(1);
+  const int64_t A = b.stage(0, 1);
+  const int64_t AB = b.stage(A, 10);
+  const int64_t AC = b.stage(A, 10);
+  const Plan plan = b.build();
+  SECTION("one worker continues from its kept copy") {
+    Scheduler s(plan, 1, {}, /*parents_in_file=*/false);
+    s.complete_everywhere(0, 1, 1);
+    Assignment a = s.next(0, 1);
+    CHECK(a.node == A);
+    CHECK_FALSE(a.keep_held);  // the root has no other child
+    s.finished(0, A, 2, 1);
+    a = s.next(0, 2);
+    CHECK(a.node == AB);
+    CHECK(a.source == WeightSource::kOwnMemory);
+    CHECK(a.keep_held);  // AC has not started and nobody else holds A
+    CHECK(s.kept_by(0) == std::set<int64_t>{A});
+    CHECK(s.take_releases().empty());
+    s.finished(0, AB, 12, 10);
+    a = s.next(0, 12);
+    CHECK(a.node == AC);
+    CHECK(a.source == WeightSource::kOwnMemory);  // from the kept copy
+    CHECK_FALSE(a.keep_held);                     // AB has no children
+    CHECK(s.take_releases() == std::vector<std::pair<int, int64_t>>{{0, A}});
+    CHECK(s.kept_by(0).empty());
+  }
+  SECTION("with encoders in the file, nothing is kept and AC reads the file") {
+    Scheduler s(plan, 1);
+    s.complete_everywhere(0, 1, 1);
+    s.next(0, 1);
+    s.finished(0, A, 2, 1);
+    CHECK_FALSE(s.next(0, 2).keep_held);
+    s.finished(0, AB, 12, 10);
+    CHECK(s.next(0, 12).source == WeightSource::kResultsFile);
+  }
+  SECTION("a second worker gets the kept copy from its keeper, which then frees it") {
+    Scheduler s(plan, 2, {}, /*parents_in_file=*/false);
+    s.complete_everywhere(0, 1, 1);
+    CHECK(s.next(0, 1).node == A);
+    CHECK(s.next(1, 1).node == -1);  // nothing else is runnable
+    s.finished(0, A, 2, 1);
+    const Assignment a0 = s.next(0, 2);
+    CHECK(a0.node == AB);
+    CHECK(a0.keep_held);
+    const auto woken = s.assign_waiting(2);
+    REQUIRE(woken.size() == 1);
+    CHECK(woken[0].second.node == AC);
+    CHECK(woken[0].second.source == WeightSource::kPeer);
+    CHECK(woken[0].second.peer == 0);
+    CHECK(s.take_releases() == std::vector<std::pair<int, int64_t>>{{0, A}});
+  }
+}
+
+TEST_CASE("without encoders in the file, random trees never need it", "[scheduler]") {
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    const Plan plan = random_tree(seed, 150);
+    for (int workers : {1, 2, 3, 5, 16}) {
+      INFO("seed " << seed << ", " << workers << " workers");
+      const Checked c = run_checked(plan, workers, {}, /*parents_in_file=*/false);
+      const SimulationResult r = simulate(plan, workers, 1.0, 5.0, /*parents_in_file=*/false);
+      CHECK(r.from_file == 0);
+      CHECK(r.makespan_s >= plan.lower_bound_s(workers) * (1 - 1e-12));
+      if (workers == 1) CHECK(c.makespan == Approx(plan.total_work_s));
+    }
+  }
+  // The triples study: how many copies one worker keeps at most (printed, and bounded by the
+  // stage nodes it could ever hold).
+  const SweepConfig tc = triples_config();
+  const Plan plan = build_plan(tc, CostModel::from_config(tc));
+  for (int workers : {8, 64, 512}) {
+    const SimulationResult r = simulate(plan, workers, 0.0, 0.0, /*parents_in_file=*/false);
+    std::printf("xtreme-r-triples without checkpoints, %d workers: makespan / lower bound %.4f, at most "
+                "%lld kept encoders per worker, weights from memory/peer %lld/%lld\n",
+                workers, r.makespan_s / plan.lower_bound_s(workers), static_cast<long long>(r.max_kept),
+                static_cast<long long>(r.from_memory), static_cast<long long>(r.from_peer));
+    CHECK(r.from_file == 0);
+    CHECK(r.makespan_s <= 1.05 * plan.lower_bound_s(workers));
   }
 }
 
