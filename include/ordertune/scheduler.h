@@ -36,7 +36,8 @@
 //     holds it (an idle holder first, then the lowest index; a busy holder is running a target
 //     leaf on a copy and must serve the weights between its steps), else kResultsFile. The
 //     scheduler assumes the encoder of every finished root/stage node with children can be read
-//     from the results file (results.h keeps what the sweep must hand between ranks). A worker that
+//     from the results file (results.h keeps what the sweep must hand between ranks), unless
+//     parents_in_file is false (rule 6). A worker that
 //     starts a stage node gives up the encoder it held: it trains in place, and holds the new
 //     node when it finishes.
 //  6. Without encoders in the results file (output.checkpoints = "none": parents_in_file =
