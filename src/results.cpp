@@ -4,7 +4,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <fstream>
@@ -14,6 +16,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+
+#include <ATen/Parallel.h>
 
 #include "ordertune/error.h"
 #include "ordertune/h5.h"
@@ -122,11 +126,37 @@ void read_slab(hid_t dset, hid_t mem_type, void* data, hsize_t offset, hsize_t c
 
 // An encoder's parameters to or from row `row` of /checkpoints/weights, one parameter at a time
 // at its flat offset: float32 parameters on the CPU go straight from or into their own memory
-// (no 2 GB staging copy of the whole encoder); bf16 files and other devices go through a
-// per-parameter buffer.
+// (no 2 GB staging copy of the whole encoder), or through a 32 MiB conversion buffer for bf16
+// files; other devices go through a per-parameter buffer.
+constexpr int64_t kBf16Piece = int64_t{1} << 24;  // values per bf16 conversion piece (32 MiB)
+
+// float <-> bfloat16 bits with c10::BFloat16's rounding (to nearest even; NaN -> 0x7FC0),
+// without branches and compiled with the vectorizer on (RelWithDebInfo's -O2 of GCC 12 leaves
+// these loops scalar): the conversion is the bf16 checkpoint's bottleneck otherwise.
+#if defined(__GNUC__) && !defined(__clang__)
+#define OT_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define OT_VECTORIZE
+#endif
+OT_VECTORIZE void floats_to_bf16(const float* __restrict in, uint16_t* __restrict out, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) {
+    uint32_t u;
+    std::memcpy(&u, in + k, sizeof u);
+    const uint32_t rounded = (u + (((u >> 16) & 1u) + 0x7FFFu)) >> 16;
+    out[k] = static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FC0u : rounded);
+  }
+}
+OT_VECTORIZE void bf16_to_floats(const uint16_t* __restrict in, float* __restrict out, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) {
+    const uint32_t u = static_cast<uint32_t>(in[k]) << 16;
+    std::memcpy(out + k, &u, sizeof u);
+  }
+}
+
 void transfer_encoder(hid_t weights, int64_t row, bool bf16, const std::vector<std::string>& names,
                       const std::vector<int64_t>& offsets, XlmrEncoderImpl& encoder, bool write) {
   torch::NoGradGuard no_grad;
+  std::vector<uint16_t> bf16_buffer;
   auto params = encoder.named_parameters();
   for (size_t i = 0; i < names.size(); ++i) {
     torch::Tensor* found = params.find(names[i]);
@@ -135,10 +165,28 @@ void transfer_encoder(hid_t weights, int64_t row, bool bf16, const std::vector<s
     const int64_t n = offsets[i + 1] - offsets[i];
     OT_CHECK(p.numel() == n, "parameter {}: {} values, the checkpoint layout has {}", names[i], p.numel(), n);
     const auto at = static_cast<hsize_t>(offsets[i]);
-    const bool direct = !bf16 && p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && p.is_contiguous();
+    const bool cpu_fp32 = p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && p.is_contiguous();
     const hid_t type = bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT;
-    if (direct) {
+    if (cpu_fp32 && !bf16) {
       transfer_slab(weights, type, p.data_ptr(), at, static_cast<hsize_t>(n), row, write);
+    } else if (cpu_fp32) {
+      // bf16 rows: converted in pieces through one small buffer, on every thread.
+      float* data = p.data_ptr<float>();
+      const int64_t piece = std::min<int64_t>(n, kBf16Piece);
+      if (static_cast<int64_t>(bf16_buffer.size()) < piece) bf16_buffer.resize(static_cast<size_t>(piece));
+      uint16_t* buf = bf16_buffer.data();
+      for (int64_t from = 0; from < n; from += piece) {
+        const int64_t count = std::min(piece, n - from);
+        if (write)
+          at::parallel_for(0, count, 1 << 16, [&](int64_t b0, int64_t b1) {
+            floats_to_bf16(data + from + b0, buf + b0, b1 - b0);
+          });
+        transfer_slab(weights, type, buf, at + static_cast<hsize_t>(from), static_cast<hsize_t>(count), row, write);
+        if (!write)
+          at::parallel_for(0, count, 1 << 16, [&](int64_t b0, int64_t b1) {
+            bf16_to_floats(buf + b0, data + from + b0, b1 - b0);
+          });
+      }
     } else if (write) {
       torch::Tensor staged = p.detach().to(torch::kCPU, bf16 ? torch::kBFloat16 : torch::kFloat32).contiguous();
       transfer_slab(weights, type, staged.data_ptr(), at, static_cast<hsize_t>(n), row, true);
