@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include <ATen/autocast_mode.h>
 #include <fmt/format.h>
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include "ordertune/error.h"
@@ -57,16 +57,6 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// bf16 autocast on CUDA (DESIGN decision 9); the API was renamed in LibTorch 2.4.
-void enable_cuda_bf16_autocast() {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  at::autocast::set_autocast_enabled(at::kCUDA, true);
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-#else
-  at::autocast::set_enabled(true);
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-#endif
-}
 
 // Keeps freed memory in the process. glibc serves blocks above a (dynamic, at most 32 MiB)
 // threshold with fresh mmap()s and returns freed heap tops to the kernel, so every training step
@@ -160,7 +150,7 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
   AdamWOptions adamw_options;     // lr 1e-5, betas 0.9/0.999, eps 1e-8, weight decay 0.01
   AdamW optimizer(params, adamw_options);
   constexpr double kMaxGradNorm = 1.0;
-  if (o.dtype == "bf16") enable_cuda_bf16_autocast();
+  set_training_precision(o.dtype, device);
 
   // Random ids >= 3 (no <s>, <pad>, </s>: no padding), random labels.
   const auto long_opts = torch::TensorOptions().dtype(torch::kInt64).device(device);

@@ -70,6 +70,7 @@ struct Shared {
   RankLayout& ranks;
   Communicator* group;  // nullptr when the group is one rank
   const ResumeStore& resume;
+  torch::Device device;  // this rank's: a GPU chosen from the node-local rank, else the CPU
 };
 
 // ---- coordinator (world rank 0) -----------------------------------------------------------------
@@ -292,6 +293,7 @@ class Worker {
       if (reply.kind == kReplyFinish) return stopped;
       if (reply.keep) {  // rule 6: the held encoder stays, as a copy peers and this worker use
         OT_CHECK(held_ && held_node_ >= 0, "worker {}: told to keep an encoder, holding none", worker_);
+        held_->to(torch::kCPU);  // kept copies wait in host memory, not on the GPU
         kept_.insert_or_assign(held_node_, held_);
       }
       const double t0 = unix_now();
@@ -340,7 +342,7 @@ class Worker {
       s_.results.mark_started(0, s_.ranks.world_rank, rec.start_time);
     }
     StageResult pre;
-    XlmrEncoder e = make_root_encoder(s_.data, torch::kCPU, hooks, &pre);
+    XlmrEncoder e = make_root_encoder(s_.data, s_.device, hooks, &pre);
     if (interrupted) return false;
     rec.training = pre;
     rec.train_seconds = pre.train_seconds;
@@ -521,14 +523,17 @@ class Worker {
     XlmrEncoder e{nullptr};
     if (held_node_ == parent && held_) {
       e = copy_encoder(held_);
+      e->to(s_.device);  // a kept copy lives in host memory
     } else if (kept_.count(parent)) {
       e = copy_encoder(kept_.at(parent));
+      e->to(s_.device);
     } else {
       torch::manual_seed(0);
       EncoderOptions o;
       o.with_pooler = true;
       o.activation_checkpointing = s_.config.model.activation_checkpointing;
       e = XlmrEncoder(model_config(), o);
+      e->to(s_.device);
       const bool from_peer = reply.a == static_cast<int64_t>(WeightSource::kPeer) && reply.b >= 0 &&
                              receive_encoder(parent, static_cast<int>(reply.b), e);
       if (from_peer) {
@@ -669,6 +674,8 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   RankLayout ranks = make_rank_layout(world, config.sweep.group_size);
   const int threads = configure_threads(options.threads > 0 ? options.threads : config.sweep.threads,
                                         ranks.local_size);
+  const torch::Device device = select_device(ranks.local_rank);
+  set_training_precision(config.model.dtype, device);
   TaskData data(config);
   const CostModel cost = CostModel::from_config(config);
   const Plan plan = build_plan(config, cost);
@@ -683,15 +690,16 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   int64_t done_count = 0;
   for (uint8_t d : done) done_count += d;
   if (ranks.world_rank == 0)
-    log::info("sweep '{}': {} nodes ({} done{}), {} worker(s) of {} rank(s), {} thread(s) per rank, results {}",
+    log::info("sweep '{}': {} nodes ({} done{}), {} worker(s) of {} rank(s), {} thread(s) per rank, device {}{}, results {}",
               config.sweep.name, plan.nodes.size(), done_count, results->resumed() ? ", resumed" : "",
-              ranks.groups, ranks.group_size, threads, path.string());
+              ranks.groups, ranks.group_size, threads, device.str(),
+              config.model.dtype == "bf16" ? " (bf16 autocast)" : "", path.string());
 
   std::unique_ptr<Communicator> group;
-  if (ranks.group_size > 1) group = make_mpi_communicator(ranks.group_comm);
+  if (ranks.group_size > 1) group = make_communicator(ranks.group_comm, device);  // NCCL on GPUs
   // Snapshots belong to this config and this cache's layout (a changed cache changes the sizes).
   const ResumeStore resume(path, config.hash + ":" + layout.hash(), config.output.resume_every);
-  Shared shared{config, data, plan, *results, layout, ranks, group.get(), resume};
+  Shared shared{config, data, plan, *results, layout, ranks, group.get(), resume, device};
   std::unique_ptr<Coordinator> coordinator;
   if (ranks.world_rank == 0)
     coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, config.output.checkpoints != "none",
@@ -701,7 +709,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   try {
     if (!done[0]) {  // scheduler.h rule 0: the root on every rank at once
       std::unique_ptr<Communicator> everyone;
-      if (ranks.world_size > 1) everyone = make_mpi_communicator(world);
+      if (ranks.world_size > 1) everyone = make_communicator(world, device);
       stopped = stopped_in_root = !worker.run_root_everywhere(everyone.get());
     }
     if (!stopped) stopped = worker.run();

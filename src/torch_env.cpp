@@ -8,9 +8,27 @@
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <mpi.h>
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include "ordertune/error.h"
+
 namespace ordertune {
+
+void set_training_precision(const std::string& dtype, const c10::Device& device) {
+  if (dtype != "bf16") return;
+  if (!device.is_cuda())
+    throw ConfigError("model.dtype = \"bf16\": expected a CUDA device (bf16 autocast is CUDA only), found " +
+                      device.str());
+  // The API was renamed in LibTorch 2.4.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+  at::autocast::set_enabled(true);
+  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+}
 
 int configure_threads(int threads, int ranks_on_node) {
   if (threads <= 0) {

@@ -40,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ordertune/bench.h"
+#include "ordertune/communicator.h"
 #include "ordertune/config.h"
 #include "ordertune/error.h"
 #include "ordertune/export.h"
@@ -320,9 +321,12 @@ int main(int argc, char** argv) {
                           " (sweep.replicates), found " + std::to_string(run_replicate));
       const std::vector<std::string> order = parse_order(run_order, config, "--order");
       const int threads = configure_threads(run_threads > 0 ? run_threads : config.sweep.threads, 1);
-      log::info("run: order '{}' replicate {} on {} thread(s)", run_order, run_replicate, threads);
+      const torch::Device device = select_device(0);
+      set_training_precision(config.model.dtype, device);
+      log::info("run: order '{}' replicate {} on {} thread(s), device {}", run_order, run_replicate, threads,
+                device.str());
       TaskData data(config);
-      const nlohmann::json r = run_path(data, order, run_replicate, torch::kCPU);
+      const nlohmann::json r = run_path(data, order, run_replicate, device);
       if (run_json) std::printf("%s\n", r.dump().c_str());
       else log::info("score over {} targets: {:.2f}", r["targets"].size(), r["score"].get<double>());
       return kExitOk;

@@ -59,9 +59,15 @@ PY
 set +e
 "$B/ordertune" run --config demo.toml --order "mnli>nosuchtask" > /dev/null 2> bad1.txt; rc1=$?
 "$B/ordertune" run --config demo.toml --replicate 7 > /dev/null 2> bad2.txt; rc2=$?
+# bf16 autocast on a machine without a GPU (CI's) is refused by name, before any work.
+sed 's/^\[model.tiny\]/[model]\ndtype = "bf16"\n\n[model.tiny]/' demo.toml > bf16.toml
+ORDERTUNE_DEVICE=cpu "$B/ordertune" run --config bf16.toml --order mnli > /dev/null 2> bad3.txt; rc3=$?
 set -e
 [ $rc1 -eq 2 ] && [ "$(wc -l < bad1.txt)" -eq 1 ] && grep -q "^ordertune: --order: .*'nosuchtask'" bad1.txt \
   || { cat bad1.txt; fail "bad --order: rc $rc1"; }
 [ $rc2 -eq 2 ] && [ "$(wc -l < bad2.txt)" -eq 1 ] && grep -q "replicate" bad2.txt \
   || { cat bad2.txt; fail "bad --replicate: rc $rc2"; }
+grep -q '^dtype = "bf16"' bf16.toml || fail "could not set model.dtype"
+[ $rc3 -eq 2 ] && [ "$(wc -l < bad3.txt)" -eq 1 ] && grep -q 'model.dtype = "bf16": expected a CUDA device' bad3.txt \
+  || { cat bad3.txt; fail "bf16 on the CPU: rc $rc3"; }
 echo "run_order: ok"
