@@ -293,6 +293,8 @@ class Worker {
       if (reply.kind == kReplyFinish) return stopped;
       if (reply.keep) {  // rule 6: the held encoder stays, as a copy peers and this worker use
         OT_CHECK(held_ && held_node_ >= 0, "worker {}: told to keep an encoder, holding none", worker_);
+        log::debug("keeping the encoder of {} for its other children ({} kept)",
+                   node_name(s_.plan.nodes[static_cast<size_t>(held_node_)]), kept_.size() + 1);
         held_->to(torch::kCPU);  // kept copies wait in host memory, not on the GPU
         kept_.insert_or_assign(held_node_, held_);
       }

@@ -39,6 +39,8 @@ struct SweepOptions {
   std::string progress = "auto";  // rank 0: bar (live line), lines (periodic log lines), none;
                                   // auto = bar when stderr is a terminal, else lines
   double progress_every = 60.0;   // seconds between progress lines in "lines" mode
+  bool verbose = false;           // every rank also logs debug lines: encoders sent to peers,
+                                  // kept copies freed (scheduler.h rules 5 and 6)
 };
 
 // Runs (or resumes) the sweep on every rank of `world`; returns the exit code (0 also when

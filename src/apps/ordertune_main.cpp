@@ -105,7 +105,7 @@ int sweep_main(const std::string& config_path, const SweepOptions& options) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  log::configure(rank, log::Level::kInfo);
+  log::configure(rank, options.verbose ? log::Level::kDebug : log::Level::kInfo);
   int code = kExitOk;
   try {
     const SweepConfig config = load_config(config_path);
@@ -245,6 +245,9 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--progress-every", sweep_progress_every, "seconds between progress lines")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  bool sweep_verbose = false;
+  sweep_cmd->add_flag("--verbose,-v", sweep_verbose,
+                      "debug lines from every rank: encoders sent to peers, kept copies freed");
   std::string status_file;
   auto* status_cmd = app.add_subcommand("status", "progress of a running or finished sweep's results file");
   status_cmd->add_option("results", status_file, "results file")->required();
@@ -284,6 +287,7 @@ int main(int argc, char** argv) {
       options.threads = sweep_threads;
       options.progress = sweep_progress;
       options.progress_every = sweep_progress_every;
+      options.verbose = sweep_verbose;
       return sweep_main(sweep_config_path, options);
     }
     if (status_cmd->parsed()) {

@@ -3,7 +3,7 @@
 # workers' memories). Checks: the results file keeps no encoder; 1 and 3 ranks give the table of
 # an "interior" sweep; on 3 ranks no parent is read from the file and some come from peers; kill -9
 # of every rank, then re-running (done parents are trained again where a child still needs them)
-# gives the same table.
+# gives the same table; groups of 2 ranks keep and free copies together.
 set -euo pipefail
 B=${ORDERTUNE_BUILD:?}; S=${ORDERTUNE_SOURCE:?}
 PY=/usr/bin/python3
@@ -39,6 +39,22 @@ with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "r") as g:
     assert f["checkpoints/weights"].shape[0] == 0, f["checkpoints/weights"].shape
     assert g["checkpoints/weights"].shape[0] > 0  # the interior file does keep them
 PY
+
+# Groups of 2 ranks (4 ranks, 2 workers): both ranks of a group keep and free the same copies
+# (--verbose logs them); the plan completes (a group's numbers equal one rank's only to rounding).
+sed -e 's/^threads = 1$/threads = 1\ngroup_size = 2/' none.toml > group.toml
+mpirun -np 4 "$OT" sweep --config "$work/group.toml" --results g.h5 --verbose > logg.txt 2>&1 \
+  || { tail -20 logg.txt; fail "group_size 2 sweep without checkpoints failed"; }
+[ "$("$OT" results g.h5 | wc -l)" = "$(wc -l < ti.csv)" ] || fail "the group sweep's table has another size"
+# Both ranks of a group log the same keeps and frees, in the same order.
+for g in "r0 r1" "r2 r3"; do
+  set -- $g
+  for r in "$1" "$2"; do grep -E "\[ordertune $r .*debug: (keeping|freed)" logg.txt | sed 's/.*debug: //' > "$r.kept"; done
+  cmp -s "$1.kept" "$2.kept" || { diff "$1.kept" "$2.kept" | head; fail "ranks $1 and $2 of one group kept or freed different copies"; }
+done
+cat r0.kept r2.kept | grep -q "^keeping the encoder of" || fail "no worker kept a copy (rule 6 untested)"
+cat r0.kept r2.kept | grep -q "^freed the kept encoder of" || fail "no kept copy was freed"
+grep -q "0 from the results file" logg.txt || fail "the group sweep read a parent from the file"
 
 # kill -9 of every rank mid-sweep, twice, then resume: the parents of unfinished nodes are
 # trained again (the file has none), and the table is the same.
