@@ -165,6 +165,7 @@ Assignment Scheduler::assign(int worker, int64_t node, double now) {
     if (!parents_in_file_ && held >= 0 && unstarted_[static_cast<size_t>(held)] > 0 &&
         holders_[static_cast<size_t>(held)].size() == 1) {
       kept_[static_cast<size_t>(worker)].insert(held);
+      kept_anywhere_.insert(held);
       held_[static_cast<size_t>(worker)] = -1;  // still among the holders of `held`
       a.keep_held = true;
     } else {
@@ -173,6 +174,7 @@ Assignment Scheduler::assign(int worker, int64_t node, double now) {
   }
   // The parent's last child has started: its kept copies may go.
   if (n.parent >= 0 && unstarted_[static_cast<size_t>(n.parent)] == 0) {
+    kept_anywhere_.erase(n.parent);
     auto& holders = holders_[static_cast<size_t>(n.parent)];
     for (int w = 0; w < workers_; ++w)
       if (kept_[static_cast<size_t>(w)].erase(n.parent)) {
@@ -218,8 +220,20 @@ Assignment Scheduler::next(int worker, double now) {
   int64_t choice = best;
   const int64_t local_target = best_local(worker, NodeKind::kTarget);
   const int64_t local_stage = best_local(worker, NodeKind::kStage);
+  // Rule 6: the best child of the kept copy with the fewest children left to start.
+  int64_t closing = -1;
+  if (!kept_anywhere_.empty()) {
+    int64_t fewest = -1;
+    for (int64_t k : kept_anywhere_)  // ascending ids: ties go to the smaller
+      if (fewest < 0 || unstarted_[static_cast<size_t>(k)] < unstarted_[static_cast<size_t>(fewest)]) fewest = k;
+      for (int64_t c : plan_.nodes[static_cast<size_t>(fewest)].children)
+        if (state_[static_cast<size_t>(c)] == State::kRunnable && (closing < 0 || ByPriority{this}(c, closing)))
+          closing = c;
+  }
   if (acceptable(local_target))
     choice = local_target;
+  else if (acceptable(closing))
+    choice = closing;
   else if (acceptable(local_stage))
     choice = local_stage;
   return assign(worker, choice, now);
