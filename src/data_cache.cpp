@@ -340,22 +340,27 @@ bool CacheReader::has_split(const std::string& task, const std::string& split,
   return g.exists(split) && g.open_group(split).exists(lang);
 }
 
+namespace {
+
+// The group of one (task, split, language); a DataError when the cache has none.
+Group open_split(const CacheReader& cache, const h5::File& file, const std::filesystem::path& path,
+                 const std::string& task, const std::string& split, const std::string& language) {
+  if (!cache.has_split(task, split, language))
+    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none", path.string(), task,
+                                split, language));
+  return file.root().open_group("tasks").open_group(task).open_group(split).open_group(language);
+}
+
+}  // namespace
+
 int64_t CacheReader::dataset_size(const std::string& task, const std::string& split,
                                   const std::string& language, const std::string& dataset) const {
-  if (!has_split(task, split, language))
-    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none",
-                                impl_->path.string(), task, split, language));
-  return impl_->file.root().open_group("tasks").open_group(task).open_group(split).open_group(language)
-      .dataset_size(dataset);
+  return open_split(*this, impl_->file, impl_->path, task, split, language).dataset_size(dataset);
 }
 
 std::vector<int64_t> CacheReader::row_sizes(const std::string& task, const std::string& split,
                                             const std::string& language, const std::string& dataset) const {
-  if (!has_split(task, split, language))
-    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none",
-                                impl_->path.string(), task, split, language));
-  const Group g =
-      impl_->file.root().open_group("tasks").open_group(task).open_group(split).open_group(language);
+  const Group g = open_split(*this, impl_->file, impl_->path, task, split, language);
   const std::vector<int64_t> offsets = g.read<int64_t>(dataset + "_offsets");
   std::vector<int64_t> sizes;
   for (size_t i = 1; i < offsets.size(); ++i) {
@@ -368,11 +373,7 @@ std::vector<int64_t> CacheReader::row_sizes(const std::string& task, const std::
 
 SplitFeatures CacheReader::read_split(const std::string& task, const std::string& split,
                                       const std::string& language) const {
-  if (!has_split(task, split, language))
-    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none",
-                                impl_->path.string(), task, split, language));
-  return read_features(
-      impl_->file.root().open_group("tasks").open_group(task).open_group(split).open_group(language));
+  return read_features(open_split(*this, impl_->file, impl_->path, task, split, language));
 }
 
 }  // namespace ordertune

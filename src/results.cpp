@@ -124,21 +124,11 @@ void read_slab(hid_t dset, hid_t mem_type, void* data, hsize_t offset, hsize_t c
   transfer_slab(dset, mem_type, data, offset, count, /*row=*/-1, /*write=*/false);
 }
 
-// An encoder's parameters to or from row `row` of /checkpoints/weights, one parameter at a time
-// at its flat offset: float32 parameters on the CPU go straight from or into their own memory
-// (no 2 GB staging copy of the whole encoder), or through a 32 MiB conversion buffer for bf16
-// files; other devices go through a per-parameter buffer.
 constexpr int64_t kBf16Piece = int64_t{1} << 24;  // values per bf16 conversion piece (32 MiB)
 
-// float <-> bfloat16 bits with c10::BFloat16's rounding (to nearest even; NaN -> 0x7FC0),
-// without branches and compiled with the vectorizer on (RelWithDebInfo's -O2 of GCC 12 leaves
-// these loops scalar): the conversion is the bf16 checkpoint's bottleneck otherwise.
-#if defined(__GNUC__) && !defined(__clang__)
-#define OT_VECTORIZE __attribute__((optimize("O3")))
-#else
-#define OT_VECTORIZE
-#endif
-OT_VECTORIZE void floats_to_bf16(const float* __restrict in, uint16_t* __restrict out, int64_t n) {
+// float <-> bfloat16 bits with c10::BFloat16's rounding (to nearest even; NaN -> 0x7FC0), free of
+// branches so that the compiler vectorizes the loops (GCC 12 does at -O2).
+void floats_to_bf16(const float* __restrict in, uint16_t* __restrict out, int64_t n) {
   for (int64_t k = 0; k < n; ++k) {
     uint32_t u;
     std::memcpy(&u, in + k, sizeof u);
@@ -146,13 +136,17 @@ OT_VECTORIZE void floats_to_bf16(const float* __restrict in, uint16_t* __restric
     out[k] = static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FC0u : rounded);
   }
 }
-OT_VECTORIZE void bf16_to_floats(const uint16_t* __restrict in, float* __restrict out, int64_t n) {
+void bf16_to_floats(const uint16_t* __restrict in, float* __restrict out, int64_t n) {
   for (int64_t k = 0; k < n; ++k) {
     const uint32_t u = static_cast<uint32_t>(in[k]) << 16;
     std::memcpy(out + k, &u, sizeof u);
   }
 }
 
+// An encoder's parameters to or from row `row` of /checkpoints/weights, one parameter at a time
+// at its flat offset: float32 parameters on the CPU go straight from or into their own memory
+// (no 2 GB staging copy of the whole encoder), or through a 32 MiB conversion buffer for bf16
+// files; other devices go through a per-parameter buffer.
 void transfer_encoder(hid_t weights, int64_t row, bool bf16, const std::vector<std::string>& names,
                       const std::vector<int64_t>& offsets, XlmrEncoderImpl& encoder, bool write) {
   torch::NoGradGuard no_grad;

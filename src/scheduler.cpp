@@ -176,7 +176,7 @@ Assignment Scheduler::assign(int worker, int64_t node, double now) {
   if (n.parent >= 0 && unstarted_[static_cast<size_t>(n.parent)] == 0) {
     kept_anywhere_.erase(n.parent);
     auto& holders = holders_[static_cast<size_t>(n.parent)];
-    for (int w = 0; w < workers_; ++w)
+    for (int w : std::vector<int>(holders))  // a copy: releasing edits the list
       if (kept_[static_cast<size_t>(w)].erase(n.parent)) {
         holders.erase(std::remove(holders.begin(), holders.end(), w), holders.end());
         releases_.emplace_back(w, n.parent);
@@ -226,9 +226,9 @@ Assignment Scheduler::next(int worker, double now) {
     int64_t fewest = -1;
     for (int64_t k : kept_anywhere_)  // ascending ids: ties go to the smaller
       if (fewest < 0 || unstarted_[static_cast<size_t>(k)] < unstarted_[static_cast<size_t>(fewest)]) fewest = k;
-      for (int64_t c : plan_.nodes[static_cast<size_t>(fewest)].children)
-        if (state_[static_cast<size_t>(c)] == State::kRunnable && (closing < 0 || ByPriority{this}(c, closing)))
-          closing = c;
+    for (int64_t c : plan_.nodes[static_cast<size_t>(fewest)].children)
+      if (state_[static_cast<size_t>(c)] == State::kRunnable && (closing < 0 || ByPriority{this}(c, closing)))
+        closing = c;
   }
   if (acceptable(local_target))
     choice = local_target;
@@ -256,8 +256,7 @@ void Scheduler::finished(int worker, int64_t node, double now, double measured_s
   mark_done(node, measured_seconds);
 }
 
-void Scheduler::complete_everywhere(int64_t node, double now, double measured_seconds) {
-  (void)now;
+void Scheduler::complete_everywhere(int64_t node, double measured_seconds) {
   const size_t i = static_cast<size_t>(node);
   OT_CHECK(node >= 0 && node < static_cast<int64_t>(plan_.nodes.size()) &&
                plan_.nodes[i].parent < 0 && state_[i] == State::kRunnable,
@@ -375,7 +374,7 @@ SimulationResult simulate(const Plan& plan, int workers, double transfer_seconds
     for (double& b : r.worker_busy_s) b += share;
     r.runs.push_back({0, -1, 0.0, share, WeightSource::kNone});
     r.makespan_s = share;
-    scheduler.complete_everywhere(0, share, share);
+    scheduler.complete_everywhere(0, share);
   }
   for (int w = 0; w < workers; ++w) launch(w, scheduler.next(w, t0), t0);
   std::vector<int> freed;

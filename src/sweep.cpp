@@ -110,12 +110,7 @@ class Coordinator {
     unanswered_[static_cast<size_t>(w)] = true;
     if (node >= 0) {
       sched_.finished(w, node, unix_now() - start_, seconds);
-      tokens_ += tokens;
-      const Progress p = sched_.progress();
-      log::info("[{}/{}] {} done in {} (worker {}, {:.0f} tokens/s), ETA {}", p.done_nodes,
-                p.total_nodes, node_name(plan_.nodes[static_cast<size_t>(node)]),
-                human_duration(seconds), w, seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0,
-                human_duration(eta(p)));
+      log_done(node, seconds, tokens, fmt::format("worker {}", w));
     }
     if (g_stop_signal || stopped) {
       answer(w, Assignment{-1, true});
@@ -146,12 +141,8 @@ class Coordinator {
 
   // Rule 0 of the scheduler: every rank computed the root together in `seconds`.
   void root_done_everywhere(int64_t node, double seconds, int64_t tokens) {
-    sched_.complete_everywhere(node, unix_now() - start_, seconds);
-    tokens_ += tokens;
-    const Progress p = sched_.progress();
-    log::info("[{}/{}] {} done in {} (every worker, {:.0f} tokens/s), ETA {}", p.done_nodes,
-              p.total_nodes, node_name(plan_.nodes[static_cast<size_t>(node)]), human_duration(seconds),
-              seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0, human_duration(eta(p)));
+    sched_.complete_everywhere(node, seconds);
+    log_done(node, seconds, tokens, "every worker");
   }
 
   // The local worker's (rank 0's) answer, once there is one.
@@ -229,6 +220,15 @@ class Coordinator {
       const int64_t msg[kReplyInts] = {kReplyServe, -1, parent, static_cast<int64_t>(w) * group_size_, 0};
       MPI_Send(msg, kReplyInts, MPI_INT64_T, a.peer * group_size_, kTagReply, MPI_COMM_WORLD);
     }
+  }
+
+  // One line per finished node.
+  void log_done(int64_t node, double seconds, int64_t tokens, const std::string& who) {
+    tokens_ += tokens;
+    const Progress p = sched_.progress();
+    log::info("[{}/{}] {} done in {} ({}, {:.0f} tokens/s), ETA {}", p.done_nodes, p.total_nodes,
+              node_name(plan_.nodes[static_cast<size_t>(node)]), human_duration(seconds), who,
+              seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0, human_duration(eta(p)));
   }
 
   // Remaining seconds at the pace measured so far (elapsed / estimated done work).
@@ -311,51 +311,17 @@ class Worker {
   // its snapshots, checkpoint and record; afterwards every worker holds the root. Returns false
   // when stopped by a signal.
   bool run_root_everywhere(Communicator* everyone) {
-    const PlanNode& node = s_.plan.nodes[0];
     const bool first = s_.ranks.world_rank == 0;
-    TrainHooks hooks;
-    hooks.spread = everyone;
-    bool interrupted = false;
-    hooks.on_step = [&](int64_t, int64_t, const StageResult&) {
-      int go = first ? (keep_going() ? 1 : 0) : 1;
-      if (everyone) {
-        torch::Tensor t = torch::tensor({go}, torch::kInt64);
-        everyone->broadcast(t, 0);
-        go = static_cast<int>(t[0].item<int64_t>());
-      }
-      if (!go) interrupted = true;
-      return go != 0;
-    };
-    hooks.snapshot_every = s_.resume.every();
-    hooks.on_snapshot = [&](const TrainerSnapshot& snap) {
-      if (first) s_.resume.save(0, node.seed, snap);
-    };
-    const std::optional<TrainerSnapshot> snapshot = s_.resume.load(0, node.seed);
-    if (snapshot) hooks.resume_from = &*snapshot;
-    NodeRecord rec;
-    rec.rank = s_.ranks.world_rank;
-    rec.start_time = unix_now();
-    if (first) {
-      if (snapshot)
-        log::info("{}: start on all {} ranks, resuming at step {} ({})", node_name(node), s_.ranks.world_size,
-                  snapshot->step, s_.resume.path_of(0).string());
-      else
-        log::info("{}: start on all {} ranks", node_name(node), s_.ranks.world_size);
-      s_.results.mark_started(0, s_.ranks.world_rank, rec.start_time);
-    }
+    NodeRun run;
+    begin_node(0, everyone, first, fmt::format(" on all {} ranks", s_.ranks.world_size), run);
+    run.hooks.spread = everyone;
     StageResult pre;
-    XlmrEncoder e = make_root_encoder(s_.data, s_.device, hooks, &pre);
-    if (interrupted) return false;
-    rec.training = pre;
-    rec.train_seconds = pre.train_seconds;
-    rec.eval_seconds = pre.eval_seconds;
-    rec.end_time = unix_now();
-    if (first) {
-      s_.results.write_checkpoint(0, *e);
-      s_.results.write_node(0, rec);
-      s_.resume.remove(0);
-      coord_->root_done_everywhere(0, rec.end_time - rec.start_time, pre.tokens);
-    }
+    XlmrEncoder e = make_root_encoder(s_.data, s_.device, run.hooks, &pre);
+    if (run.interrupted) return false;
+    run.rec.training = pre;
+    if (first) s_.results.write_checkpoint(0, *e);
+    finish_node(0, run.rec, first);
+    if (first) coord_->root_done_everywhere(0, run.rec.end_time - run.rec.start_time, pre.tokens);
     hold(0, e);
     return true;
   }
@@ -572,65 +538,74 @@ class Worker {
     const int64_t id = reply.node;
     const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
     OT_CHECK(node.kind != NodeKind::kRoot, "the root runs on every rank at once, not on worker {}", worker_);
-    TrainHooks hooks;
-    hooks.group = s_.group;
-    bool interrupted = false;
-    hooks.on_step = [&](int64_t, int64_t, const StageResult&) {
-      // Every rank of a group must stop at the same step: the leader decides.
-      int go = keep_going() ? 1 : 0;
-      if (s_.group) {
-        torch::Tensor t = torch::tensor({go}, torch::kInt64);
-        s_.group->broadcast(t, 0);
-        go = static_cast<int>(t[0].item<int64_t>());
-      }
-      if (!go) interrupted = true;
-      return go != 0;
-    };
-    // Resume checkpoints: written by the group's leader every resume_every steps and when a
-    // signal stops the node; read by every rank of the group when the node starts again.
-    hooks.snapshot_every = s_.resume.every();
-    hooks.on_snapshot = [&](const TrainerSnapshot& snap) {
-      if (leader_) s_.resume.save(id, node.seed, snap);
-    };
-    const std::optional<TrainerSnapshot> snapshot = s_.resume.load(id, node.seed);
-    if (snapshot) hooks.resume_from = &*snapshot;
-    NodeRecord rec;
-    rec.rank = s_.ranks.world_rank;
-    rec.start_time = unix_now();
-    if (snapshot)
-      log::info("{}: start, resuming at step {} ({})", node_name(node), snapshot->step,
-                s_.resume.path_of(id).string());
-    else
-      log::info("{}: start", node_name(node));
-    if (leader_) s_.results.mark_started(id, s_.ranks.world_rank, rec.start_time);
+    NodeRun run;
+    begin_node(id, s_.group, leader_, "", run);
+    run.hooks.group = s_.group;
+    NodeRecord& rec = run.rec;
+    XlmrEncoder e = parent_encoder(node.parent, reply, &rec.wait_seconds);
     if (node.kind == NodeKind::kStage) {
-      XlmrEncoder e = parent_encoder(node.parent, reply, &rec.wait_seconds);
-      rec.training = train_stage(e, s_.data.stage(node.stage), node.seed, hooks);
-      if (interrupted) return false;
-      rec.train_seconds = rec.training.train_seconds;
-      rec.eval_seconds = rec.training.eval_seconds;
+      rec.training = train_stage(e, s_.data.stage(node.stage), node.seed, run.hooks);
+      if (run.interrupted) return false;
       if (leader_) s_.results.write_checkpoint(id, *e);
+      finish_node(id, rec, leader_);
       hold(id, e);
-    } else {
-      XlmrEncoder parent = parent_encoder(node.parent, reply, &rec.wait_seconds);
-      const TargetResult t = run_target(parent, s_.data, node.stage, node.seed, hooks);
-      if (interrupted) return false;
-      rec.target = &t;
-      rec.train_seconds = t.training.train_seconds;
-      rec.eval_seconds = t.training.eval_seconds;
-      rec.end_time = unix_now();
-      finish_node(id, rec);
       return true;
     }
-    rec.end_time = unix_now();
-    finish_node(id, rec);
+    const TargetResult t = run_target(e, s_.data, node.stage, node.seed, run.hooks);
+    if (run.interrupted) return false;
+    rec.target = &t;
+    finish_node(id, rec, leader_);
     return true;
   }
 
-  // The node's data and done mark, then its resume snapshot is no longer needed.
-  void finish_node(int64_t id, const NodeRecord& rec) {
-    last_tokens_ = rec.target ? rec.target->training.tokens : rec.training.tokens;
-    if (!leader_) return;
+  // What a node's training needs from the sweep: stop decisions at step boundaries (rank 0 of
+  // `ranks` decides for all of them; nullptr = this rank alone), resume snapshots (written by
+  // `writer` every resume_every steps and when a signal stops the node, read by every rank when
+  // it starts again), and its record's start.
+  struct NodeRun {
+    TrainHooks hooks;
+    std::optional<TrainerSnapshot> snapshot;
+    NodeRecord rec;
+    bool interrupted = false;
+  };
+  void begin_node(int64_t id, Communicator* ranks, bool writer, const std::string& where, NodeRun& run) {
+    const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
+    run.hooks.on_step = [this, ranks, &run](int64_t, int64_t, const StageResult&) {
+      int go = keep_going() ? 1 : 0;
+      if (ranks) {
+        torch::Tensor t = torch::tensor({go}, torch::kInt64);
+        ranks->broadcast(t, 0);
+        go = static_cast<int>(t[0].item<int64_t>());
+      }
+      if (!go) run.interrupted = true;
+      return go != 0;
+    };
+    run.hooks.snapshot_every = s_.resume.every();
+    run.hooks.on_snapshot = [this, id, seed = node.seed, writer](const TrainerSnapshot& snap) {
+      if (writer) s_.resume.save(id, seed, snap);
+    };
+    run.snapshot = s_.resume.load(id, node.seed);
+    if (run.snapshot) run.hooks.resume_from = &*run.snapshot;
+    run.rec.rank = s_.ranks.world_rank;
+    run.rec.start_time = unix_now();
+    if (!writer) return;
+    if (run.snapshot)
+      log::info("{}: start{}, resuming at step {} ({})", node_name(node), where, run.snapshot->step,
+                s_.resume.path_of(id).string());
+    else
+      log::info("{}: start{}", node_name(node), where);
+    s_.results.mark_started(id, s_.ranks.world_rank, run.rec.start_time);
+  }
+
+  // The node's times, then (by `writer`) its data and done mark; its resume snapshot is then no
+  // longer needed.
+  void finish_node(int64_t id, NodeRecord& rec, bool writer) {
+    const StageResult& t = rec.target ? rec.target->training : rec.training;
+    rec.train_seconds = t.train_seconds;
+    rec.eval_seconds = t.eval_seconds;
+    rec.end_time = unix_now();
+    last_tokens_ = t.tokens;
+    if (!writer) return;
     s_.results.write_node(id, rec);
     s_.resume.remove(id);
   }

@@ -356,6 +356,14 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     hooks.on_snapshot(snap);
   };
 
+  // Spreading: the micro-batches this rank computes each step, and on ranks after the first a
+  // gradient buffer for each (they wait for the partial sum of the ranks before).
+  const auto owned = slice_rows(s.grad_accum, spread_rank, spread_size);
+  std::vector<torch::Tensor> spread_grads;
+  if (spreading && spread_rank > 0)
+    for (int64_t a = owned.first; a < owned.second; ++a) spread_grads.push_back(torch::empty_like(flat.grad()));
+  std::vector<double> spread_losses;
+
   const uint64_t mlm_seed = derive_seed(seed, "mlm");
   for (int64_t step = first_step; step < steps; ++step) {
     const uint64_t dropout_seed = derive_seed(seed, "dropout", static_cast<uint64_t>(step));
@@ -369,7 +377,6 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
 
     // This step's micro-batches, this rank's part of each (a slice of its rows in a group; whole
     // micro-batches from this rank's run when spread), and the global loss normaliser.
-    const auto owned = slice_rows(s.grad_accum, spread_rank, spread_size);
     std::vector<Batch> local;
     std::vector<std::pair<int64_t, int64_t>> slices;
     std::vector<int> local_micro;  // index of each local batch among the step's micro-batches
@@ -392,8 +399,7 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
       local_tokens += static_cast<double>(local.back().tokens);
     }
     double loss_total = 0;
-    std::vector<torch::Tensor> spread_grads;  // spread, ranks after the first: one per micro-batch
-    std::vector<double> spread_losses;
+    spread_losses.clear();
     for (size_t i = 0; i < local.size(); ++i) {
       // Dropout is seeded per micro-batch, so that a resumed stage, or a rank computing only
       // this micro-batch, draws the masks a lone rank draws.
@@ -404,7 +410,7 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
       const double loss = sum.item<double>();
       if (spreading && spread_rank > 0) {
         // Kept apart: they are added to the partial sum of the ranks before this one.
-        spread_grads.push_back(flat.grad().clone());
+        spread_grads[i].copy_(flat.grad());
         spread_losses.push_back(loss);
         flat.zero_grad();
       } else {
@@ -424,12 +430,13 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
       if (spread_rank > 0) {
         hooks.spread->recv(g, spread_rank - 1, kSpreadTag);
         hooks.spread->recv(stats, spread_rank - 1, kSpreadTag);
+        double loss = stats[0].item<double>();
         torch::NoGradGuard no_grad;
-        for (size_t i = 0; i < spread_grads.size(); ++i) {
+        for (size_t i = 0; i < spread_losses.size(); ++i) {
           g.add_(spread_grads[i]);
-          stats[0] = stats[0].item<double>() + spread_losses[i];
+          loss += spread_losses[i];
         }
-        stats[1] = stats[1].item<double>() + local_tokens;
+        stats = torch::tensor({loss, stats[1].item<double>() + local_tokens}, torch::kFloat64);
       }
       if (spread_rank + 1 < spread_size) {
         hooks.spread->send(g, spread_rank + 1, kSpreadTag);

@@ -117,7 +117,7 @@ class Scheduler {
   void finished(int worker, int64_t node, double now, double measured_seconds);
   // Rule 0: the root (runnable, nothing running) was computed by every worker together in
   // `measured_seconds` of wall time; it is done and every worker holds it.
-  void complete_everywhere(int64_t node, double now, double measured_seconds);
+  void complete_everywhere(int64_t node, double measured_seconds);
   // After finished(): hands runnable nodes to the waiting workers (ascending index) until none is
   // left; returns (worker, assignment) for each worker served. Once every node is done, each
   // waiting worker gets `finished` (once) and is forgotten.

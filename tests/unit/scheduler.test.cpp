@@ -137,7 +137,7 @@ Checked run_checked(const Plan& plan, int workers, const std::vector<uint8_t>& d
   if (s.is_runnable(0)) {  // rule 0: the root on every worker, then every worker holds it
     t0 = plan.nodes[0].cost_s / workers;
     ++times_run[0];
-    s.complete_everywhere(0, t0, t0);
+    s.complete_everywhere(0, t0);
     end_of[0] = t0;
     out.makespan = t0;
     for (int w = 0; w < workers; ++w) CHECK(s.held_by(w) == 0);
@@ -380,7 +380,7 @@ TEST_CASE("without encoders in the file, the last copy of a parent is kept until
   const Plan plan = b.build();
   SECTION("one worker continues from its kept copy") {
     Scheduler s(plan, 1, {}, /*parents_in_file=*/false);
-    s.complete_everywhere(0, 1, 1);
+    s.complete_everywhere(0, 1);
     Assignment a = s.next(0, 1);
     CHECK(a.node == A);
     CHECK_FALSE(a.keep_held);  // the root has no other child
@@ -401,7 +401,7 @@ TEST_CASE("without encoders in the file, the last copy of a parent is kept until
   }
   SECTION("with encoders in the file, nothing is kept and AC reads the file") {
     Scheduler s(plan, 1);
-    s.complete_everywhere(0, 1, 1);
+    s.complete_everywhere(0, 1);
     s.next(0, 1);
     s.finished(0, A, 2, 1);
     CHECK_FALSE(s.next(0, 2).keep_held);
@@ -410,7 +410,7 @@ TEST_CASE("without encoders in the file, the last copy of a parent is kept until
   }
   SECTION("a second worker gets the kept copy from its keeper, which then frees it") {
     Scheduler s(plan, 2, {}, /*parents_in_file=*/false);
-    s.complete_everywhere(0, 1, 1);
+    s.complete_everywhere(0, 1);
     CHECK(s.next(0, 1).node == A);
     CHECK(s.next(1, 1).node == -1);  // nothing else is runnable
     s.finished(0, A, 2, 1);
@@ -438,7 +438,7 @@ TEST_CASE("without encoders in the file, a worker finishes a kept copy's childre
   b.stage(B, 12);
   const Plan plan = b.build();
   Scheduler s(plan, 2, {}, /*parents_in_file=*/false);
-  s.complete_everywhere(0, 0.5, 0.5);
+  s.complete_everywhere(0, 0.5);
   CHECK(s.next(0, 0.5).node == B);  // priorities: B 13, A 11
   CHECK(s.next(1, 0.5).node == A);
   s.finished(0, B, 1.5, 1);
