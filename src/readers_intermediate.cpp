@@ -13,7 +13,7 @@
 // Two conventions of that conversion the readers handle:
 //   * HF datasets marks a hidden label with -1, and jiant's label maps leave it unmapped, so a
 //     test.jsonl of MNLI / QQP / Cosmos QA carries "label": -1 (older jiant layouts simply omit
-//     the field, as in ../shared/fixtures/jiant-samples/mnli). Both read as "unlabeled"; in the
+//     the field, as in tests/fixtures/jiant-samples/mnli). Both read as "unlabeled"; in the
 //     train and dev splits an unlabeled example is an error, because it cannot be trained on or
 //     scored.
 //   * SNLI has examples without a gold label (-1 after conversion); jiant's SnliTask skips them,

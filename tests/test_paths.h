@@ -1,4 +1,4 @@
-// Paths the tests need: the checkout, ../shared/fixtures, the build tree, scratch folders.
+// Paths the tests need: the checkout, tests/fixtures, the build tree, scratch folders.
 #pragma once
 
 #include <atomic>
@@ -10,9 +10,8 @@
 namespace ordertune::testing {
 
 inline std::filesystem::path source_dir() { return ORDERTUNE_SOURCE_DIR; }
-inline std::filesystem::path shared_fixtures() {
-  return std::filesystem::path(ORDERTUNE_SHARED_DIR) / "fixtures";
-}
+// Third-party and reference material with its notices (tests/fixtures/README.md).
+inline std::filesystem::path fixtures() { return source_dir() / "tests" / "fixtures"; }
 inline std::filesystem::path test_data() { return source_dir() / "tests" / "data"; }
 inline std::filesystem::path binary_dir() { return ORDERTUNE_BINARY_DIR; }
 

@@ -2,7 +2,7 @@
 # `ordertune score` on the XTREME mock submission files: one JSON line with the official keys,
 # one error line and exit != 0 on bad input.
 set -euo pipefail
-B=${ORDERTUNE_BUILD:?}; M=${ORDERTUNE_SHARED:?}/fixtures/xtreme-mock
+B=${ORDERTUNE_BUILD:?}; M=${ORDERTUNE_SOURCE:?}/tests/fixtures/xtreme-mock
 fail() { echo "FAIL: $*"; exit 1; }
 out=$("$B/ordertune" score --task panx --lang de --predictions "$M/predictions/panx/test-de.tsv" \
       --labels "$M/labels/panx/test-de.tsv")

@@ -20,11 +20,11 @@
 namespace ordertune::testing {
 
 // The reference implementation's hidden states match within this (float32 accumulation-order
-// differences between two implementations of the same network; ../shared/fixtures/README.md).
+// differences between two implementations of the same network; tests/fixtures/README.md).
 inline constexpr double kParityTolerance = 1e-4;
 
 inline std::filesystem::path xlmr_tiny() {
-  return shared_fixtures() / "xlmr-tiny";
+  return fixtures() / "xlmr-tiny";
 }
 
 inline constexpr const char* kPython = "/usr/bin/python3";  // Debian's, with python3-numpy

@@ -1,6 +1,6 @@
 // Parity of the XLM-R encoder with an independent reference implementation: the xlmr-tiny
 // fixture's expected.h5 holds every layer's hidden states computed by a Python implementation
-// of Hugging Face's XLMRoberta modules (../shared/fixtures/README.md). Compared at unpadded
+// of Hugging Face's XLMRoberta modules (tests/fixtures/README.md). Compared at unpadded
 // positions only, within kParityTolerance; checkpoint variants that differ in prefix, heads,
 // sharding and dtype are written by make_checkpoint_variants.py (numpy, no torch).
 #include "engine/checkpoint_fixture.h"

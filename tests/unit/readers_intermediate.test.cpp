@@ -1,6 +1,6 @@
 // Tests of the English intermediate-task readers and registry entries (readers_intermediate.cpp).
 //
-// Samples: ../shared/fixtures/jiant-samples/mnli (MNLI as jiant writes it),
+// Samples: tests/fixtures/jiant-samples/mnli (MNLI as jiant writes it),
 // tests/data/intermediate/ (a data.root: jiant/<task>/ as jiant leaves OUT/data, mlm/) and
 // tests/data/intermediate/malformed/. Every expected value below was read off those files.
 #include <catch2/catch.hpp>
@@ -35,7 +35,7 @@ fs::path malformed(const std::string& name) {
   return testing::test_data() / "intermediate" / "malformed" / name;
 }
 fs::path mnli_fixture(const std::string& name) {
-  return testing::shared_fixtures() / "jiant-samples" / "mnli" / name;
+  return testing::fixtures() / "jiant-samples" / "mnli" / name;
 }
 
 RawSplit read(const std::string& task, const std::string& split, const fs::path& path,
@@ -140,7 +140,7 @@ TEST_CASE("intermediate registry: jiant layouts, labels and splits", "[reader]")
   }
 }
 
-TEST_CASE("mnli: jiant JSONL (shared fixtures)", "[reader]") {
+TEST_CASE("mnli: jiant JSONL (jiant's own samples)", "[reader]") {
   SECTION("train") {
     const RawSplit s = read("mnli", "train", mnli_fixture("mnli_train.jsonl"));
     CHECK(s.type == TaskType::kClassification);

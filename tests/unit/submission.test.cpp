@@ -2,7 +2,7 @@
 // and whole-folder scoring against the official numbers.
 //
 // Independent reference: google-research/xtreme evaluate_test.py (commit da430dd) lists the
-// scores the official evaluate.py gives on mock_test_data/, which ../shared/fixtures/xtreme-mock
+// scores the official evaluate.py gives on mock_test_data/, which tests/fixtures/xtreme-mock
 // copies (commit 838c13b). They are the per-task averages over the version's languages, and we
 // compare them exactly: the operations run in the order of the Python expressions, so they
 // agree to the last bit. Hand-made inputs are written to scratch folders by the test that uses
@@ -26,7 +26,7 @@ using ordertune::testing::ScratchDir;
 namespace {
 
 fs::path mock() {
-  return ordertune::testing::shared_fixtures() / "xtreme-mock";
+  return ordertune::testing::fixtures() / "xtreme-mock";
 }
 
 void write(const fs::path& path, const std::string& text) {
