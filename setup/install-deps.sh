@@ -4,7 +4,7 @@
 #
 # Why libopenblas0-pthread: Debian's LibTorch calls the BLAS behind the libblas.so.3
 # alternative, which is the reference BLAS unless OpenBLAS is installed (a 1024^3 matmul runs
-# at ~6 GFLOP/s instead of ~95 GFLOP/s on one core; see ../shared/DESIGN.md).
+# at ~6 GFLOP/s instead of ~95 GFLOP/s on one core; see src/DESIGN.md).
 set -euo pipefail
 
 packages=(

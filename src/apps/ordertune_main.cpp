@@ -2,7 +2,7 @@
 //
 // Subcommands (one binary, so users learn one command):
 //   prepare   runs the sibling executable ordertune-prepare (tokenizing lives in its own
-//             process: ../shared/DESIGN.md, decision 1)
+//             process: src/DESIGN.md, decision 1)
 //   config    validates a sweep config and prints what it resolves to
 //   version   build information
 //   score     one task/language of XTREME submission files, as google-research/xtreme's
@@ -39,19 +39,19 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "ordertune/bench.h"
-#include "ordertune/communicator.h"
-#include "ordertune/config.h"
-#include "ordertune/error.h"
-#include "ordertune/export.h"
-#include "ordertune/results.h"
-#include "ordertune/sweep.h"
-#include "ordertune/runner.h"
-#include "ordertune/scheduler.h"
-#include "ordertune/log.h"
-#include "ordertune/submission.h"
-#include "ordertune/torch_env.h"
-#include "ordertune/weights.h"
+#include "commands/bench.h"
+#include "ordertune/dist/communicator.h"
+#include "ordertune/config/config.h"
+#include "ordertune/base/error.h"
+#include "ordertune/sweep/export.h"
+#include "ordertune/sweep/results.h"
+#include "ordertune/sweep/sweep.h"
+#include "ordertune/train/runner.h"
+#include "ordertune/plan/scheduler.h"
+#include "ordertune/base/log.h"
+#include "ordertune/scoring/submission.h"
+#include "ordertune/model/torch_env.h"
+#include "ordertune/model/weights.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // ordertune-prepare — tokenizes every task a sweep config uses into one HDF5 data cache.
 //
-// This executable links sentencepiece and never LibTorch (../shared/DESIGN.md, decision 1):
+// This executable links sentencepiece and never LibTorch (src/DESIGN.md, decision 1):
 // Debian's libsentencepiece and LibTorch's libprotobuf crash together at load time.
 //
 // includes: the prepare pipeline and what it needs to report errors
@@ -11,10 +11,10 @@
 
 #include <CLI/CLI.hpp>
 
-#include "ordertune/config.h"
-#include "ordertune/error.h"
-#include "ordertune/log.h"
-#include "ordertune/prepare.h"
+#include "ordertune/config/config.h"
+#include "ordertune/base/error.h"
+#include "ordertune/base/log.h"
+#include "ordertune/text/prepare.h"
 
 int main(int argc, char** argv) {
   using namespace ordertune;

@@ -17,6 +17,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 OT="$B/ordertune"; export OT
 # A small demo: a twentieth of the data, short pretraining, one replicate, one thread per rank.
 . "$S/tests/e2e/lib/small_demo.sh"
+. "$S/tests/e2e/lib/wait.sh"
 small_demo_config "$S" demo.toml
 cfg="$work/demo.toml"
 "$OT" prepare --config "$cfg" > /dev/null 2> prep.txt || { cat prep.txt; fail "prepare failed"; }
@@ -61,9 +62,10 @@ grep -q "1 worker(s) of 2 rank(s)" logg.txt || fail "the group sweep did not for
 sed -e 's/^results = .*/&\nresume_every = 1/' demo.toml > resume.toml
 grep -q '^resume_every = 1' resume.toml || fail "could not set output.resume_every"
 sweep_cfg="$work/resume.toml"
-for delay in 3 6; do
-  sweep 2 crash.h5 > "crash-$delay.txt" 2>&1 &
-  sleep "$delay"
+for round in 1 2; do  # killed once the run has finished one more node (two more the second time)
+  before=$(done_nodes crash.h5)
+  sweep 2 crash.h5 > "crash-$round.txt" 2>&1 &
+  wait_for_done_nodes crash.h5 $(( before + round )) $!
   $PY - crash.h5 <<'PY' || fail "h5py could not read the file mid-sweep"
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
@@ -80,7 +82,7 @@ head -1 crash-status.txt | grep -vq finished || fail "the sweep finished before 
 grep -q "started, not done: " crash-status.txt || { cat crash-status.txt; fail "status lists no interrupted node"; }
 sweep 2 crash.h5 > resume.txt 2>&1 || { tail -20 resume.txt; fail "resume failed"; }
 grep -q "resumed" resume.txt || fail "the re-run did not resume"
-cat crash-6.txt resume.txt | grep -q "resuming at step" || fail "no interrupted node continued from its resume snapshot"
+cat crash-2.txt resume.txt | grep -q "resuming at step" || fail "no interrupted node continued from its resume snapshot"
 [ ! -e crash.h5.resume ] || fail "resume snapshots left behind after the sweep finished: $(ls crash.h5.resume)"
 "$OT" results crash.h5 > tc.csv
 cmp -s t1.csv tc.csv || { diff t1.csv tc.csv | head; fail "results after kill -9 and resume differ"; }
@@ -88,7 +90,7 @@ cmp -s t1.csv tc.csv || { diff t1.csv tc.csv | head; fail "results after kill -9
 # SIGUSR1: every rank stops at a step boundary and exits 0 within 60 s; the re-run completes.
 sweep 2 sig.h5 > sig.txt 2>&1 &
 pid=$!
-sleep 5
+wait_for_done_nodes sig.h5 1 "$pid"  # the root is done: nodes are training when the signal comes
 pkill -USR1 -f "ordertune sweep --config $sweep_cfg --results sig.h5" || true
 start=$(date +%s)
 wait "$pid" || fail "sweep exited non-zero after SIGUSR1: $(tail -5 sig.txt)"

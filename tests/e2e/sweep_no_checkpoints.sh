@@ -13,6 +13,7 @@ cd "$work"
 fail() { echo "FAIL: $*"; exit 1; }
 OT="$B/ordertune"
 . "$S/tests/e2e/lib/small_demo.sh"
+. "$S/tests/e2e/lib/wait.sh"
 small_demo_config "$S" demo.toml
 sed -e 's/^results = .*/&\ncheckpoints = "none"/' demo.toml > none.toml
 grep -q '^checkpoints = "none"' none.toml || fail "could not set output.checkpoints"
@@ -56,11 +57,13 @@ cat r0.kept r2.kept | grep -q "^keeping the encoder of" || fail "no worker kept 
 cat r0.kept r2.kept | grep -q "^freed the kept encoder of" || fail "no kept copy was freed"
 grep -q "0 from the results file" logg.txt || fail "the group sweep read a parent from the file"
 
-# kill -9 of every rank mid-sweep, twice, then resume: the parents of unfinished nodes are
-# trained again (the file has none), and the table is the same.
-for delay in 4 8; do
-  sweep none.toml 3 crash.h5 > "crash-$delay.txt" 2>&1 &
-  sleep "$delay"
+# kill -9 of every rank mid-sweep, twice (each time once the run has finished one more node),
+# then resume: the parents of unfinished nodes are trained again (the file has none), and the
+# table is the same.
+for round in 1 2; do
+  before=$(done_nodes crash.h5)
+  sweep none.toml 3 crash.h5 > "crash-$round.txt" 2>&1 &
+  wait_for_done_nodes crash.h5 $(( before + 1 )) $!
   pkill -9 -f "ordertune sweep --config $work/none.toml --results crash.h5" || true
   wait || true
   "$OT" status crash.h5 >> crash-status.txt

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "ordertune/model.h"
+#include "ordertune/model/model.h"
 
 using namespace ordertune;
 

@@ -15,7 +15,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/model.h"
+#include "ordertune/model/model.h"
 
 namespace ordertune::testing {
 

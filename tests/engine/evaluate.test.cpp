@@ -2,7 +2,7 @@
 // worked out by hand from the metric definitions.
 #include "engine/engine_test.h"
 
-#include "ordertune/evaluate.h"
+#include "ordertune/train/evaluate.h"
 
 using namespace ordertune;
 

@@ -1,8 +1,8 @@
 // Tests of model.h / heads.h that need no checkpoint: parameter names, shapes, masks.
 #include "engine/engine_test.h"
 
-#include "ordertune/heads.h"
-#include "ordertune/model.h"
+#include "ordertune/model/heads.h"
+#include "ordertune/model/model.h"
 
 using namespace ordertune;
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "ordertune/heads.h"
-#include "ordertune/optim.h"
+#include "ordertune/model/heads.h"
+#include "ordertune/train/optim.h"
 
 using namespace ordertune;
 

@@ -7,8 +7,8 @@
 
 #include <cstdio>
 
-#include "ordertune/error.h"
-#include "ordertune/weights.h"
+#include "ordertune/base/error.h"
+#include "ordertune/model/weights.h"
 
 using namespace ordertune;
 using namespace ordertune::testing;

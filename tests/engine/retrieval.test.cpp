@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "ordertune/retrieval.h"
+#include "ordertune/train/retrieval.h"
 
 using namespace ordertune;
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "ordertune/batching.h"
-#include "ordertune/data_cache.h"
-#include "ordertune/trainer.h"
+#include "ordertune/train/batching.h"
+#include "ordertune/data/data_cache.h"
+#include "ordertune/train/trainer.h"
 
 namespace ordertune::testing {
 

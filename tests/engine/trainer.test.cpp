@@ -11,11 +11,11 @@
 #include <numeric>
 #include <set>
 
-#include "ordertune/batching.h"
-#include "ordertune/optim.h"
-#include "ordertune/evaluate.h"
-#include "ordertune/resume.h"
-#include "ordertune/trainer.h"
+#include "ordertune/train/batching.h"
+#include "ordertune/train/optim.h"
+#include "ordertune/train/evaluate.h"
+#include "ordertune/sweep/resume.h"
+#include "ordertune/train/trainer.h"
 
 using namespace ordertune;
 using ordertune::testing::small_test_config;

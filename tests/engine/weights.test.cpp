@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ordertune/error.h"
-#include "ordertune/h5.h"
-#include "ordertune/weights.h"
+#include "ordertune/base/error.h"
+#include "ordertune/data/h5.h"
+#include "ordertune/model/weights.h"
 
 using namespace ordertune;
 using namespace ordertune::testing;

@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/data_cache.h"
-#include "ordertune/hash.h"
+#include "ordertune/data/data_cache.h"
+#include "ordertune/base/hash.h"
 #include "test_paths.h"
 
 using namespace ordertune;

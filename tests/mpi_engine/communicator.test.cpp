@@ -10,8 +10,8 @@
 
 #include <mpi.h>
 
-#include "ordertune/communicator.h"
-#include "ordertune/error.h"
+#include "ordertune/dist/communicator.h"
+#include "ordertune/base/error.h"
 
 using namespace ordertune;
 using Catch::Matchers::Contains;

@@ -1,4 +1,4 @@
-// Data-parallel groups (../shared/DESIGN.md, decision 7): all ranks of the world as one group,
+// Data-parallel groups (src/DESIGN.md, decision 7): all ranks of the world as one group,
 // training with global batch B, give the losses and weights of one rank training with batch B
 // alone, to rounding (the sums run in a different order). Dropout is on (DropoutRows), the
 // batch does not divide evenly over 3 ranks (slices 3/3/2), and the tagging loss is normalised
@@ -10,8 +10,8 @@
 
 #include <cstring>
 
-#include "ordertune/communicator.h"
-#include "ordertune/trainer.h"
+#include "ordertune/dist/communicator.h"
+#include "ordertune/train/trainer.h"
 
 using namespace ordertune;
 

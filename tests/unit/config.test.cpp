@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/config.h"
-#include "ordertune/error.h"
+#include "ordertune/config/config.h"
+#include "ordertune/base/error.h"
 #include "test_paths.h"
 
 using namespace ordertune;

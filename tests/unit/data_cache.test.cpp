@@ -3,9 +3,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/data_cache.h"
-#include "ordertune/error.h"
-#include "ordertune/h5.h"
+#include "ordertune/data/data_cache.h"
+#include "ordertune/base/error.h"
+#include "ordertune/data/h5.h"
 #include "test_paths.h"
 
 using namespace ordertune;

@@ -9,8 +9,8 @@
 // Layouts: <s>=0, </s>=2, <unk>=3.
 #include <catch2/catch.hpp>
 
-#include "ordertune/error.h"
-#include "ordertune/featurizer.h"
+#include "ordertune/base/error.h"
+#include "ordertune/text/featurizer.h"
 #include "test_paths.h"
 
 using namespace ordertune;

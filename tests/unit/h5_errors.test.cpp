@@ -1,8 +1,8 @@
 // Tests of h5.h: HDF5 failures become LibraryError with HDF5's own message.
 #include <catch2/catch.hpp>
 
-#include "ordertune/error.h"
-#include "ordertune/h5.h"
+#include "ordertune/base/error.h"
+#include "ordertune/data/h5.h"
 #include "test_paths.h"
 
 using namespace ordertune;

@@ -5,8 +5,8 @@
 // 100 * correct / n: for 1 of 3 these differ in the last bit).
 #include <catch2/catch.hpp>
 
-#include "ordertune/error.h"
-#include "ordertune/metrics.h"
+#include "ordertune/base/error.h"
+#include "ordertune/scoring/metrics.h"
 
 using namespace ordertune;
 

@@ -6,10 +6,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/config.h"
-#include "ordertune/data_cache.h"
-#include "ordertune/error.h"
-#include "ordertune/plan.h"
+#include "ordertune/config/config.h"
+#include "ordertune/data/data_cache.h"
+#include "ordertune/base/error.h"
+#include "ordertune/plan/plan.h"
 #include "test_paths.h"
 
 using namespace ordertune;

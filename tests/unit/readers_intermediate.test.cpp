@@ -8,9 +8,9 @@
 #include <regex>
 #include <set>
 
-#include "ordertune/error.h"
-#include "ordertune/task_reader.h"
-#include "ordertune/task_registry.h"
+#include "ordertune/base/error.h"
+#include "ordertune/data/task_reader.h"
+#include "ordertune/config/task_registry.h"
 #include "test_paths.h"
 
 namespace {

@@ -16,9 +16,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/error.h"
-#include "ordertune/task_reader.h"
-#include "ordertune/task_registry.h"
+#include "ordertune/base/error.h"
+#include "ordertune/data/task_reader.h"
+#include "ordertune/config/task_registry.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;

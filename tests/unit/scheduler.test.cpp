@@ -13,11 +13,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "ordertune/config.h"
-#include "ordertune/error.h"
-#include "ordertune/hash.h"
-#include "ordertune/plan.h"
-#include "ordertune/scheduler.h"
+#include "ordertune/config/config.h"
+#include "ordertune/base/error.h"
+#include "ordertune/base/hash.h"
+#include "ordertune/plan/plan.h"
+#include "ordertune/plan/scheduler.h"
 #include "test_paths.h"
 
 using namespace ordertune;

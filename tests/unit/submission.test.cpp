@@ -15,8 +15,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "ordertune/error.h"
-#include "ordertune/submission.h"
+#include "ordertune/base/error.h"
+#include "ordertune/scoring/submission.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;

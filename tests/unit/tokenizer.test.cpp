@@ -14,8 +14,8 @@
 
 #include <sentencepiece_processor.h>
 
-#include "ordertune/error.h"
-#include "ordertune/tokenizer.h"
+#include "ordertune/base/error.h"
+#include "ordertune/text/tokenizer.h"
 #include "test_paths.h"
 
 using ordertune::XlmrTokenizer;

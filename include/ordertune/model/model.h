@@ -1,0 +1,209 @@
+// model — XLM-R encoder and task heads in LibTorch, parameter names exactly Hugging Face's.
+//
+// XlmrEncoder equals transformers' XLMRobertaModel (modeling_xlm_roberta.py): word + RoBERTa
+// position embeddings (position ids = cumulative count of non-padding tokens + padding id) +
+// token type 0, LayerNorm, dropout; post-LN layers with exact (erf) GELU; an optional pooler
+// (dense + tanh on <s>). Attention runs through scaled_dot_product_attention where LibTorch >= 2
+// has it, else an explicit softmax path with HF's additive mask (float32 min; left out when
+// nothing is padded). Q, K and V keep HF's three parameters but run as one fused matmul. Training
+// mode uses ordertune::dropout below (HF's dropout semantics, a cheaper mask generator on CPU).
+//
+// Module names follow HF so named_parameters() gives "embeddings.word_embeddings.weight",
+// "encoder.layer.3.attention.self.query.weight", ...; heads add HF's head names
+// ("classifier.dense.weight", "qa_outputs.weight", "lm_head.dense.weight", ...), and a full
+// model prefixes the encoder with "roberta." exactly like XLMRobertaFor* checkpoints.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace ordertune {
+
+// The fields of a Hugging Face config.json that the architecture needs.
+struct XlmrConfig {
+  int64_t vocab_size = 250002;          // tokens, <mask> included
+  int64_t hidden_size = 768;            // H
+  int64_t num_hidden_layers = 12;       // L
+  int64_t num_attention_heads = 12;     // A
+  int64_t intermediate_size = 3072;     // feed-forward size
+  int64_t max_position_embeddings = 514;  // positions, padding offset included
+  int64_t type_vocab_size = 1;          // token types (XLM-R: 1)
+  double layer_norm_eps = 1e-5;         // LayerNorm epsilon
+  double hidden_dropout_prob = 0.1;     // dropout on embeddings and sublayer outputs
+  double attention_probs_dropout_prob = 0.1;  // dropout on attention probabilities
+  int64_t pad_token_id = 1;             // padding id (also the position offset)
+  double initializer_range = 0.02;      // std of the normal init of new weights
+  std::string hidden_act = "gelu";      // only exact GELU is supported
+};
+
+// Reads config.json (throws CheckpointError naming the file and field on bad input).
+XlmrConfig read_hf_config(const std::string& path);
+// The config.json text that transformers' AutoConfig reads as xlm-roberta.
+std::string hf_config_json(const XlmrConfig& config, const std::string& architecture);
+// Writes config.json that transformers' AutoConfig reads as xlm-roberta.
+void write_hf_config(const XlmrConfig& config, const std::string& path,
+                     const std::string& architecture);
+
+struct EncoderOutput {
+  torch::Tensor last_hidden_state;            // [B, T, H]
+  std::vector<torch::Tensor> hidden_states;   // L+1 tensors [B, T, H] when requested
+  torch::Tensor pooled;                       // [B, H] when the pooler ran
+};
+
+class XlmrEmbeddingsImpl : public torch::nn::Module {
+ public:
+  explicit XlmrEmbeddingsImpl(const XlmrConfig& config);
+  torch::Tensor forward(const torch::Tensor& input_ids);
+
+  torch::nn::Embedding word_embeddings{nullptr};
+  torch::nn::Embedding position_embeddings{nullptr};
+  torch::nn::Embedding token_type_embeddings{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: HF's name
+  torch::nn::Dropout dropout{nullptr};
+
+ private:
+  int64_t pad_id_;
+};
+TORCH_MODULE(XlmrEmbeddings);
+
+class XlmrSelfAttentionImpl : public torch::nn::Module {
+ public:
+  explicit XlmrSelfAttentionImpl(const XlmrConfig& config);
+  // mask_add: [B, 1, 1, T] additive mask (0 or float32 min), in the activations' dtype;
+  // undefined when nothing is padded.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_add);
+
+  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+
+ private:
+  int64_t heads_, head_dim_;
+  double dropout_p_;
+};
+TORCH_MODULE(XlmrSelfAttention);
+
+// A dense layer followed by dropout and a residual LayerNorm (HF's *SelfOutput and *Output).
+class XlmrResidualOutputImpl : public torch::nn::Module {
+ public:
+  XlmrResidualOutputImpl(int64_t in, int64_t out, const XlmrConfig& config);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
+
+  torch::nn::Linear dense{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: HF's name
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(XlmrResidualOutput);
+
+class XlmrAttentionImpl : public torch::nn::Module {
+ public:
+  explicit XlmrAttentionImpl(const XlmrConfig& config);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_add);
+
+  XlmrSelfAttention self{nullptr};
+  XlmrResidualOutput output{nullptr};
+};
+TORCH_MODULE(XlmrAttention);
+
+class XlmrIntermediateImpl : public torch::nn::Module {
+ public:
+  explicit XlmrIntermediateImpl(const XlmrConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::Linear dense{nullptr};
+};
+TORCH_MODULE(XlmrIntermediate);
+
+class XlmrLayerImpl : public torch::nn::Module {
+ public:
+  explicit XlmrLayerImpl(const XlmrConfig& config);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_add);
+
+  XlmrAttention attention{nullptr};
+  XlmrIntermediate intermediate{nullptr};
+  XlmrResidualOutput output{nullptr};
+};
+TORCH_MODULE(XlmrLayer);
+
+class XlmrLayerStackImpl : public torch::nn::Module {
+ public:
+  explicit XlmrLayerStackImpl(const XlmrConfig& config);
+  torch::nn::ModuleList layer{nullptr};
+};
+TORCH_MODULE(XlmrLayerStack);
+
+class XlmrPoolerImpl : public torch::nn::Module {
+ public:
+  explicit XlmrPoolerImpl(const XlmrConfig& config);
+  torch::Tensor forward(const torch::Tensor& hidden);  // dense + tanh on <s>
+
+  torch::nn::Linear dense{nullptr};
+};
+TORCH_MODULE(XlmrPooler);
+
+struct EncoderOptions {
+  bool with_pooler = true;              // HF's add_pooling_layer
+  bool activation_checkpointing = false;  // recompute each layer in backward (training only)
+};
+
+class XlmrEncoderImpl : public torch::nn::Module {
+ public:
+  XlmrEncoderImpl(const XlmrConfig& config, EncoderOptions options = {});
+  // input_ids: [B, T] int64; attention_mask: [B, T] (1 = token, 0 = padding); if undefined,
+  // derived from input_ids != pad. all_hidden_states: also return every layer's output.
+  EncoderOutput forward(const torch::Tensor& input_ids, torch::Tensor attention_mask = {},
+                        bool all_hidden_states = false);
+  const XlmrConfig& config() const { return config_; }
+
+  XlmrEmbeddings embeddings{nullptr};
+  XlmrLayerStack encoder{nullptr};
+  XlmrPooler pooler{nullptr};
+
+ private:
+  XlmrConfig config_;
+  EncoderOptions options_;
+};
+TORCH_MODULE(XlmrEncoder);
+
+// A Linear layer through at::linear, which runs a [B, T, in] input as one addmm (bias added
+// inside the GEMM); torch::nn::Linear::forward runs matmul, then adds the bias in another pass.
+inline torch::Tensor linear(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  return torch::linear(x, layer->weight, layer->bias);
+}
+
+// Dropout with torch::dropout's semantics: each element kept with probability 1 - p and scaled
+// by 1 / (1 - p). On CPU float32 the keep mask is a counter-based hash (wyrand) of a seed
+// drawn from LibTorch's default CPU generator instead of bernoulli_: ~15x cheaper, the mask kept
+// as bytes (not floats) for backward, the same for any thread count, reproducible with
+// torch::manual_seed and replayed by activation checkpointing (which restores the generator).
+// Elsewhere it is torch::dropout. Identity when !train or p == 0.
+torch::Tensor dropout(const torch::Tensor& x, double p, bool train);
+// Data parallelism: while alive, hash dropout treats the tensors of this thread as rows
+// [first_row, first_row + local_rows) of a larger batch (the leading dimension, or dimensions,
+// of every dropped tensor hold the rows), so each element gets the mask it has in the one-rank
+// batch and G ranks computing slices of a batch reproduce one rank computing all of it (the
+// ranks draw the same per-call seeds because they run the same modules in the same order).
+class DropoutRows {
+ public:
+  DropoutRows(int64_t first_row, int64_t local_rows);
+  ~DropoutRows();
+  DropoutRows(const DropoutRows&) = delete;
+  DropoutRows& operator=(const DropoutRows&) = delete;
+
+ private:
+  int64_t saved_first_, saved_rows_;
+};
+// residual + dropout(x, p, train) in one pass (the sublayer output before its LayerNorm).
+torch::Tensor dropout_add(const torch::Tensor& x, const torch::Tensor& residual, double p,
+                          bool train);
+
+// Mean of hidden states over non-padding tokens: [B, T, H] x [B, T] -> [B, H].
+torch::Tensor mean_pool(const torch::Tensor& hidden, const torch::Tensor& attention_mask);
+// Rows scaled to unit L2 norm, as torch.nn.functional.normalize(p=2, dim=1) (norm clamped at
+// 1e-12, so zero rows stay zero) and faiss.normalize_L2. Differentiable. [rows, H] -> [rows, H].
+torch::Tensor l2_normalize(const torch::Tensor& x);
+// Retrieval layer for an encoder of `layers` layers: 14 of 24 as xtreme, scaled: round(14/24*L).
+int64_t default_retrieval_layer(int64_t layers);
+
+}  // namespace ordertune

@@ -1,0 +1,42 @@
+#include "ordertune/base/error.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace ordertune {
+
+void throw_data_error(const std::string& file, int64_t line, const std::string& expected,
+                      const std::string& found) {
+  const std::string where = line > 0 ? fmt::format("{}:{}", file, line) : file;
+  throw DataError(fmt::format("{}: expected {}, found {}", where, expected, found));
+}
+
+std::string quote_found(const std::string& text, size_t max_chars) {
+  std::string cut = text;
+  bool truncated = false;
+  if (cut.size() > max_chars) {
+    size_t n = max_chars;
+    // Step back to a UTF-8 lead byte so the message stays valid UTF-8.
+    while (n > 0 && (static_cast<unsigned char>(cut[n]) & 0xC0) == 0x80) --n;
+    cut.resize(n);
+    truncated = true;
+  }
+  std::string out = "'";
+  for (char c : cut) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else out += c;
+  }
+  out += truncated ? "...'" : "'";
+  return out;
+}
+
+void check_failed(const char* file, int line, const char* condition, const std::string& message) {
+  std::fprintf(stderr, "ordertune: internal check failed at %s:%d: %s: %s\n", file, line,
+               condition, message.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace ordertune

@@ -1,0 +1,535 @@
+#include "ordertune/config/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include "ordertune/base/error.h"
+#include "ordertune/base/hash.h"
+
+namespace ordertune {
+namespace {
+
+// How a TOML value looks in "got ..." (strings quoted, tables and arrays named).
+std::string describe(const toml::node& node) {
+  if (auto s = node.as_string()) return "\"" + s->get() + "\"";
+  if (auto i = node.as_integer()) return std::to_string(i->get());
+  if (auto f = node.as_floating_point()) return fmt::format("{}", f->get());
+  if (auto b = node.as_boolean()) return b->get() ? "true" : "false";
+  if (node.is_table()) return "a table";
+  if (auto a = node.as_array()) return fmt::format("an array of {}", a->size());
+  return "a date/time";
+}
+
+// Reads one TOML table, field by field, remembering which keys were used so that any key left
+// over is reported as unknown. Messages: "FILE:LINE: prefix.key: expected WHAT, got VALUE".
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string prefix, std::string file)
+      : table_(table), prefix_(std::move(prefix)), file_(std::move(file)) {}
+
+  std::string field(const std::string& key) const {
+    return prefix_.empty() ? key : prefix_ + "." + key;
+  }
+  [[noreturn]] void fail(const toml::node& node, const std::string& key,
+                         const std::string& expected) const {
+    throw ConfigError(fmt::format("{}:{}: {}: expected {}, got {}", file_,
+                                  node.source().begin.line, field(key), expected, describe(node)));
+  }
+  [[noreturn]] void fail_at(int64_t line, const std::string& key, const std::string& message) const {
+    throw ConfigError(fmt::format("{}:{}: {}: {}", file_, line, field(key), message));
+  }
+  int64_t line_of(const std::string& key) const {
+    const toml::node* n = table_.get(key);
+    return n ? n->source().begin.line : table_.source().begin.line;
+  }
+
+  const toml::node* take(const std::string& key) {
+    used_.insert(key);
+    return table_.get(key);
+  }
+
+  void number(const std::string& key, double* out, double min, bool exclusive_min,
+              double max = 1e300) {
+    const toml::node* n = take(key);
+    if (!n) return;
+    double v;
+    if (auto f = n->as_floating_point()) v = f->get();
+    else if (auto i = n->as_integer()) v = static_cast<double>(i->get());
+    else fail(*n, key, range_text("a number", min, exclusive_min, max));
+    if (v < min || (exclusive_min && v == min) || v > max)
+      fail(*n, key, range_text("a number", min, exclusive_min, max));
+    *out = v;
+  }
+
+  template <typename Int>
+  void integer(const std::string& key, Int* out, int64_t min, int64_t max = INT64_MAX) {
+    const toml::node* n = take(key);
+    if (!n) return;
+    auto i = n->as_integer();
+    if (!i || i->get() < min || i->get() > max)
+      fail(*n, key, range_text("an integer", static_cast<double>(min), false,
+                               static_cast<double>(max)));
+    *out = static_cast<Int>(i->get());
+  }
+
+  void boolean(const std::string& key, bool* out) {
+    const toml::node* n = take(key);
+    if (!n) return;
+    auto b = n->as_boolean();
+    if (!b) fail(*n, key, "true or false");
+    *out = b->get();
+  }
+
+  void string(const std::string& key, std::string* out,
+              const std::vector<std::string>& allowed = {}) {
+    const toml::node* n = take(key);
+    if (!n) return;
+    auto s = n->as_string();
+    const std::string expected =
+        allowed.empty() ? "a string" : fmt::format("one of \"{}\"", fmt::join(allowed, "\", \""));
+    if (!s) fail(*n, key, expected);
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s->get()) == allowed.end())
+      fail(*n, key, expected);
+    *out = s->get();
+  }
+
+  void string_list(const std::string& key, std::vector<std::string>* out) {
+    const toml::node* n = take(key);
+    if (!n) return;
+    auto a = n->as_array();
+    if (!a) fail(*n, key, "an array of strings");
+    out->clear();
+    for (const toml::node& e : *a) {
+      auto s = e.as_string();
+      if (!s) fail(e, key, "an array of strings");
+      out->push_back(s->get());
+    }
+  }
+
+  void int_list(const std::string& key, std::vector<int>* out, int min, int max) {
+    const toml::node* n = take(key);
+    if (!n) return;
+    auto a = n->as_array();
+    const std::string expected = fmt::format("an array of integers in [{}, {}]", min, max);
+    if (!a) fail(*n, key, expected);
+    out->clear();
+    for (const toml::node& e : *a) {
+      auto i = e.as_integer();
+      if (!i || i->get() < min || i->get() > max) fail(e, key, expected);
+      out->push_back(static_cast<int>(i->get()));
+    }
+  }
+
+  const toml::table* table(const std::string& key) {
+    const toml::node* n = take(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) fail(*n, key, "a table");
+    return n->as_table();
+  }
+
+  // Keys not read by anyone are typos: one error naming the first such key.
+  void finish() const {
+    for (const auto& [k, v] : table_) {
+      const std::string key(k.str());
+      if (!used_.count(key))
+        throw ConfigError(fmt::format("{}:{}: {}: unknown key (see configs/reference.toml)", file_,
+                                      k.source().begin.line ? k.source().begin.line
+                                                            : v.source().begin.line,
+                                      field(key)));
+    }
+  }
+
+  const toml::table& raw() const { return table_; }
+  const std::string& prefix() const { return prefix_; }
+  const std::string& file() const { return file_; }
+
+ private:
+  static std::string range_text(const std::string& what, double min, bool exclusive_min,
+                                double max) {
+    std::string out = what;
+    if (min > -1e300) out += fmt::format(" {} {}", exclusive_min ? ">" : ">=", min);
+    if (max < 1e300 && max < static_cast<double>(INT64_MAX)) out += fmt::format(" and <= {}", max);
+    return out;
+  }
+
+  const toml::table& table_;
+  std::string prefix_;
+  std::string file_;
+  std::set<std::string> used_;
+};
+
+void read_train(TableReader& r, TrainConfig* t) {
+  r.number("lr", &t->lr, 0, /*exclusive_min=*/true);
+  r.integer("batch_size", &t->batch_size, 1);
+  r.integer("grad_accum", &t->grad_accum, 1);
+  r.number("epochs", &t->epochs, 0, /*exclusive_min=*/true);
+  r.integer("max_steps", &t->max_steps, 0);
+  r.number("warmup_fraction", &t->warmup_fraction, 0, false, 1);
+  r.number("weight_decay", &t->weight_decay, 0, false);
+  r.number("max_grad_norm", &t->max_grad_norm, 0, /*exclusive_min=*/true);
+  r.integer("eval_every", &t->eval_every, 0);
+  r.string("select", &t->select, {"best", "last"});
+  r.integer("max_train_examples", &t->max_train_examples, 0);
+  r.integer("max_eval_examples", &t->max_eval_examples, 0);
+}
+
+const std::vector<std::string> kSplits = {kSplitTrain, kSplitDev, kSplitTest};
+
+// [tasks.NAME]: a new task (type, format and paths required) or changes to a built-in one.
+void read_task(TableReader& r, const std::string& name, TaskRegistry* registry) {
+  const bool existing = registry->contains(name);
+  TaskSpec spec;
+  if (existing) spec = registry->get(name);
+  spec.name = name;
+  spec.builtin = existing && spec.builtin;
+  std::string type_name = existing ? task_type_name(spec.type) : "";
+  r.string("type", &type_name,
+           {"classification", "multiple_choice", "extractive_qa", "tagging", "retrieval", "mlm"});
+  if (type_name.empty())
+    r.fail_at(r.raw().source().begin.line, "type",
+              "required for a new task (classification, multiple_choice, extractive_qa, tagging, "
+              "retrieval or mlm)");
+  parse_task_type(type_name, &spec.type);
+  const std::vector<std::string> formats = registry->formats();
+  r.string("format", &spec.format, formats);
+  if (spec.format.empty())
+    r.fail_at(r.raw().source().begin.line, "format",
+              fmt::format("required for a new task (one of {})", fmt::join(formats, ", ")));
+  r.string("metric", &spec.metric,
+           {"accuracy", "seqeval_f1", "squad", "mlqa", "bucc_f1", "map@20", "mlm"});
+  if (spec.metric.empty()) {
+    switch (spec.type) {
+      case TaskType::kTagging: spec.metric = "seqeval_f1"; break;
+      case TaskType::kExtractiveQA: spec.metric = "squad"; break;
+      case TaskType::kRetrieval: spec.metric = "accuracy"; break;
+      case TaskType::kMLM: spec.metric = "mlm"; break;
+      default: spec.metric = "accuracy";
+    }
+  }
+  r.string("train_task", &spec.train_task);
+  r.string("description", &spec.description);
+  r.string_list("labels", &spec.labels);
+  r.integer("num_choices", &spec.num_choices, 0, 64);
+  if (const toml::table* paths = r.table("paths")) {
+    TableReader pr(*paths, r.field("paths"), r.file());
+    for (const std::string& split : kSplits) {
+      std::string p;
+      pr.string(split, &p);
+      if (!p.empty()) spec.paths[split] = p;
+    }
+    pr.finish();
+  }
+  if (spec.paths.empty())
+    r.fail_at(r.raw().source().begin.line, "paths",
+              "required for a new task: a table of split = \"path\" (train, dev, test; "
+              "\"{lang}\" stands for the language)");
+  // languages: an array (every split) or a table split -> array.
+  if (const toml::node* n = r.raw().get("languages")) {
+    if (n->is_array()) {
+      std::vector<std::string> langs;
+      r.string_list("languages", &langs);
+      spec.languages.clear();
+      for (const auto& [split, path] : spec.paths) spec.languages[split] = langs;
+    } else {
+      const toml::table* lt = r.table("languages");
+      TableReader lr(*lt, r.field("languages"), r.file());
+      for (const std::string& split : kSplits) {
+        if (!lt->get(split)) continue;
+        lr.string_list(split, &spec.languages[split]);
+      }
+      lr.finish();
+    }
+  }
+  for (const auto& [split, path] : spec.paths)
+    if (spec.languages[split].empty()) spec.languages[split] = {"en"};
+  if (const toml::table* opts = r.table("options")) {
+    for (const auto& [k, v] : *opts) {
+      if (auto s = v.as_string()) spec.options[std::string(k.str())] = s->get();
+      else if (auto i = v.as_integer()) spec.options[std::string(k.str())] = std::to_string(i->get());
+      else if (auto b = v.as_boolean()) spec.options[std::string(k.str())] = b->get() ? "true" : "false";
+      else
+        throw ConfigError(fmt::format("{}:{}: {}.options.{}: expected a string, integer or "
+                                      "boolean, got {}",
+                                      r.file(), v.source().begin.line, r.prefix(), k.str(),
+                                      describe(v)));
+    }
+  }
+  r.finish();
+  registry->add(std::move(spec));
+}
+
+}  // namespace
+
+const TrainConfig& SweepConfig::train_for(const std::string& task) const {
+  auto it = train_overrides.find(task);
+  return it == train_overrides.end() ? train : it->second;
+}
+
+std::vector<std::string> SweepConfig::intermediate_tasks() const {
+  std::set<std::string> out;
+  auto add_stage = [&](const std::string& stage) {
+    auto m = mixtures.find(stage);
+    if (m != mixtures.end()) out.insert(m->second.tasks.begin(), m->second.tasks.end());
+    else out.insert(stage);
+  };
+  for (const auto& s : orders.stages) add_stage(s);
+  for (const auto& order : orders.explicit_orders)
+    for (const auto& s : order) add_stage(s);
+  return {out.begin(), out.end()};
+}
+
+std::vector<std::string> SweepConfig::tasks_used() const {
+  std::set<std::string> out;
+  for (const auto& t : intermediate_tasks()) out.insert(t);
+  for (const auto& t : targets) {
+    out.insert(t);
+    const TaskSpec& spec = registry.get(t);
+    if (!spec.train_task.empty()) out.insert(spec.train_task);
+  }
+  if (model.checkpoint.empty()) out.insert(model.tiny.pretrain_task);
+  return {out.begin(), out.end()};
+}
+
+SweepConfig parse_config(const std::string& text, const std::string& name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: TOML syntax error: {}", name, e.source().begin.line,
+                                  e.source().begin.column, e.description()));
+  }
+  SweepConfig c;
+  c.path = name;
+  c.text = text;
+  c.hash = hash_hex(text);
+  c.registry = TaskRegistry::builtin();
+  TableReader top(root, "", name);
+
+  // [tasks.*] first: later sections may name the tasks defined there.
+  if (const toml::table* tasks = top.table("tasks")) {
+    for (const auto& [k, v] : *tasks) {
+      const std::string task(k.str());
+      if (!v.is_table())
+        throw ConfigError(fmt::format("{}:{}: tasks.{}: expected a table, got {}", name,
+                                      v.source().begin.line, task, describe(v)));
+      TableReader tr(*v.as_table(), "tasks." + task, name);
+      read_task(tr, task, &c.registry);
+    }
+  }
+
+  if (const toml::table* t = top.table("sweep")) {
+    TableReader r(*t, "sweep", name);
+    r.string("name", &c.sweep.name);
+    r.integer("seed", &c.sweep.seed, 0);
+    r.integer("replicates", &c.sweep.replicates, 1, 1000);
+    r.integer("group_size", &c.sweep.group_size, 1, 4096);
+    r.integer("threads", &c.sweep.threads, 0, 1024);
+    r.number("tokens_per_second", &c.sweep.tokens_per_second, 0, /*exclusive_min=*/true);
+    r.finish();
+  }
+  if (const toml::table* t = top.table("model")) {
+    TableReader r(*t, "model", name);
+    r.string("checkpoint", &c.model.checkpoint);
+    r.string("tokenizer", &c.model.tokenizer);
+    r.integer("retrieval_layer", &c.model.retrieval_layer, -1, 1000);
+    r.string("dtype", &c.model.dtype, {"fp32", "bf16"});
+    r.boolean("activation_checkpointing", &c.model.activation_checkpointing);
+    if (const toml::table* tt = r.table("tiny")) {
+      TableReader tr(*tt, "model.tiny", name);
+      auto& m = c.model.tiny;
+      tr.integer("layers", &m.layers, 1, 64);
+      tr.integer("hidden", &m.hidden, 8, 8192);
+      tr.integer("heads", &m.heads, 1, 128);
+      tr.integer("ffn", &m.ffn, 8, 65536);
+      tr.integer("vocab_size", &m.vocab_size, 100, 1000000);
+      tr.integer("max_positions", &m.max_positions, 8, 65536);
+      tr.string("pretrain_task", &m.pretrain_task);
+      tr.integer("pretrain_steps", &m.pretrain_steps, 0);
+      tr.number("pretrain_lr", &m.pretrain_lr, 0, true);
+      tr.integer("pretrain_batch_size", &m.pretrain_batch_size, 1);
+      tr.integer("pretrain_micro_batches", &m.pretrain_micro_batches, 0, 4096);
+      if (m.pretrain_batch_size % m.micro_batches() != 0)
+        tr.fail_at(tr.line_of("pretrain_micro_batches"),
+                   "pretrain_micro_batches",
+                   fmt::format("expected a divisor of pretrain_batch_size ({}), got {}", m.pretrain_batch_size,
+                               m.pretrain_micro_batches));
+      if (m.hidden % m.heads != 0)
+        tr.fail_at(tr.line_of("heads"), "heads",
+                   fmt::format("expected a divisor of hidden ({}), got {}", m.hidden, m.heads));
+      tr.finish();
+    }
+    r.finish();
+  }
+  if (const toml::table* t = top.table("data")) {
+    TableReader r(*t, "data", name);
+    auto& d = c.data;
+    r.string("root", &d.root);
+    r.string("cache", &d.cache);
+    r.integer("max_length", &d.max_length, 8, 65536);
+    r.integer("qa_max_length", &d.qa_max_length, 16, 65536);
+    r.integer("qa_stride", &d.qa_stride, 1, 65536);
+    r.integer("qa_max_query_length", &d.qa_max_query_length, 1, 65536);
+    r.integer("max_examples", &d.max_examples, 0);
+    r.string_list("languages", &d.languages);
+    r.boolean("demo", &d.demo);
+    r.integer("demo_seed", &d.demo_seed, 0);
+    r.number("demo_scale", &d.demo_scale, 0, /*exclusive_min=*/true, 100);
+    if (d.qa_max_query_length + 4 >= d.qa_max_length)
+      r.fail_at(r.line_of("qa_max_query_length"), "qa_max_query_length",
+                fmt::format("expected less than qa_max_length - 4 ({}), got {}",
+                            d.qa_max_length - 4, d.qa_max_query_length));
+    if (d.qa_stride >= d.qa_max_length - d.qa_max_query_length - 4)
+      r.fail_at(r.line_of("qa_stride"), "qa_stride",
+                fmt::format("expected less than the context part of a window ({}), got {}",
+                            d.qa_max_length - d.qa_max_query_length - 4, d.qa_stride));
+    r.finish();
+  }
+  if (const toml::table* t = top.table("mixtures")) {
+    for (const auto& [k, v] : *t) {
+      const std::string mix(k.str());
+      if (!v.is_table())
+        throw ConfigError(fmt::format("{}:{}: mixtures.{}: expected a table, got {}", name,
+                                      v.source().begin.line, mix, describe(v)));
+      TableReader r(*v.as_table(), "mixtures." + mix, name);
+      MixtureConfig m;
+      m.name = mix;
+      r.string_list("tasks", &m.tasks);
+      r.string("sampling", &m.sampling, {"proportional", "temperature", "uniform"});
+      r.number("temperature", &m.temperature, 0, true);
+      if (m.tasks.size() < 2)
+        r.fail_at(r.line_of("tasks"), "tasks",
+                  fmt::format("expected at least 2 member tasks, got {}", m.tasks.size()));
+      for (const auto& task : m.tasks)
+        if (!c.registry.contains(task))
+          r.fail_at(r.line_of("tasks"), "tasks", fmt::format("unknown task '{}'", task));
+      if (c.registry.contains(mix))
+        r.fail_at(r.raw().source().begin.line, "",
+                  fmt::format("expected a mixture name that is not a task name, got '{}'", mix));
+      r.finish();
+      c.mixtures[mix] = m;
+    }
+  }
+  if (const toml::table* t = top.table("orders")) {
+    TableReader r(*t, "orders", name);
+    auto& o = c.orders;
+    r.string("mode", &o.mode, {"k_permutations", "permutations", "explicit"});
+    r.string_list("stages", &o.stages);
+    r.int_list("lengths", &o.lengths, 0, 64);
+    if (const toml::node* n = r.take("explicit")) {
+      auto a = n->as_array();
+      if (!a) r.fail(*n, "explicit", "an array of orders, each an array of stage names");
+      for (const toml::node& e : *a) {
+        auto inner = e.as_array();
+        if (!inner) r.fail(e, "explicit", "an array of orders, each an array of stage names");
+        std::vector<std::string> order;
+        for (const toml::node& s : *inner) {
+          auto str = s.as_string();
+          if (!str) r.fail(s, "explicit", "stage names (strings)");
+          order.push_back(str->get());
+        }
+        o.explicit_orders.push_back(order);
+      }
+    }
+    auto check_stage = [&](const std::string& key, const std::string& stage) {
+      if (c.mixtures.count(stage)) return;
+      if (!c.registry.contains(stage))
+        r.fail_at(r.line_of(key), key,
+                  fmt::format("expected intermediate tasks or mixtures, got unknown stage '{}'",
+                              stage));
+      const TaskSpec& spec = c.registry.get(stage);
+      if (spec.type == TaskType::kRetrieval)
+        r.fail_at(r.line_of(key), key,
+                  fmt::format("expected trainable stages, got retrieval task '{}'", stage));
+    };
+    std::set<std::string> seen;
+    for (const auto& s : o.stages) {
+      check_stage("stages", s);
+      if (!seen.insert(s).second)
+        r.fail_at(r.line_of("stages"), "stages", fmt::format("stage '{}' is listed twice", s));
+    }
+    for (const auto& order : o.explicit_orders)
+      for (const auto& s : order) check_stage("explicit", s);
+    if (o.mode == "explicit" && o.explicit_orders.empty())
+      r.fail_at(r.line_of("mode"), "explicit", "expected at least one order with mode = \"explicit\"");
+    if (o.mode != "explicit" && !o.explicit_orders.empty())
+      r.fail_at(r.line_of("explicit"), "explicit",
+                fmt::format("only used with mode = \"explicit\", but mode is \"{}\"", o.mode));
+    if (o.mode == "k_permutations" && !o.stages.empty())
+      for (int k : o.lengths)
+        if (k > static_cast<int>(o.stages.size()))
+          r.fail_at(r.line_of("lengths"), "lengths",
+                    fmt::format("expected lengths <= number of stages ({}), got {}",
+                                o.stages.size(), k));
+    r.finish();
+  }
+  if (const toml::table* t = top.table("targets")) {
+    TableReader r(*t, "targets", name);
+    r.string_list("tasks", &c.targets);
+    for (const auto& task : c.targets) {
+      if (!c.registry.contains(task))
+        r.fail_at(r.line_of("tasks"), "tasks", fmt::format("unknown task '{}'", task));
+      const TaskSpec& spec = c.registry.get(task);
+      if (spec.type == TaskType::kMLM)
+        r.fail_at(r.line_of("tasks"), "tasks",
+                  fmt::format("expected evaluable targets, got MLM task '{}'", task));
+      if (!spec.train_task.empty() && !c.registry.contains(spec.train_task))
+        r.fail_at(r.line_of("tasks"), "tasks",
+                  fmt::format("target '{}' trains on unknown task '{}'", task, spec.train_task));
+    }
+    r.finish();
+  }
+  if (const toml::table* t = top.table("train")) {
+    TableReader r(*t, "train", name);
+    read_train(r, &c.train);
+    // Remaining table-valued keys are per-task overrides: [train.<task>].
+    for (const auto& [k, v] : *t) {
+      const std::string task(k.str());
+      if (!v.is_table()) continue;
+      r.take(task);
+      if (!c.registry.contains(task) && !c.mixtures.count(task))
+        throw ConfigError(fmt::format("{}:{}: train.{}: expected a task or mixture name, got "
+                                      "unknown '{}'",
+                                      name, v.source().begin.line, task, task));
+      TrainConfig override_cfg = c.train;
+      TableReader tr(*v.as_table(), "train." + task, name);
+      read_train(tr, &override_cfg);
+      tr.finish();
+      c.train_overrides[task] = override_cfg;
+    }
+    r.finish();
+  }
+  if (const toml::table* t = top.table("output")) {
+    TableReader r(*t, "output", name);
+    r.string("results", &c.output.results);
+    r.string("checkpoints", &c.output.checkpoints, {"all", "interior", "none"});
+    r.string("checkpoint_dtype", &c.output.checkpoint_dtype, {"fp32", "bf16"});
+    r.integer("resume_every", &c.output.resume_every, 0);
+    r.finish();
+  }
+  top.finish();
+
+  if (c.model.checkpoint.empty()) {
+    if (!c.registry.contains(c.model.tiny.pretrain_task) ||
+        c.registry.get(c.model.tiny.pretrain_task).type != TaskType::kMLM)
+      throw ConfigError(fmt::format("{}: model.tiny.pretrain_task: expected an MLM task, got '{}'",
+                                    name, c.model.tiny.pretrain_task));
+  }
+  return c;
+}
+
+SweepConfig load_config(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw ConfigError(fmt::format("{}: cannot read the config file (no such file?)", path.string()));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_config(buffer.str(), path.string());
+}
+
+}  // namespace ordertune

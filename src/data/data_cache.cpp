@@ -1,0 +1,379 @@
+#include "ordertune/data/data_cache.h"
+
+#include <unistd.h>
+
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "ordertune/base/error.h"
+#include "ordertune/data/h5.h"
+
+namespace ordertune {
+namespace {
+
+using h5::Group;
+
+template <typename T>
+void write_ragged(const Group& g, const std::string& name, const Ragged<T>& r,
+                  const std::string& description) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    g.write_strings(name, r.values, description);
+  } else {
+    g.write(name, r.values, description);
+  }
+  g.write(name + "_offsets", r.offsets, "row i of " + name + " is [offsets[i], offsets[i+1])");
+}
+
+template <typename T>
+Ragged<T> read_ragged(const Group& g, const std::string& name) {
+  Ragged<T> r;
+  if constexpr (std::is_same_v<T, std::string>) {
+    r.values = g.read_strings(name);
+  } else {
+    r.values = g.template read<T>(name);
+  }
+  r.offsets = g.read<int64_t>(name + "_offsets");
+  if (r.offsets.empty() || r.offsets.front() != 0 ||
+      r.offsets.back() != static_cast<int64_t>(r.values.size()))
+    throw DataError(fmt::format("{}/{}: expected offsets from 0 to {}, found a damaged index",
+                                g.path(), name, r.values.size()));
+  return r;
+}
+
+std::string to_json_array(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
+
+std::vector<std::string> from_json_array(const std::string& s) {
+  return nlohmann::json::parse(s).get<std::vector<std::string>>();
+}
+
+void write_features(const Group& g, const SplitFeatures& f) {
+  g.set_attr("type", std::string(task_type_name(f.type)));
+  g.set_attr("num_examples", static_cast<int64_t>(f.size()));
+  switch (f.type) {
+    case TaskType::kClassification: {
+      const auto& c = f.classification;
+      write_ragged(g, "input_ids", c.input_ids, "XLM-R token ids per example");
+      g.write("labels", c.labels, "label index per example; -1 = unlabeled");
+      g.write_strings("ids", c.ids, "example id as in the source file");
+      break;
+    }
+    case TaskType::kMultipleChoice: {
+      const auto& m = f.multiple_choice;
+      g.set_attr("num_choices", static_cast<int64_t>(m.num_choices));
+      write_ragged(g, "input_ids", m.input_ids, "token ids per (example, choice), example-major");
+      g.write("labels", m.labels, "index of the right choice; -1 = unlabeled");
+      g.write_strings("ids", m.ids, "example id as in the source file");
+      break;
+    }
+    case TaskType::kTagging: {
+      const auto& t = f.tagging;
+      write_ragged(g, "input_ids", t.input_ids, "XLM-R token ids per sentence");
+      write_ragged(g, "word_index", t.word_index,
+                   "per token: index of the word it starts (first sub-token), -1 otherwise");
+      write_ragged(g, "word_labels", t.word_labels, "per word: tag index, -1 = unlabeled");
+      g.write_strings("ids", t.ids, "sentence id");
+      break;
+    }
+    case TaskType::kExtractiveQA: {
+      const auto& q = f.qa;
+      g.write_strings("ids", q.ids, "question id as in the source file");
+      g.write_strings("questions", q.questions, "question text");
+      g.write_strings("contexts", q.contexts, "context text (UTF-8); offsets are bytes into it");
+      write_ragged(g, "answer_texts", q.answer_texts, "gold answer texts per question");
+      write_ragged(g, "answer_starts", q.answer_starts, "gold answer byte offsets per question");
+      g.write("is_impossible", q.is_impossible, "1 = unanswerable (SQuAD 2.0)");
+      write_ragged(g, "input_ids", q.input_ids, "token ids per window");
+      write_ragged(g, "token_start", q.token_start, "per token: context byte start, -1 outside");
+      write_ragged(g, "token_end", q.token_end, "per token: context byte end, -1 outside");
+      g.write("window_example", q.window_example, "question index of each window");
+      g.write("start_positions", q.start_positions, "answer start token in window; 0 = none");
+      g.write("end_positions", q.end_positions, "answer end token in window; 0 = none");
+      break;
+    }
+    case TaskType::kRetrieval: {
+      const auto& r = f.retrieval;
+      write_ragged(g, "query_ids", r.query_ids, "token ids per query");
+      g.write_strings("query_keys", r.query_keys, "query id as in the source");
+      g.write_strings("query_languages", r.query_languages, "query language");
+      write_ragged(g, "candidate_ids", r.candidate_ids, "token ids per candidate");
+      g.write_strings("candidate_keys", r.candidate_keys, "candidate id as in the source");
+      g.write_strings("candidate_languages", r.candidate_languages, "candidate language");
+      g.write("gold_query", r.gold_query, "gold pair: query index");
+      g.write("gold_candidate", r.gold_candidate, "gold pair: candidate index");
+      break;
+    }
+    case TaskType::kMLM:
+      write_ragged(g, "input_ids", f.mlm.input_ids, "token ids per line");
+      break;
+  }
+}
+
+SplitFeatures read_features(const Group& g) {
+  SplitFeatures f;
+  if (!parse_task_type(g.attr_string("type"), &f.type))
+    throw DataError(fmt::format("{}: expected a task type attribute, found '{}'", g.path(),
+                                g.attr_string("type")));
+  switch (f.type) {
+    case TaskType::kClassification: {
+      auto& c = f.classification;
+      c.input_ids = read_ragged<int32_t>(g, "input_ids");
+      c.labels = g.read<int32_t>("labels");
+      c.ids = g.read_strings("ids");
+      break;
+    }
+    case TaskType::kMultipleChoice: {
+      auto& m = f.multiple_choice;
+      m.num_choices = static_cast<int32_t>(g.attr_int("num_choices"));
+      m.input_ids = read_ragged<int32_t>(g, "input_ids");
+      m.labels = g.read<int32_t>("labels");
+      m.ids = g.read_strings("ids");
+      break;
+    }
+    case TaskType::kTagging: {
+      auto& t = f.tagging;
+      t.input_ids = read_ragged<int32_t>(g, "input_ids");
+      t.word_index = read_ragged<int32_t>(g, "word_index");
+      t.word_labels = read_ragged<int32_t>(g, "word_labels");
+      t.ids = g.read_strings("ids");
+      break;
+    }
+    case TaskType::kExtractiveQA: {
+      auto& q = f.qa;
+      q.ids = g.read_strings("ids");
+      q.questions = g.read_strings("questions");
+      q.contexts = g.read_strings("contexts");
+      q.answer_texts = read_ragged<std::string>(g, "answer_texts");
+      q.answer_starts = read_ragged<int64_t>(g, "answer_starts");
+      q.is_impossible = g.read<uint8_t>("is_impossible");
+      q.input_ids = read_ragged<int32_t>(g, "input_ids");
+      q.token_start = read_ragged<int64_t>(g, "token_start");
+      q.token_end = read_ragged<int64_t>(g, "token_end");
+      q.window_example = g.read<int32_t>("window_example");
+      q.start_positions = g.read<int32_t>("start_positions");
+      q.end_positions = g.read<int32_t>("end_positions");
+      break;
+    }
+    case TaskType::kRetrieval: {
+      auto& r = f.retrieval;
+      r.query_ids = read_ragged<int32_t>(g, "query_ids");
+      r.query_keys = g.read_strings("query_keys");
+      r.query_languages = g.read_strings("query_languages");
+      r.candidate_ids = read_ragged<int32_t>(g, "candidate_ids");
+      r.candidate_keys = g.read_strings("candidate_keys");
+      r.candidate_languages = g.read_strings("candidate_languages");
+      r.gold_query = g.read<int64_t>("gold_query");
+      r.gold_candidate = g.read<int64_t>("gold_candidate");
+      break;
+    }
+    case TaskType::kMLM:
+      f.mlm.input_ids = read_ragged<int32_t>(g, "input_ids");
+      break;
+  }
+  return f;
+}
+
+}  // namespace
+
+size_t SplitFeatures::size() const {
+  switch (type) {
+    case TaskType::kClassification: return classification.labels.size();
+    case TaskType::kMultipleChoice: return multiple_choice.labels.size();
+    case TaskType::kTagging: return tagging.input_ids.rows();
+    case TaskType::kExtractiveQA: return qa.ids.size();
+    case TaskType::kRetrieval: return retrieval.query_ids.rows();
+    case TaskType::kMLM: return mlm.input_ids.rows();
+  }
+  return 0;
+}
+
+// ---- writer ----------------------------------------------------------------------------------
+
+struct CacheWriter::Impl {
+  std::filesystem::path final_path;
+  std::filesystem::path temp_path;
+  h5::File file;
+  bool committed = false;
+};
+
+CacheWriter::CacheWriter(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
+  impl_->final_path = path;
+  impl_->temp_path = path;
+  impl_->temp_path += ".tmp-" + std::to_string(::getpid());
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  impl_->file = h5::File::create(impl_->temp_path);
+  impl_->file.root().create_group("tasks");
+}
+
+CacheWriter::~CacheWriter() {
+  if (!impl_->committed) {
+    impl_->file = h5::File();
+    std::error_code ec;
+    std::filesystem::remove(impl_->temp_path, ec);
+  }
+}
+
+void CacheWriter::write_header(const std::string& settings_json,
+                               const std::string& tokenizer_model_bytes,
+                               const std::string& tokenizer_hash) {
+  Group root = impl_->file.root();
+  root.set_attr("format_version", static_cast<int64_t>(kCacheFormatVersion));
+  root.set_attr("created_by", std::string("ordertune-prepare"));
+  root.set_attr("settings", settings_json);
+  root.set_attr("tokenizer_hash", tokenizer_hash);
+  root.set_attr("description",
+                std::string("ordertune data cache: tokenized tasks under /tasks/<task>/<split>/<lang>"));
+  Group tok = root.require_group("tokenizer");
+  tok.set_attr("description",
+               std::string("sentencepiece model; XLM-R ids = fairseq mapping (<s>=0 <pad>=1 </s>=2 <unk>=3)"));
+  std::vector<uint8_t> bytes(tokenizer_model_bytes.begin(), tokenizer_model_bytes.end());
+  tok.write("model", bytes, "serialized sentencepiece ModelProto");
+}
+
+void CacheWriter::begin_task(const CachedTask& task) {
+  Group g = impl_->file.root().open_group("tasks").create_group(task.name);
+  g.set_attr("type", std::string(task_type_name(task.type)));
+  g.set_attr("format", task.format);
+  g.set_attr("metric", task.metric);
+  g.set_attr("train_task", task.train_task);
+  g.set_attr("labels", to_json_array(task.labels));
+  g.set_attr("num_choices", static_cast<int64_t>(task.num_choices));
+  g.set_attr("content_hash", task.content_hash);
+  g.set_attr("description", std::string("task ") + task.name + ": <split>/<lang> groups of features");
+}
+
+void CacheWriter::write_split(const std::string& task, const std::string& split,
+                              const std::string& language, const SplitFeatures& features) {
+  Group g = impl_->file.root().open_group("tasks").open_group(task).require_group(split).create_group(
+      language);
+  write_features(g, features);
+}
+
+void CacheWriter::copy_task_from(const std::filesystem::path& old_cache, const std::string& task) {
+  h5::File old = h5::File::open(old_cache, /*writable=*/false);
+  const std::string path = "tasks/" + task;
+  h5::h5_check(H5Ocopy(old.id(), path.c_str(), impl_->file.id(), path.c_str(), H5P_DEFAULT,
+                       H5P_DEFAULT),
+               "copying " + path + " from " + old_cache.string());
+}
+
+void CacheWriter::commit() {
+  impl_->file.flush();
+  impl_->file = h5::File();  // close before the rename
+  std::filesystem::rename(impl_->temp_path, impl_->final_path);
+  impl_->committed = true;
+}
+
+// ---- reader ----------------------------------------------------------------------------------
+
+struct CacheReader::Impl {
+  std::filesystem::path path;
+  h5::File file;
+  std::string settings;
+  std::string tokenizer_hash;
+};
+
+CacheReader::CacheReader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw DataError(fmt::format("{}: expected a data cache, found no such file (run `ordertune "
+                                "prepare --config FILE` first)",
+                                path.string()));
+  if (H5Fis_hdf5(path.string().c_str()) <= 0)
+    throw DataError(fmt::format("{}: expected an HDF5 data cache, found another kind of file",
+                                path.string()));
+  impl_->file = h5::File::open(path, /*writable=*/false);
+  Group root = impl_->file.root();
+  if (!root.has_attr("format_version") || !root.exists("tasks"))
+    throw DataError(fmt::format("{}: expected an ordertune data cache, found an HDF5 file "
+                                "without its layout",
+                                path.string()));
+  const int64_t version = root.attr_int("format_version");
+  if (version != kCacheFormatVersion)
+    throw DataError(fmt::format("{}: expected cache format version {}, found {} (re-run prepare)",
+                                path.string(), kCacheFormatVersion, version));
+  impl_->settings = root.attr_string("settings");
+  impl_->tokenizer_hash = root.attr_string("tokenizer_hash");
+}
+
+CacheReader::~CacheReader() = default;
+
+const std::string& CacheReader::settings_json() const { return impl_->settings; }
+const std::string& CacheReader::tokenizer_hash() const { return impl_->tokenizer_hash; }
+
+std::string CacheReader::tokenizer_model() const {
+  const auto bytes = impl_->file.root().open_group("tokenizer").read<uint8_t>("model");
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::vector<std::string> CacheReader::task_names() const {
+  return impl_->file.root().open_group("tasks").children();
+}
+
+bool CacheReader::has_task(const std::string& task) const {
+  return impl_->file.root().open_group("tasks").exists(task);
+}
+
+CachedTask CacheReader::task(const std::string& name) const {
+  if (!has_task(name))
+    throw DataError(fmt::format("{}: expected task '{}' in the cache, found only [{}] (re-run "
+                                "prepare with this config)",
+                                impl_->path.string(), name, fmt::join(task_names(), ", ")));
+  Group g = impl_->file.root().open_group("tasks").open_group(name);
+  CachedTask t;
+  t.name = name;
+  parse_task_type(g.attr_string("type"), &t.type);
+  t.format = g.attr_string("format");
+  t.metric = g.attr_string("metric");
+  t.train_task = g.attr_string("train_task");
+  t.labels = from_json_array(g.attr_string("labels"));
+  t.num_choices = static_cast<int32_t>(g.attr_int("num_choices"));
+  t.content_hash = g.attr_string("content_hash");
+  for (const std::string& split : g.children()) t.languages[split] = g.open_group(split).children();
+  return t;
+}
+
+bool CacheReader::has_split(const std::string& task, const std::string& split,
+                            const std::string& lang) const {
+  if (!has_task(task)) return false;
+  Group g = impl_->file.root().open_group("tasks").open_group(task);
+  return g.exists(split) && g.open_group(split).exists(lang);
+}
+
+namespace {
+
+// The group of one (task, split, language); a DataError when the cache has none.
+Group open_split(const CacheReader& cache, const h5::File& file, const std::filesystem::path& path,
+                 const std::string& task, const std::string& split, const std::string& language) {
+  if (!cache.has_split(task, split, language))
+    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none", path.string(), task,
+                                split, language));
+  return file.root().open_group("tasks").open_group(task).open_group(split).open_group(language);
+}
+
+}  // namespace
+
+int64_t CacheReader::dataset_size(const std::string& task, const std::string& split,
+                                  const std::string& language, const std::string& dataset) const {
+  return open_split(*this, impl_->file, impl_->path, task, split, language).dataset_size(dataset);
+}
+
+std::vector<int64_t> CacheReader::row_sizes(const std::string& task, const std::string& split,
+                                            const std::string& language, const std::string& dataset) const {
+  const Group g = open_split(*this, impl_->file, impl_->path, task, split, language);
+  const std::vector<int64_t> offsets = g.read<int64_t>(dataset + "_offsets");
+  std::vector<int64_t> sizes;
+  for (size_t i = 1; i < offsets.size(); ++i) {
+    if (offsets[i] < offsets[i - 1])
+      throw DataError(fmt::format("{}/{}: expected ascending offsets, found a damaged index", g.path(), dataset));
+    sizes.push_back(offsets[i] - offsets[i - 1]);
+  }
+  return sizes;
+}
+
+SplitFeatures CacheReader::read_split(const std::string& task, const std::string& split,
+                                      const std::string& language) const {
+  return read_features(open_split(*this, impl_->file, impl_->path, task, split, language));
+}
+
+}  // namespace ordertune

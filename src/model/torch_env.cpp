@@ -1,0 +1,70 @@
+#include "ordertune/model/torch_env.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include <fmt/format.h>
+#include <hdf5.h>
+#include <mpi.h>
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include "ordertune/base/error.h"
+
+namespace ordertune {
+
+void set_training_precision(const std::string& dtype, const c10::Device& device) {
+  if (dtype != "bf16") return;
+  if (!device.is_cuda())
+    throw ConfigError("model.dtype = \"bf16\": expected a CUDA device (bf16 autocast is CUDA only), found " +
+                      device.str());
+  // The API was renamed in LibTorch 2.4.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+  at::autocast::set_enabled(true);
+  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+}
+
+int configure_threads(int threads, int ranks_on_node) {
+  if (threads <= 0) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = std::max(1, cores / std::max(1, ranks_on_node));
+  }
+  const std::string n = std::to_string(threads);
+  // Only effective if set before the BLAS / OpenMP runtimes start; harmless otherwise.
+  setenv("OMP_NUM_THREADS", n.c_str(), /*overwrite=*/0);
+  setenv("OPENBLAS_NUM_THREADS", n.c_str(), /*overwrite=*/0);
+  // OpenBLAS has read OPENBLAS_NUM_THREADS already if LibTorch loaded it at start-up; its own
+  // setter (looked up at run time: the BLAS behind libblas.so.3 may not be OpenBLAS) applies
+  // the limit now. Without it 2 ranks on 2 cores would each run 2 BLAS threads.
+  using SetThreads = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas(threads);
+  at::set_num_threads(threads);
+  static bool interop_set = false;  // may be set once per process
+  if (!interop_set) {
+    at::set_num_interop_threads(1);
+    interop_set = true;
+  }
+  return threads;
+}
+
+std::string build_info() {
+  unsigned h5_major = 0, h5_minor = 0, h5_release = 0;
+  H5get_libversion(&h5_major, &h5_minor, &h5_release);
+  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int len = 0;
+  MPI_Get_library_version(mpi_version, &len);
+  std::string mpi(mpi_version, static_cast<size_t>(len));
+  if (auto comma = mpi.find(','); comma != std::string::npos) mpi.resize(comma);
+  return fmt::format("ordertune 0.1.0; LibTorch {}; CUDA {}; HDF5 {}.{}.{} (parallel); {}",
+                     TORCH_VERSION, torch::cuda::is_available() ? "available" : "not available",
+                     h5_major, h5_minor, h5_release, mpi);
+}
+
+}  // namespace ordertune

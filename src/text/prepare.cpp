@@ -1,0 +1,287 @@
+#include "ordertune/text/prepare.h"
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ordertune/data/data_cache.h"
+#include "ordertune/text/demo_data.h"
+#include "ordertune/base/error.h"
+#include "ordertune/text/featurizer.h"
+#include "ordertune/base/hash.h"
+#include "ordertune/base/log.h"
+#include "ordertune/data/task_reader.h"
+#include "ordertune/text/tokenizer.h"
+
+namespace ordertune {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string read_file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(fmt::format("{}: cannot open file for reading", path.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Settings that change the tokenized output of every task.
+std::string featurizer_settings_json(const DataConfig& d) {
+  nlohmann::json j;
+  j["max_length"] = d.max_length;
+  j["qa_max_length"] = d.qa_max_length;
+  j["qa_stride"] = d.qa_stride;
+  j["qa_max_query_length"] = d.qa_max_query_length;
+  j["max_examples"] = d.max_examples;
+  j["cache_format_version"] = kCacheFormatVersion;
+  return j.dump();
+}
+
+// A stable text form of everything in a task spec that affects reading.
+std::string spec_fingerprint(const TaskSpec& s) {
+  nlohmann::json j;
+  j["name"] = s.name;
+  j["type"] = task_type_name(s.type);
+  j["format"] = s.format;
+  j["metric"] = s.metric;
+  j["paths"] = s.paths;
+  j["languages"] = s.languages;
+  j["labels"] = s.labels;
+  j["options"] = s.options;
+  j["train_task"] = s.train_task;
+  j["num_choices"] = s.num_choices;
+  return j.dump();
+}
+
+// Which splits of a task the sweep needs: intermediate-only tasks train and select on dev;
+// targets also evaluate on test; an MLM corpus needs train (and dev if it has one).
+std::vector<std::string> splits_needed(const SweepConfig& config, const TaskSpec& spec) {
+  const bool is_target =
+      std::find(config.targets.begin(), config.targets.end(), spec.name) != config.targets.end();
+  std::vector<std::string> out;
+  for (const char* split : {kSplitTrain, kSplitDev, kSplitTest}) {
+    if (!spec.paths.count(split)) continue;
+    if (std::string(split) == kSplitTest && !is_target) continue;
+    // A target that fine-tunes on another task's data needs no train split of its own.
+    if (std::string(split) == kSplitTrain && is_target && !spec.train_task.empty()) {
+      bool used_elsewhere = false;
+      for (const auto& t : config.intermediate_tasks()) used_elsewhere |= (t == spec.name);
+      if (!used_elsewhere) continue;
+    }
+    out.push_back(split);
+  }
+  return out;
+}
+
+std::vector<std::string> languages_needed(const SweepConfig& config, const TaskSpec& spec,
+                                          const std::string& split) {
+  auto it = spec.languages.find(split);
+  std::vector<std::string> langs = it == spec.languages.end() ? std::vector<std::string>{"en"}
+                                                              : it->second;
+  if (config.data.languages.empty() || spec.type == TaskType::kMLM) return langs;
+  std::vector<std::string> kept;
+  for (const auto& l : langs) {
+    const bool wanted = std::find(config.data.languages.begin(), config.data.languages.end(), l) !=
+                        config.data.languages.end();
+    if (wanted || l == "en") kept.push_back(l);
+  }
+  return kept;
+}
+
+struct ReadTask {
+  std::vector<std::tuple<std::string, std::string, RawSplit>> splits;  // split, lang, raw
+  std::string content_hash;
+};
+
+ReadTask read_task(const SweepConfig& config, const TaskSpec& spec, const std::string& base_hash) {
+  ReadTask out;
+  Hasher h;
+  h.field(base_hash).field(spec_fingerprint(spec));
+  for (const std::string& split : splits_needed(config, spec)) {
+    for (const std::string& lang : languages_needed(config, spec, split)) {
+      ReadRequest req;
+      req.path = task_split_path(spec, split, lang, config.data_root());
+      req.split = split;
+      req.language = lang;
+      req.max_examples = config.data.max_examples;
+      RawSplit raw = read_task_split(spec, req);
+      h.field(split).field(lang);
+      for (const auto& f : raw.files) h.field(f).file(f);
+      out.splits.emplace_back(split, lang, std::move(raw));
+    }
+  }
+  out.content_hash = h.hex();
+  return out;
+}
+
+std::vector<std::string> label_set(const TaskSpec& spec, const ReadTask& read) {
+  if (!spec.labels.empty()) return spec.labels;
+  if (spec.type != TaskType::kClassification && spec.type != TaskType::kTagging) return {};
+  std::set<std::string> all;
+  for (const auto& [split, lang, raw] : read.splits)
+    for (const auto& l : collect_labels(raw)) all.insert(l);
+  return {all.begin(), all.end()};
+}
+
+// Hash of the tokenizer's training inputs, kept next to a trained model to know it is current.
+std::string tiny_tokenizer_stamp(const SweepConfig& config,
+                                 const std::vector<std::filesystem::path>& corpus) {
+  Hasher h;
+  h.field("spm-v1").field(std::to_string(config.model.tiny.vocab_size));
+  for (const auto& f : corpus) h.field(f.string()).file(f);
+  return h.hex();
+}
+
+}  // namespace
+
+std::filesystem::path tokenizer_model_path(const SweepConfig& config) {
+  if (!config.model.tokenizer.empty()) return config.model.tokenizer;
+  if (!config.model.checkpoint.empty())
+    return std::filesystem::path(config.model.checkpoint) / "sentencepiece.bpe.model";
+  std::filesystem::path p = config.cache_path();
+  p.replace_extension(".spm.model");
+  return p;
+}
+
+PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& options) {
+  const auto t0 = Clock::now();
+  PrepareSummary summary;
+  summary.cache = config.cache_path();
+
+  // 1. The demo suite, generated on first use.
+  if (config.data.demo) {
+    DemoOptions demo;
+    demo.seed = config.data.demo_seed;
+    demo.scale = config.data.demo_scale;
+    if (!demo_data_present(config.data_root(), demo)) {
+      const auto tg = Clock::now();
+      log::info("generating the demo suite under {} (seed {}, scale {})",
+                config.data_root().string(), demo.seed, demo.scale);
+      generate_demo_data(config.data_root(), config.registry, demo);
+      log::info("demo suite written in {:.1f} s", seconds_since(tg));
+    }
+  }
+
+  // 2. The tokenizer: given, from the checkpoint, or trained on the pretraining corpus.
+  summary.tokenizer_model = tokenizer_model_path(config);
+  if (config.model.tokenizer.empty() && config.model.checkpoint.empty()) {
+    const TaskSpec& mlm = config.registry.get(config.model.tiny.pretrain_task);
+    std::vector<std::filesystem::path> corpus;
+    for (const auto& lang : languages_needed(config, mlm, kSplitTrain))
+      corpus.push_back(task_split_path(mlm, kSplitTrain, lang, config.data_root()));
+    const std::string stamp = tiny_tokenizer_stamp(config, corpus);
+    std::filesystem::path stamp_path = summary.tokenizer_model;
+    stamp_path += ".inputs-hash";
+    std::string old_stamp;
+    if (std::filesystem::exists(stamp_path) && std::filesystem::exists(summary.tokenizer_model))
+      old_stamp = read_file_bytes(stamp_path);
+    if (old_stamp != stamp) {
+      const auto tt = Clock::now();
+      log::info("training a sentencepiece model ({} pieces) on {} corpus files",
+                config.model.tiny.vocab_size, corpus.size());
+      if (summary.tokenizer_model.has_parent_path())
+        std::filesystem::create_directories(summary.tokenizer_model.parent_path());
+      std::filesystem::path prefix = summary.tokenizer_model;
+      prefix.replace_extension();  // trainer appends ".model"
+      XlmrTokenizer::train(corpus, config.model.tiny.vocab_size, prefix);
+      std::ofstream(stamp_path, std::ios::binary) << stamp;
+      log::info("tokenizer trained in {:.1f} s: {}", seconds_since(tt),
+                summary.tokenizer_model.string());
+    }
+  }
+  const XlmrTokenizer tokenizer = XlmrTokenizer::from_file(summary.tokenizer_model);
+  const std::string tokenizer_hash = hash_hex(tokenizer.serialized());
+  const std::string settings = featurizer_settings_json(config.data);
+  const std::string base_hash = Hasher().field(settings).field(tokenizer_hash).hex();
+
+  // 3. Which tasks are current in the existing cache.
+  std::optional<CacheReader> old;
+  if (std::filesystem::exists(summary.cache) && !options.force) {
+    try {
+      old.emplace(summary.cache);
+    } catch (const Error& e) {
+      log::warn("ignoring the existing cache: {}", e.what());
+    }
+  }
+
+  // 4. Read every task; hash what was read; tokenize what changed.
+  std::vector<std::string> tasks = config.tasks_used();
+  std::vector<std::pair<std::string, ReadTask>> reads;
+  bool all_current = old.has_value() && old->task_names().size() == tasks.size();
+  for (const std::string& name : tasks) {
+    const TaskSpec& spec = config.registry.get(name);
+    ReadTask read = read_task(config, spec, base_hash);
+    if (!old || !old->has_task(name) || old->task(name).content_hash != read.content_hash)
+      all_current = false;
+    reads.emplace_back(name, std::move(read));
+  }
+  if (all_current) {
+    summary.up_to_date = true;
+    summary.tasks_reused = static_cast<int>(tasks.size());
+    summary.seconds = seconds_since(t0);
+    log::info("cache {} is up to date ({} tasks)", summary.cache.string(), tasks.size());
+    return summary;
+  }
+
+  FeaturizerOptions fopts;
+  fopts.max_length = config.data.max_length;
+  fopts.qa_max_length = config.data.qa_max_length;
+  fopts.qa_stride = config.data.qa_stride;
+  fopts.qa_max_query_length = config.data.qa_max_query_length;
+  const Featurizer featurizer(tokenizer, fopts);
+
+  nlohmann::json settings_doc = nlohmann::json::parse(settings);
+  settings_doc["tokenizer_model"] = summary.tokenizer_model.string();
+  settings_doc["config"] = config.path.string();
+  settings_doc["vocab_size"] = tokenizer.vocab_size();  // the sweep never loads sentencepiece
+  CacheWriter writer(summary.cache);
+  writer.write_header(settings_doc.dump(), tokenizer.serialized(), tokenizer_hash);
+  for (auto& [name, read] : reads) {
+    const TaskSpec& spec = config.registry.get(name);
+    if (old && old->has_task(name) && old->task(name).content_hash == read.content_hash) {
+      writer.copy_task_from(summary.cache, name);
+      ++summary.tasks_reused;
+      log::info("{}: up to date, reused", name);
+      continue;
+    }
+    CachedTask cached;
+    cached.name = name;
+    cached.type = spec.type;
+    cached.format = spec.format;
+    cached.metric = spec.metric;
+    cached.train_task = spec.train_task;
+    cached.labels = label_set(spec, read);
+    cached.num_choices = spec.num_choices;
+    cached.content_hash = read.content_hash;
+    writer.begin_task(cached);
+    for (auto& [split, lang, raw] : read.splits) {
+      const auto ts = Clock::now();
+      const SplitFeatures features = featurizer.featurize(spec, cached.labels, raw);
+      writer.write_split(name, split, lang, features);
+      const double dt = seconds_since(ts);
+      summary.examples += static_cast<int64_t>(features.size());
+      log::info("{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s)", name, split, lang,
+                features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0);
+    }
+    ++summary.tasks_tokenized;
+  }
+  old.reset();  // close before the rename replaces it
+  writer.commit();
+  summary.seconds = seconds_since(t0);
+  log::info("cache written: {} ({} tasks tokenized, {} reused, {} examples, {:.1f} s)",
+            summary.cache.string(), summary.tasks_tokenized, summary.tasks_reused,
+            summary.examples, summary.seconds);
+  return summary;
+}
+
+}  // namespace ordertune

@@ -1,0 +1,438 @@
+#include "ordertune/train/runner.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ordertune/train/batching.h"
+#include "ordertune/base/error.h"
+#include "ordertune/base/hash.h"
+#include "ordertune/base/log.h"
+#include "ordertune/plan/plan.h"
+#include "ordertune/model/weights.h"
+
+namespace ordertune {
+
+// ---- TaskData -----------------------------------------------------------------------------------
+
+TaskData::TaskData(const SweepConfig& config) : config_(config) {
+  cache_ = std::make_unique<CacheReader>(config.cache_path());
+  const std::string rerun = "; run `ordertune prepare --config " + config.path.string() + " --force`";
+  nlohmann::json settings;
+  try {
+    settings = nlohmann::json::parse(cache_->settings_json());
+  } catch (const nlohmann::json::exception&) {
+    throw DataError(config.cache_path().string() + ": unreadable settings attribute" + rerun);
+  }
+  if (!settings.contains("vocab_size") || !settings["vocab_size"].is_number_integer())
+    throw DataError(config.cache_path().string() +
+                    ": expected a vocab_size setting, found none (written by an older prepare)" + rerun);
+  vocab_size_ = settings["vocab_size"].get<int64_t>();
+  for (const std::string& task : config.tasks_used())
+    if (!cache_->has_task(task))
+      throw DataError(config.cache_path().string() + ": expected task '" + task +
+                      "' (used by the config), found none" + rerun);
+}
+
+TaskData::~TaskData() = default;
+
+bool TaskData::has_split(const std::string& task, const std::string& split,
+                         const std::string& language) const {
+  return cache_->has_task(task) && cache_->has_split(task, split, language);
+}
+
+const SplitFeatures& TaskData::split(const std::string& task, const std::string& split,
+                                     const std::string& language) {
+  const std::string key = task + "/" + split + "/" + language;
+  auto it = splits_.find(key);
+  if (it != splits_.end()) return it->second;
+  SplitFeatures features;
+  if (has_split(task, split, language)) {
+    features = cache_->read_split(task, split, language);
+  } else {
+    features.type = cache_->task(task).type;
+    if (features.type == TaskType::kMultipleChoice)
+      features.multiple_choice.num_choices = cache_->task(task).num_choices;
+  }
+  return splits_.emplace(key, std::move(features)).first->second;
+}
+
+namespace {
+
+// The first n examples of a split (n <= 0: all).
+SplitFeatures first_examples(const SplitFeatures& s, int64_t n) {
+  if (n <= 0 || static_cast<int64_t>(s.size()) <= n) return s;
+  SplitFeatures out;
+  out.type = s.type;
+  auto rows = [](const auto& ragged, size_t begin, size_t end, auto& into) {
+    for (size_t r = begin; r < end; ++r) into.push_row(ragged.row(r), ragged.row(r) + ragged.row_size(r));
+  };
+  const size_t k = static_cast<size_t>(n);
+  switch (s.type) {
+    case TaskType::kClassification:
+      rows(s.classification.input_ids, 0, k, out.classification.input_ids);
+      out.classification.labels.assign(s.classification.labels.begin(), s.classification.labels.begin() + n);
+      out.classification.ids.assign(s.classification.ids.begin(), s.classification.ids.begin() + n);
+      break;
+    case TaskType::kMultipleChoice: {
+      const auto c = static_cast<size_t>(s.multiple_choice.num_choices);
+      out.multiple_choice.num_choices = s.multiple_choice.num_choices;
+      rows(s.multiple_choice.input_ids, 0, k * c, out.multiple_choice.input_ids);
+      out.multiple_choice.labels.assign(s.multiple_choice.labels.begin(), s.multiple_choice.labels.begin() + n);
+      out.multiple_choice.ids.assign(s.multiple_choice.ids.begin(), s.multiple_choice.ids.begin() + n);
+      break;
+    }
+    case TaskType::kTagging:
+      rows(s.tagging.input_ids, 0, k, out.tagging.input_ids);
+      rows(s.tagging.word_index, 0, k, out.tagging.word_index);
+      rows(s.tagging.word_labels, 0, k, out.tagging.word_labels);
+      out.tagging.ids.assign(s.tagging.ids.begin(), s.tagging.ids.begin() + n);
+      break;
+    case TaskType::kMLM: rows(s.mlm.input_ids, 0, k, out.mlm.input_ids); break;
+    case TaskType::kExtractiveQA: {
+      const QAFeatures& q = s.qa;
+      QAFeatures& o = out.qa;
+      o.ids.assign(q.ids.begin(), q.ids.begin() + n);
+      o.questions.assign(q.questions.begin(), q.questions.begin() + n);
+      o.contexts.assign(q.contexts.begin(), q.contexts.begin() + n);
+      rows(q.answer_texts, 0, k, o.answer_texts);
+      rows(q.answer_starts, 0, k, o.answer_starts);
+      o.is_impossible.assign(q.is_impossible.begin(), q.is_impossible.begin() + n);
+      for (size_t w = 0; w < q.window_example.size(); ++w) {
+        if (q.window_example[w] >= n) continue;
+        rows(q.input_ids, w, w + 1, o.input_ids);
+        rows(q.token_start, w, w + 1, o.token_start);
+        rows(q.token_end, w, w + 1, o.token_end);
+        o.window_example.push_back(q.window_example[w]);
+        o.start_positions.push_back(q.start_positions[w]);
+        o.end_positions.push_back(q.end_positions[w]);
+      }
+      break;
+    }
+    case TaskType::kRetrieval: return s;  // no cap: queries and candidates go together
+  }
+  return out;
+}
+
+}  // namespace
+
+StageTask TaskData::stage_task(const std::string& task) {
+  const TrainConfig& settings = config_.train_for(task);
+  StageTask t;
+  t.name = task;
+  t.info = cache_->task(task);
+  if (t.info.type == TaskType::kMLM) {
+    // MLM learns from every language of the corpus: that is what makes the tiny model multilingual.
+    t.train.type = TaskType::kMLM;
+    for (const std::string& lang : t.info.languages[kSplitTrain]) {
+      const SplitFeatures& part = split(task, kSplitTrain, lang);
+      for (size_t r = 0; r < part.mlm.input_ids.rows(); ++r)
+        t.train.mlm.input_ids.push_row(part.mlm.input_ids.row(r),
+                                       part.mlm.input_ids.row(r) + part.mlm.input_ids.row_size(r));
+    }
+    t.train = first_examples(t.train, settings.max_train_examples);
+    if (has_split(task, kSplitDev, "en")) {
+      t.has_dev = true;
+      t.dev = first_examples(split(task, kSplitDev, "en"), settings.max_eval_examples);
+    }
+    return t;
+  }
+  if (!has_split(task, kSplitTrain, "en"))
+    throw DataError(config_.cache_path().string() + ": task '" + task +
+                    "' has no English training split in the cache");
+  t.train = first_examples(split(task, kSplitTrain, "en"), settings.max_train_examples);
+  if (has_split(task, kSplitDev, "en")) {
+    const SplitFeatures& dev = split(task, kSplitDev, "en");
+    if (has_labels(dev)) {
+      t.has_dev = true;
+      t.dev = first_examples(dev, settings.max_eval_examples);
+    }
+  }
+  return t;
+}
+
+StageSpec TaskData::stage(const std::string& stage_name) {
+  StageSpec s;
+  s.name = stage_name;
+  s.settings = config_.train_for(stage_name);
+  s.mask_id = mask_id();
+  auto mixture = config_.mixtures.find(stage_name);
+  if (mixture != config_.mixtures.end()) {
+    for (const std::string& task : mixture->second.tasks) s.tasks.push_back(stage_task(task));
+    s.sampling = mixture->second.sampling;
+    s.temperature = mixture->second.temperature;
+  } else {
+    s.tasks.push_back(stage_task(stage_name));
+  }
+  return s;
+}
+
+StageSpec TaskData::pretraining_stage() {
+  const TinyModelConfig& tiny = config_.model.tiny;
+  StageSpec s;
+  s.name = "pretrain:" + tiny.pretrain_task;
+  s.tasks.push_back(stage_task(tiny.pretrain_task));
+  s.settings = config_.train_for(tiny.pretrain_task);
+  s.settings.lr = tiny.pretrain_lr;
+  s.settings.batch_size = tiny.pretrain_batch_size / tiny.micro_batches();
+  s.settings.grad_accum = tiny.micro_batches();
+  s.settings.max_steps = tiny.pretrain_steps;
+  s.settings.select = "last";
+  s.settings.eval_every = 0;
+  s.mask_id = mask_id();
+  return s;
+}
+
+// ---- models -------------------------------------------------------------------------------------
+
+XlmrConfig tiny_model_config(const SweepConfig& config, int64_t vocab_size) {
+  const TinyModelConfig& t = config.model.tiny;
+  XlmrConfig c;
+  c.vocab_size = vocab_size;
+  c.hidden_size = t.hidden;
+  c.num_hidden_layers = t.layers;
+  c.num_attention_heads = t.heads;
+  c.intermediate_size = t.ffn;
+  c.max_position_embeddings = t.max_positions;
+  return c;
+}
+
+XlmrEncoder make_root_encoder(TaskData& data, const torch::Device& device, const TrainHooks& hooks,
+                              StageResult* pretraining) {
+  const SweepConfig& config = data.config();
+  const uint64_t seed = root_seed(config.sweep.seed);
+  torch::manual_seed(derive_seed(seed, "init"));  // new weights (a missing pooler) are seeded
+  EncoderOptions options;
+  options.with_pooler = true;
+  options.activation_checkpointing = config.model.activation_checkpointing;
+  if (!config.model.checkpoint.empty()) {
+    XlmrEncoder encoder = load_hf_encoder(config.model.checkpoint, options);
+    if (encoder->config().vocab_size != data.vocab_size())
+      throw ConfigError("model.checkpoint: expected a vocabulary of " +
+                        std::to_string(data.vocab_size()) + " ids (the cache's tokenizer), found " +
+                        std::to_string(encoder->config().vocab_size));
+    encoder->to(device);
+    return encoder;
+  }
+  XlmrEncoder encoder(tiny_model_config(config, data.vocab_size()), options);
+  encoder->to(device);
+  StageResult r = train_stage(encoder, data.pretraining_stage(), derive_seed(seed, "mlm"), hooks);
+  if (pretraining) *pretraining = std::move(r);
+  return encoder;
+}
+
+XlmrEncoder copy_encoder(const XlmrEncoder& encoder) {
+  EncoderOptions options;
+  options.with_pooler = !encoder->pooler.is_empty();
+  XlmrEncoder copy(encoder->config(), options);
+  const torch::Device device = encoder->embeddings->word_embeddings->weight.device();
+  copy->to(device);
+  torch::NoGradGuard no_grad;
+  auto src = encoder->named_parameters();
+  for (auto& p : copy->named_parameters()) p.value().copy_(src[p.key()]);
+  copy->train(encoder->is_training());
+  return copy;
+}
+
+// ---- targets ------------------------------------------------------------------------------------
+
+std::vector<std::string> target_languages(const CachedTask& info) {
+  if (info.languages.count(kSplitTest)) return info.languages.at(kSplitTest);
+  if (info.languages.count(kSplitDev)) return info.languages.at(kSplitDev);
+  return {};
+}
+
+bool target_trains(TaskData& data, const std::string& target) {
+  const CachedTask info = data.cache().task(target);
+  if (info.type != TaskType::kRetrieval) return true;
+  return data.has_split(info.train_task.empty() ? target : info.train_task, kSplitTrain, "en");
+}
+
+StageSpec target_stage(TaskData& data, const std::string& target) {
+  const SweepConfig& config = data.config();
+  const CachedTask info = data.cache().task(target);
+  const std::string train_name = info.train_task.empty() ? target : info.train_task;
+  StageSpec stage;
+  stage.name = target;
+  stage.settings = config.train_for(target);
+  stage.mask_id = data.mask_id();
+  StageTask t = data.stage_task(train_name);
+  if (train_name != target && t.info.labels != info.labels)
+    throw DataError("target " + target + " trains on " + train_name + ", whose labels differ from its own");
+  t.name = target;
+  t.info = info;
+  // Model selection on the target's own English dev split where the cache has it.
+  if (info.type != TaskType::kRetrieval && data.has_split(target, kSplitDev, "en") && has_labels(data.split(target, kSplitDev, "en"))) {
+    t.has_dev = true;
+    t.dev = first_examples(data.split(target, kSplitDev, "en"), stage.settings.max_eval_examples);
+  }
+  stage.tasks.push_back(std::move(t));
+  return stage;
+}
+
+TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::string& target,
+                        uint64_t seed, const TrainHooks& hooks) {
+  const SweepConfig& config = data.config();
+  const CachedTask info = data.cache().task(target);
+  TargetResult result;
+  result.task = target;
+  EvalOptions eo;
+  eo.retrieval_layer = config.model.retrieval_layer;
+
+  std::vector<XlmrForTask> models;
+  XlmrEncoder tuned{nullptr};
+  if (target_trains(data, target)) {
+    tuned = copy_encoder(encoder);
+    result.training = train_stage(tuned, target_stage(data, target), seed, hooks, &models);
+  }
+  // Retrieval ranks with the fine-tuned dual encoder's pooler embeddings where it trained
+  // (Mewsli-X, LAReQA), else with mean-pooled layer-k embeddings of the order's encoder.
+  const XlmrEncoder& ranker = tuned ? tuned : encoder;
+  eo.dual_encoder = info.type == TaskType::kRetrieval && tuned;
+  const std::vector<std::string> languages = target_languages(info);
+  std::vector<MetricSet> scored;
+  for (const std::string& lang : languages) {
+    LanguageResult lr;
+    lr.language = lang;
+    auto run_split = [&](const std::string& split_name) -> Predictions {
+      const SplitFeatures& s = data.split(target, split_name, lang);
+      if (info.type != TaskType::kRetrieval) return predict(*models.front(), s, eo);
+      double threshold = 0.0;
+      if (info.metric == "bucc_f1") {
+        if (!data.has_split(target, kSplitDev, lang) || !has_labels(data.split(target, kSplitDev, lang)))
+          throw DataError("bucc2018 (" + lang + "): the cache has no labelled dev split to choose the mining threshold");
+        threshold = choose_bucc_threshold(*ranker.ptr(), data.split(target, kSplitDev, lang), eo);
+      }
+      return predict_retrieval(*ranker.ptr(), s, info.metric, eo, threshold);
+    };
+    if (data.has_split(target, kSplitTest, lang)) {
+      lr.has_test = true;
+      lr.predictions = run_split(kSplitTest);
+      if (has_labels(data.split(target, kSplitTest, lang))) {
+        lr.scored_split = kSplitTest;
+        lr.metrics = score_predictions(info, lang, data.split(target, kSplitTest, lang), lr.predictions);
+      }
+    }
+    if (lr.scored_split.empty() && data.has_split(target, kSplitDev, lang) &&
+        has_labels(data.split(target, kSplitDev, lang))) {
+      lr.scored_split = kSplitDev;
+      lr.metrics = score_predictions(info, lang, data.split(target, kSplitDev, lang), run_split(kSplitDev));
+    }
+    if (!lr.scored_split.empty()) scored.push_back(lr.metrics);
+    result.languages.push_back(std::move(lr));
+  }
+  if (!scored.empty()) {
+    result.averaged = average_over_languages(scored);
+    result.score = task_score(result.averaged);
+  }
+  return result;
+}
+
+// ---- one path ------------------------------------------------------------------------------------
+
+std::vector<std::string> parse_order(const std::string& text, const SweepConfig& config,
+                                     const std::string& what) {
+  std::vector<std::string> order;
+  if (text.empty()) return order;
+  size_t begin = 0;
+  while (true) {
+    const size_t end = text.find('>', begin);
+    const std::string stage = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    if (stage.empty() || (!config.registry.contains(stage) && !config.mixtures.count(stage)))
+      throw ConfigError(what + ": expected stages (tasks or mixtures of the config) joined by '>', found '" +
+                        stage + "' in '" + text + "'");
+    order.push_back(stage);
+    if (end == std::string::npos) break;
+    begin = end + 1;
+  }
+  return order;
+}
+
+std::string order_string(const std::vector<std::string>& order) {
+  std::string out;
+  for (const std::string& s : order) out += (out.empty() ? "" : ">") + s;
+  return out;
+}
+
+namespace {
+
+nlohmann::json stage_json(const std::string& name, const StageResult& r) {
+  nlohmann::json j;
+  j["stage"] = name;
+  j["steps"] = r.steps;
+  j["train_seconds"] = r.train_seconds;
+  j["eval_seconds"] = r.eval_seconds;
+  j["steps_per_s"] = r.train_seconds > 0 ? static_cast<double>(r.steps) / r.train_seconds : 0.0;
+  j["tokens_per_s"] = r.train_seconds > 0 ? static_cast<double>(r.tokens) / r.train_seconds : 0.0;
+  j["first_loss"] = r.losses.empty() ? 0.0 : r.losses.front();
+  j["last_loss"] = r.losses.empty() ? 0.0 : r.losses.back();
+  j["selected_step"] = r.selected_step;
+  nlohmann::json dev = nlohmann::json::array();
+  for (const EvalRecord& e : r.evals) dev.push_back({{"step", e.step}, {"task", e.task}, {"score", e.score}});
+  j["dev"] = dev;
+  return j;
+}
+
+void log_stage(const std::string& what, const StageResult& r) {
+  log::info("{}: {} steps in {:.1f} s ({:.1f} steps/s, {:.0f} tokens/s), loss {:.3f} -> {:.3f}{}",
+            what, r.steps, r.train_seconds,
+            r.train_seconds > 0 ? static_cast<double>(r.steps) / r.train_seconds : 0.0,
+            r.train_seconds > 0 ? static_cast<double>(r.tokens) / r.train_seconds : 0.0,
+            r.losses.empty() ? 0.0 : r.losses.front(), r.losses.empty() ? 0.0 : r.losses.back(),
+            r.evals.empty() ? std::string() : fmt::format(", dev {:.2f}", r.evals.back().score));
+}
+
+}  // namespace
+
+nlohmann::json run_path(TaskData& data, const std::vector<std::string>& order, int replicate,
+                        const torch::Device& device) {
+  const SweepConfig& config = data.config();
+  nlohmann::json out;
+  out["order"] = order_string(order);
+  out["replicate"] = replicate;
+  StageResult pretraining;
+  XlmrEncoder encoder = make_root_encoder(data, device, {}, &pretraining);
+  if (pretraining.steps > 0) {
+    log_stage("root (MLM pretraining)", pretraining);
+    out["root"] = stage_json("pretrain:" + config.model.tiny.pretrain_task, pretraining);
+  }
+  std::vector<std::string> path;
+  out["stages"] = nlohmann::json::array();
+  for (const std::string& stage : order) {
+    path.push_back(stage);
+    const StageResult r = train_stage(encoder, data.stage(stage), node_seed(config.sweep.seed, replicate, path));
+    log_stage(order_string(path), r);
+    out["stages"].push_back(stage_json(stage, r));
+  }
+  const uint64_t seed = node_seed(config.sweep.seed, replicate, path);
+  out["targets"] = nlohmann::json::array();
+  double total = 0;
+  int scored = 0;
+  for (const std::string& target : config.targets) {
+    const TargetResult t = run_target(encoder, data, target, target_seed(seed, target));
+    if (t.training.steps > 0) log_stage(target, t.training);
+    nlohmann::json j = stage_json(target, t.training);
+    j["task"] = target;
+    j["score"] = t.score;
+    nlohmann::json langs = nlohmann::json::object();
+    std::string line;
+    for (const LanguageResult& l : t.languages) {
+      nlohmann::json m = nlohmann::json::object();
+      for (const Metric& metric : l.metrics) m[metric.name] = metric.value;
+      if (!l.scored_split.empty()) {
+        m["split"] = l.scored_split;
+        line += fmt::format(" {} {:.1f}", l.language, task_score(l.metrics));
+      }
+      langs[l.language] = m;
+    }
+    j["languages"] = langs;
+    log::info("{}: score {:.2f} ({})", target, t.score, line.empty() ? "no labels" : line.substr(1));
+    if (!t.languages.empty() && !t.averaged.empty()) {
+      total += t.score;
+      ++scored;
+    }
+    out["targets"].push_back(j);
+  }
+  out["score"] = scored > 0 ? total / scored : 0.0;
+  return out;
+}
+
+}  // namespace ordertune

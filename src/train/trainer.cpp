@@ -1,0 +1,492 @@
+#include "ordertune/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "ordertune/train/batching.h"
+#include "ordertune/dist/communicator.h"
+#include "ordertune/base/error.h"
+#include "ordertune/base/log.h"
+#include "ordertune/train/optim.h"
+#include "ordertune/train/retrieval.h"
+
+namespace ordertune {
+
+namespace {
+
+constexpr int kSpreadTag = 7201;  // the partial sums of a spread step, rank r - 1 -> r
+
+double now_seconds() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+// Seed of the masks of MLM evaluation: fixed, so dev accuracy compares across steps and nodes.
+constexpr uint64_t kMlmEvalSeed = 0x6d6c6d2d646576ULL;
+
+// One member task of a stage while it trains: its model (shared encoder + own head) and its
+// position in the epoch's batches.
+struct Member {
+  const StageTask* task = nullptr;
+  XlmrForTask model{nullptr};
+  std::vector<int64_t> lengths;
+  std::vector<std::vector<int64_t>> batches;  // this epoch's micro-batches
+  size_t next = 0;
+  int64_t epoch = -1;
+  uint64_t data_seed = 0;
+  int64_t steps_per_epoch = 0;
+
+  const std::vector<int64_t>& next_micro_batch(int64_t batch_size) {
+    if (next >= batches.size()) {
+      ++epoch;
+      batches = bucketed_batches(lengths, batch_size, derive_seed(data_seed, "epoch",
+                                                                  static_cast<uint64_t>(epoch)));
+      next = 0;
+    }
+    return batches[next++];
+  }
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t member_steps_per_epoch(const StageTask& t, const TrainConfig& s) {
+  const int64_t items = item_count(t.train);
+  return ceil_div(ceil_div(items, s.batch_size), s.grad_accum);
+}
+
+// Sum of the per-item (per-token) losses of a batch.
+torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
+                       const torch::Device& device) {
+  const torch::Tensor ids = b.input_ids.to(device), mask = b.attention_mask.to(device);
+  const torch::Tensor labels = b.labels.defined() ? b.labels.to(device) : torch::Tensor();
+  namespace F = torch::nn::functional;
+  const auto sum = F::CrossEntropyFuncOptions().reduction(torch::kSum);
+  switch (type) {
+    case TaskType::kClassification:
+    case TaskType::kMultipleChoice:
+      return F::cross_entropy(model.forward(ids, mask).to(torch::kFloat32), labels, sum);
+    case TaskType::kTagging: {
+      const torch::Tensor logits = model.forward(ids, mask).to(torch::kFloat32);
+      return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), labels.reshape({-1}),
+                              F::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(kIgnoreLabel));
+    }
+    case TaskType::kExtractiveQA: {
+      const torch::Tensor logits = model.forward(ids, mask).to(torch::kFloat32);  // [B, T, 2]
+      const torch::Tensor start = F::cross_entropy(logits.select(2, 0), labels.select(1, 0), sum);
+      const torch::Tensor end = F::cross_entropy(logits.select(2, 1), labels.select(1, 1), sum);
+      return (start + end) / 2;
+    }
+    case TaskType::kMLM: {
+      // The LM head only where a token was selected: [B, T, V] logits would need V = 250k floats
+      // per token for XLM-R.
+      const torch::Tensor hidden = model.roberta->forward(ids, mask).last_hidden_state;
+      const torch::Tensor selected = labels.ne(kIgnoreLabel);
+      const torch::Tensor h = hidden.index({selected});
+      const torch::Tensor x =
+          model.lm_norm->forward(torch::gelu(ordertune::linear(h, model.lm_dense)));
+      const torch::Tensor logits =
+          torch::linear(x, model.roberta->embeddings->word_embeddings->weight, model.lm_bias);
+      return F::cross_entropy(logits.to(torch::kFloat32), labels.index({selected}),
+                              F::CrossEntropyFuncOptions().reduction(torch::kSum));
+    }
+    case TaskType::kRetrieval: {
+      // Dual encoder (xtreme's BertForRetrieval): each query against every candidate of the
+      // micro-batch, its own the target, over logit_scale * cosine similarity; one direction.
+      const torch::Tensor q = model.forward(ids, mask);
+      const torch::Tensor c = model.forward(b.candidate_ids.to(device), b.candidate_mask.to(device));
+      return in_batch_softmax_loss(q.to(torch::kFloat32), c.to(torch::kFloat32), model.logit_scale) *
+             static_cast<double>(q.size(0));
+    }
+  }
+  throw ConfigError(std::string("cannot train a ") + task_type_name(type) + " task as a stage");
+}
+
+// Masked-token accuracy on a split with fixed masks.
+EvalRecord evaluate_mlm(XlmrForTaskImpl& model, const StageTask& task, const SplitFeatures& split,
+                        int64_t batch_size, int32_t mask_id) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  const torch::Device device = model.roberta->embeddings->word_embeddings->weight.device();
+  BatchOptions o;
+  o.mlm_seed = kMlmEvalSeed;
+  o.mask_id = mask_id;
+  o.vocab_size = static_cast<int32_t>(model.roberta->config().vocab_size);
+  int64_t correct = 0, total = 0;
+  for (const auto& items : sorted_batches(item_lengths(split), batch_size)) {
+    const Batch b = make_batch(split, items, o);
+    const torch::Tensor labels = b.labels.to(device);
+    const torch::Tensor hidden =
+        model.roberta->forward(b.input_ids.to(device), b.attention_mask.to(device)).last_hidden_state;
+    const torch::Tensor selected = labels.ne(kIgnoreLabel);
+    const torch::Tensor x = model.lm_norm->forward(
+        torch::gelu(ordertune::linear(hidden.index({selected}), model.lm_dense)));
+    const torch::Tensor logits =
+        torch::linear(x, model.roberta->embeddings->word_embeddings->weight, model.lm_bias);
+    correct += logits.argmax(-1).eq(labels.index({selected})).sum().item<int64_t>();
+    total += selected.sum().item<int64_t>();
+  }
+  model.train(was_training);
+  EvalRecord r;
+  r.task = task.name;
+  r.score = total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+  r.metrics = {{"accuracy", r.score}};
+  return r;
+}
+
+void check_settings(const StageSpec& stage) {
+  const TrainConfig& s = stage.settings;
+  OT_CHECK(s.batch_size > 0 && s.grad_accum > 0, "stage {}: bad batch settings", stage.name);
+  if (stage.tasks.empty()) throw ConfigError("stage " + stage.name + ": no tasks");
+  for (const StageTask& t : stage.tasks) {
+    if (item_count(t.train) == 0)
+      throw DataError("stage " + stage.name + ": task " + t.name +
+                      " has no English training items in the cache");
+    if (t.info.type == TaskType::kMLM && stage.mask_id < 0)
+      throw ConfigError("stage " + stage.name + ": MLM needs the tokenizer's <mask> id");
+  }
+}
+
+// Draws the member task of an optimizer step.
+size_t draw_member(const StageSpec& stage, const std::vector<double>& cumulative, uint64_t seed,
+                   int64_t step) {
+  if (cumulative.size() == 1) return 0;
+  const double u = SplitMix64(derive_seed(seed, "task", static_cast<uint64_t>(step))).uniform() *
+                   cumulative.back();
+  for (size_t i = 0; i < cumulative.size(); ++i)
+    if (u < cumulative[i]) return i;
+  (void)stage;
+  return cumulative.size() - 1;
+}
+
+}  // namespace
+
+HeadOptions head_for(const CachedTask& task) {
+  HeadOptions h;
+  switch (task.type) {
+    case TaskType::kClassification: h.kind = HeadKind::kSequenceClassification; break;
+    case TaskType::kMultipleChoice: h.kind = HeadKind::kMultipleChoice; break;
+    case TaskType::kExtractiveQA: h.kind = HeadKind::kQuestionAnswering; break;
+    case TaskType::kTagging: h.kind = HeadKind::kTokenClassification; break;
+    case TaskType::kMLM: h.kind = HeadKind::kMaskedLM; break;
+    case TaskType::kRetrieval: h.kind = HeadKind::kDualEncoder; break;  // trained: Mewsli-X, LAReQA
+  }
+  h.num_labels = std::max<int64_t>(1, static_cast<int64_t>(task.labels.size()));
+  return h;
+}
+
+int64_t planned_steps(const StageSpec& stage) {
+  const TrainConfig& s = stage.settings;
+  if (s.max_steps > 0) return s.max_steps;
+  int64_t per_epoch = 0;
+  for (const StageTask& t : stage.tasks) per_epoch += member_steps_per_epoch(t, s);
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s.epochs * static_cast<double>(per_epoch))));
+}
+
+namespace {
+
+int64_t steps_per_epoch_of(const StageSpec& stage) {
+  int64_t per_epoch = 0;
+  for (const StageTask& t : stage.tasks) per_epoch += member_steps_per_epoch(t, stage.settings);
+  return per_epoch;
+}
+
+bool evaluates_after(const StageSpec& stage, int64_t done, int64_t steps, int64_t per_epoch) {
+  const bool last = done == steps;
+  const bool epoch_end = per_epoch > 0 && done % per_epoch == 0;
+  const bool periodic = stage.settings.eval_every > 0 ? done % stage.settings.eval_every == 0 : epoch_end;
+  return last || periodic;
+}
+
+bool all_have_dev(const StageSpec& stage) {
+  return std::all_of(stage.tasks.begin(), stage.tasks.end(), [](const StageTask& t) { return t.has_dev; });
+}
+
+}  // namespace
+
+std::vector<int64_t> planned_eval_steps(const StageSpec& stage) {
+  std::vector<int64_t> out;
+  if (!all_have_dev(stage)) return out;
+  const int64_t steps = planned_steps(stage), per_epoch = steps_per_epoch_of(stage);
+  for (int64_t done = 1; done <= steps; ++done)
+    if (evaluates_after(stage, done, steps, per_epoch)) out.push_back(done);
+  return out;
+}
+
+double linear_schedule(int64_t k, int64_t steps, int64_t warmup) {
+  if (k < warmup) return static_cast<double>(k) / static_cast<double>(std::max<int64_t>(1, warmup));
+  return std::max(0.0, static_cast<double>(steps - k) /
+                           static_cast<double>(std::max<int64_t>(1, steps - warmup)));
+}
+
+EvalRecord evaluate_task(XlmrForTaskImpl& model, const StageTask& task, const SplitFeatures& split,
+                         int64_t batch_size, int32_t mask_id) {
+  if (task.info.type == TaskType::kMLM) return evaluate_mlm(model, task, split, batch_size, mask_id);
+  EvalOptions o;
+  o.batch_size = batch_size;
+  EvalRecord r;
+  r.task = task.name;
+  r.metrics = score_predictions(task.info, "en", split, predict(model, split, o));
+  r.score = task_score(r.metrics);
+  return r;
+}
+
+StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
+                        const TrainHooks& hooks, std::vector<XlmrForTask>* models) {
+  check_settings(stage);
+  const TrainConfig& s = stage.settings;
+  const torch::Device device = encoder->embeddings->word_embeddings->weight.device();
+  Communicator* group = hooks.group;
+  const int group_rank = group ? group->rank() : 0;
+  const int group_size = group ? group->size() : 1;
+  OT_CHECK(!(group && hooks.spread), "stage {}: a group and micro-batch spreading together", stage.name);
+  const bool spreading = hooks.spread && hooks.spread->size() > 1;
+  const int spread_rank = spreading ? hooks.spread->rank() : 0;
+  const int spread_size = spreading ? hooks.spread->size() : 1;
+
+  // Heads: fresh, initialised from the stage seed (the same on every rank of the group).
+  torch::manual_seed(derive_seed(seed, "heads"));
+  auto container = std::make_shared<torch::nn::Module>("Stage");
+  container->register_module("roberta", encoder);
+  std::vector<Member> members(stage.tasks.size());
+  bool uses_pooler = false;
+  std::vector<double> cumulative;
+  for (size_t i = 0; i < stage.tasks.size(); ++i) {
+    const StageTask& t = stage.tasks[i];
+    Member& m = members[i];
+    m.task = &t;
+    HeadOptions head = head_for(t.info);
+    uses_pooler = uses_pooler || head_uses_pooler(head.kind);
+    m.model = XlmrForTask(encoder, head);
+    m.model->to(device);
+    container->register_module("task" + std::to_string(i), m.model);
+    m.lengths = item_lengths(t.train);
+    m.data_seed = derive_seed(seed, "data:" + t.name);
+    m.steps_per_epoch = member_steps_per_epoch(t, s);
+    const double items = static_cast<double>(item_count(t.train));
+    const double weight = stage.sampling == "uniform"       ? 1.0
+                          : stage.sampling == "temperature" ? std::pow(items, 1.0 / stage.temperature)
+                                                            : items;
+    cumulative.push_back((cumulative.empty() ? 0.0 : cumulative.back()) + weight);
+  }
+  // The pooler trains only with a multiple-choice head (Hugging Face's other heads leave it out).
+  std::vector<torch::Tensor> frozen;
+  if (!encoder->pooler.is_empty() && !uses_pooler)
+    for (auto& p : encoder->pooler->parameters())
+      if (p.requires_grad()) {
+        p.set_requires_grad(false);
+        frozen.push_back(p);
+      }
+
+  container->train();
+  FlatParameters flat(*container);
+  AdamWOptions ao;
+  ao.lr = s.lr;
+  ao.weight_decay = s.weight_decay;
+  AdamW optimizer(flat, ao);
+
+  StageResult result;
+  const int64_t steps = planned_steps(stage);
+  const int64_t warmup = static_cast<int64_t>(std::llround(s.warmup_fraction * static_cast<double>(steps)));
+  const int64_t per_epoch = steps_per_epoch_of(stage);
+  const bool can_select = all_have_dev(stage);
+  const bool select_best = s.select == "best" && can_select;
+  double best_score = -std::numeric_limits<double>::infinity();
+  torch::Tensor best_weights;
+
+  auto evaluate_all = [&](int64_t step) {
+    const double t0 = now_seconds();
+    double mean = 0.0;
+    for (Member& m : members) {
+      if (!m.task->has_dev) continue;
+      EvalRecord r = evaluate_task(*m.model, *m.task, m.task->dev, stage.eval_batch_size, stage.mask_id);
+      r.step = step;
+      mean += r.score / static_cast<double>(members.size());
+      log::info("{} step {}/{}: dev {} {:.2f}", stage.name, step, steps, m.task->name, r.score);
+      result.evals.push_back(std::move(r));
+    }
+    if (select_best && mean > best_score) {
+      best_score = mean;
+      best_weights = flat.data().clone();
+      result.selected_step = step;
+    }
+    result.eval_seconds += now_seconds() - t0;
+  };
+
+  // Resume: the snapshot's weights, moments, selection state and curves; the members' data
+  // positions are replayed (draws and batch orders derive from the seed and the step).
+  int64_t first_step = 0;
+  if (const TrainerSnapshot* snap = hooks.resume_from) {
+    if (snap->weights.numel() != flat.data().numel() || snap->exp_avg.numel() != flat.data().numel() ||
+        snap->exp_avg_sq.numel() != flat.data().numel() || snap->step <= 0 || snap->step >= steps ||
+        snap->result.steps != snap->step)
+      throw DataError(fmt::format("stage {}: resume snapshot does not fit: expected {} parameters and "
+                                  "a step in [1, {}), found {} parameters at step {}",
+                                  stage.name, flat.data().numel(), steps, snap->weights.numel(), snap->step));
+    torch::NoGradGuard no_grad;
+    flat.data().copy_(snap->weights);
+    optimizer.exp_avg.copy_(snap->exp_avg);
+    optimizer.exp_avg_sq.copy_(snap->exp_avg_sq);
+    optimizer.set_steps(snap->step);
+    if (snap->best_weights.defined()) best_weights = snap->best_weights.clone();
+    best_score = snap->best_score;
+    result = snap->result;
+    first_step = snap->step;
+    for (int64_t k = 0; k < first_step; ++k) {
+      Member& m = members[draw_member(stage, cumulative, seed, k)];
+      for (int a = 0; a < s.grad_accum; ++a) m.next_micro_batch(s.batch_size);
+    }
+  }
+  const double prior_train_seconds = result.train_seconds, prior_eval_seconds = result.eval_seconds;
+  const double start = now_seconds();
+  auto train_seconds_so_far = [&] {
+    return prior_train_seconds + (now_seconds() - start) - (result.eval_seconds - prior_eval_seconds);
+  };
+  // The state after `done` steps, as views of the live buffers (valid during the hook's call).
+  auto snapshot = [&](int64_t done) {
+    TrainerSnapshot snap;
+    snap.step = done;
+    snap.weights = flat.data();
+    snap.exp_avg = optimizer.exp_avg;
+    snap.exp_avg_sq = optimizer.exp_avg_sq;
+    snap.best_weights = best_weights;
+    snap.best_score = best_score;
+    snap.result = result;
+    snap.result.train_seconds = train_seconds_so_far();
+    hooks.on_snapshot(snap);
+  };
+
+  // Spreading: the micro-batches this rank computes each step, and on ranks after the first a
+  // gradient buffer for each (they wait for the partial sum of the ranks before).
+  const auto owned = slice_rows(s.grad_accum, spread_rank, spread_size);
+  std::vector<torch::Tensor> spread_grads;
+  if (spreading && spread_rank > 0)
+    for (int64_t a = owned.first; a < owned.second; ++a) spread_grads.push_back(torch::empty_like(flat.grad()));
+  std::vector<double> spread_losses;
+
+  const uint64_t mlm_seed = derive_seed(seed, "mlm");
+  for (int64_t step = first_step; step < steps; ++step) {
+    const uint64_t dropout_seed = derive_seed(seed, "dropout", static_cast<uint64_t>(step));
+    const size_t mi = draw_member(stage, cumulative, seed, step);
+    Member& m = members[mi];
+    const TaskType type = m.task->info.type;
+    BatchOptions bo;
+    bo.mlm_seed = derive_seed(mlm_seed, "step", static_cast<uint64_t>(step));
+    bo.mask_id = stage.mask_id;
+    bo.vocab_size = static_cast<int32_t>(encoder->config().vocab_size);
+
+    // This step's micro-batches, this rank's part of each (a slice of its rows in a group; whole
+    // micro-batches from this rank's run when spread), and the global loss normaliser.
+    std::vector<Batch> local;
+    std::vector<std::pair<int64_t, int64_t>> slices;
+    std::vector<int> local_micro;  // index of each local batch among the step's micro-batches
+    double terms = 0, local_tokens = 0;
+    for (int a = 0; a < s.grad_accum; ++a) {
+      const std::vector<int64_t>& micro = m.next_micro_batch(s.batch_size);
+      int64_t longest = 0;
+      for (int64_t item : micro) longest = std::max(longest, m.lengths[static_cast<size_t>(item)]);
+      const auto slice = spreading ? std::pair<int64_t, int64_t>{0, a >= owned.first && a < owned.second
+                                                                        ? static_cast<int64_t>(micro.size()) : 0}
+                                   : slice_rows(static_cast<int64_t>(micro.size()), group_rank, group_size);
+      const std::vector<int64_t> mine(micro.begin() + slice.first, micro.begin() + slice.second);
+      terms += static_cast<double>(count_loss_terms(m.task->train, micro, bo));
+      if (mine.empty()) continue;
+      BatchOptions lo = bo;
+      lo.pad_to = longest;
+      local.push_back(make_batch(m.task->train, mine, lo));
+      slices.push_back(slice);
+      local_micro.push_back(a);
+      local_tokens += static_cast<double>(local.back().tokens);
+    }
+    double loss_total = 0;
+    spread_losses.clear();
+    for (size_t i = 0; i < local.size(); ++i) {
+      // Dropout is seeded per micro-batch, so that a resumed stage, or a rank computing only
+      // this micro-batch, draws the masks a lone rank draws.
+      torch::manual_seed(derive_seed(dropout_seed, "micro", static_cast<uint64_t>(local_micro[i])));
+      const DropoutRows rows(slices[i].first, slices[i].second - slices[i].first);
+      const torch::Tensor sum = loss_sum(*m.model, type, local[i], device);
+      if (terms > 0) (sum / terms).backward();
+      const double loss = sum.item<double>();
+      if (spreading && spread_rank > 0) {
+        // Kept apart: they are added to the partial sum of the ranks before this one.
+        spread_grads[i].copy_(flat.grad());
+        spread_losses.push_back(loss);
+        flat.zero_grad();
+      } else {
+        loss_total += loss;
+      }
+    }
+    torch::Tensor stats = torch::tensor({loss_total, local_tokens}, torch::kFloat64);
+    if (group && group_size > 1) {
+      torch::Tensor g = flat.grad();
+      all_reduce_buckets(*group, g);
+      group->all_reduce_sum(stats);
+    }
+    if (spreading) {
+      // The chain: rank 0 accumulated its micro-batches from zero, as a lone rank does; each
+      // later rank adds its own, in order, to the partial sums it receives.
+      torch::Tensor g = flat.grad();
+      if (spread_rank > 0) {
+        hooks.spread->recv(g, spread_rank - 1, kSpreadTag);
+        hooks.spread->recv(stats, spread_rank - 1, kSpreadTag);
+        double loss = stats[0].item<double>();
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < spread_losses.size(); ++i) {
+          g.add_(spread_grads[i]);
+          loss += spread_losses[i];
+        }
+        stats = torch::tensor({loss, stats[1].item<double>() + local_tokens}, torch::kFloat64);
+      }
+      if (spread_rank + 1 < spread_size) {
+        hooks.spread->send(g, spread_rank + 1, kSpreadTag);
+        hooks.spread->send(stats, spread_rank + 1, kSpreadTag);
+      }
+      hooks.spread->broadcast(g, spread_size - 1);
+      hooks.spread->broadcast(stats, spread_size - 1);
+    }
+    const double grad_norm = flat.grad_norm();
+    const double lr = s.lr * linear_schedule(step, steps, warmup);
+    optimizer.set_lr(lr);
+    optimizer.step(clip_coefficient(grad_norm, s.max_grad_norm));
+    flat.zero_grad();
+
+    result.steps = step + 1;
+    result.losses.push_back(static_cast<float>(terms > 0 ? stats[0].item<double>() / terms : 0.0));
+    result.learning_rates.push_back(static_cast<float>(lr));
+    result.grad_norms.push_back(static_cast<float>(grad_norm));
+    result.step_tasks.push_back(static_cast<int32_t>(mi));
+    result.tokens += static_cast<int64_t>(stats[1].item<double>());
+
+    if (can_select && evaluates_after(stage, step + 1, steps, per_epoch)) evaluate_all(step + 1);
+    const bool go = !hooks.on_step || hooks.on_step(step + 1, steps, result);
+    const bool periodic = hooks.snapshot_every > 0 && (step + 1) % hooks.snapshot_every == 0;
+    if (hooks.on_snapshot && step + 1 < steps && (!go || periodic)) snapshot(step + 1);
+    if (!go) break;
+  }
+  result.train_seconds = train_seconds_so_far();
+  if (select_best && best_weights.defined()) {
+    torch::NoGradGuard no_grad;
+    flat.data().copy_(best_weights);
+  } else {
+    result.selected_step = result.steps;
+  }
+  for (auto& p : frozen) p.set_requires_grad(true);
+  // The encoder's parameters are views of the flat buffer, which also holds the heads: give
+  // them their own storage so the heads and optimizer state are freed with this scope.
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : encoder->parameters()) {
+      p.mutable_grad() = torch::Tensor();
+      p.set_data(p.detach().clone());
+    }
+  }
+  if (models)
+    for (Member& m : members) {
+      m.model->eval();
+      models->push_back(m.model);
+    }
+  return result;
+}
+
+}  // namespace ordertune
