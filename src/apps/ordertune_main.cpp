@@ -33,6 +33,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,16 @@ int exec_prepare(int argc, char** argv, int first_arg) {
   return kExitFailure;
 }
 
+// An option whose value is one of E's spellings (base/choice.h), parsed into the enum.
+template <typename E>
+CLI::Option* add_choice(CLI::App* app, const std::string& name, E& value, const std::string& help) {
+  std::map<std::string, E> spellings;
+  for (const auto& s : ChoiceTraits<E>::spellings) spellings.emplace(s.name, s.value);
+  return app->add_option(name, value, help)
+      ->transform(CLI::CheckedTransformer(spellings))
+      ->default_str(choice_name(value));
+}
+
 int run_config(const std::string& path) {
   const SweepConfig c = load_config(path);
   nlohmann::json j;
@@ -87,7 +98,7 @@ int run_config(const std::string& path) {
   j["model"] = c.model.checkpoint.empty() ? "tiny (pretrained by ordertune)" : c.model.checkpoint;
   j["cache"] = c.data.cache;
   j["results"] = c.output.results;
-  j["orders_mode"] = c.orders.mode;
+  j["orders_mode"] = choice_name(c.orders.mode);
   j["stages"] = c.orders.stages;
   j["targets"] = c.targets;
   j["tasks_used"] = c.tasks_used();
@@ -161,9 +172,8 @@ int main(int argc, char** argv) {
   bench_train->add_option("--warmup", bench.warmup, "untimed steps first")->capture_default_str();
   bench_train->add_option("--threads", bench.threads, "compute threads (0: all cores)")
       ->capture_default_str();
-  bench_train->add_option("--device", bench.device, "cpu | cuda")->capture_default_str();
-  bench_train->add_option("--dtype", bench.dtype, "fp32 | bf16 (CUDA autocast)")
-      ->capture_default_str();
+  add_choice(bench_train, "--device", bench.device, "cpu | cuda | auto (a GPU if there is one)");
+  add_choice(bench_train, "--dtype", bench.dtype, "fp32 | bf16 (CUDA autocast)");
   bench_train->add_option("--seed", bench.seed, "initialisation, data and dropout seed")
       ->capture_default_str();
   bench_train->add_option("--peak-tflops", bench.peak_tflops,
@@ -181,7 +191,7 @@ int main(int argc, char** argv) {
   bench_checkpoint->add_option("--heads", ckpt_bench.heads, "attention heads")->capture_default_str();
   bench_checkpoint->add_option("--ffn", ckpt_bench.ffn, "feed-forward size")->capture_default_str();
   bench_checkpoint->add_option("--vocab", ckpt_bench.vocab, "vocabulary size")->capture_default_str();
-  bench_checkpoint->add_option("--dtype", ckpt_bench.dtype, "fp32 | bf16")->capture_default_str();
+  add_choice(bench_checkpoint, "--dtype", ckpt_bench.dtype, "fp32 | bf16");
   bench_checkpoint->add_option("--repeats", ckpt_bench.repeats, "writes and reads; the best counts")
       ->capture_default_str();
 
@@ -227,7 +237,7 @@ int main(int argc, char** argv) {
   plan_cmd->add_flag("--json", plan_options.json, "print one JSON line");
   std::string sweep_config_path, sweep_results;
   int sweep_threads = 0;
-  std::string sweep_progress = "auto";
+  ProgressStyle sweep_progress = ProgressStyle::kAuto;
   double sweep_progress_every = 60.0;
   auto* sweep_cmd = app.add_subcommand(
       "sweep", "run (or resume) the config's whole plan on every MPI rank: `mpirun -np N ordertune "
@@ -237,11 +247,9 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--results", sweep_results, "results file (default: output.results)");
   sweep_cmd->add_option("--threads", sweep_threads, "compute threads per rank (0: sweep.threads, "
                                                     "else cores / ranks on the node)");
-  sweep_cmd->add_option("--progress", sweep_progress, "rank 0's progress: bar (a live line; mpirun's "
-                                                      "output is no terminal, so auto picks lines there), "
-                                                      "lines, none, or auto")
-      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
-      ->capture_default_str();
+  add_choice(sweep_cmd, "--progress", sweep_progress,
+             "rank 0's progress: bar (a live line; mpirun's output is no terminal, so auto picks "
+             "lines there), lines, none, or auto");
   sweep_cmd->add_option("--progress-every", sweep_progress_every, "seconds between progress lines")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -86,6 +86,15 @@ class TableReader {
     *out = b->get();
   }
 
+  // A choice (base/choice.h): one of E's spellings.
+  template <typename E>
+  void choice(const std::string& key, E* out) {
+    const toml::node* n = take(key);
+    if (!n) return;
+    auto s = n->as_string();
+    if (!s || !parse_choice(s->get(), out)) fail(*n, key, "one of " + choice_list<E>());
+  }
+
   void string(const std::string& key, std::string* out,
               const std::vector<std::string>& allowed = {}) {
     const toml::node* n = take(key);
@@ -174,7 +183,7 @@ void read_train(TableReader& r, TrainConfig* t) {
   r.number("weight_decay", &t->weight_decay, 0, false);
   r.number("max_grad_norm", &t->max_grad_norm, 0, /*exclusive_min=*/true);
   r.integer("eval_every", &t->eval_every, 0);
-  r.string("select", &t->select, {"best", "last"});
+  r.choice("select", &t->select);
   r.integer("max_train_examples", &t->max_train_examples, 0);
   r.integer("max_eval_examples", &t->max_eval_examples, 0);
 }
@@ -188,30 +197,24 @@ void read_task(TableReader& r, const std::string& name, TaskRegistry* registry) 
   if (existing) spec = registry->get(name);
   spec.name = name;
   spec.builtin = existing && spec.builtin;
-  std::string type_name = existing ? task_type_name(spec.type) : "";
-  r.string("type", &type_name,
-           {"classification", "multiple_choice", "extractive_qa", "tagging", "retrieval", "mlm"});
-  if (type_name.empty())
+  if (!existing && !r.raw().contains("type"))
     r.fail_at(r.raw().source().begin.line, "type",
-              "required for a new task (classification, multiple_choice, extractive_qa, tagging, "
-              "retrieval or mlm)");
-  parse_task_type(type_name, &spec.type);
+              "required for a new task (one of " + choice_list<TaskType>() + ")");
+  r.choice("type", &spec.type);
   const std::vector<std::string> formats = registry->formats();
   r.string("format", &spec.format, formats);
   if (spec.format.empty())
     r.fail_at(r.raw().source().begin.line, "format",
               fmt::format("required for a new task (one of {})", fmt::join(formats, ", ")));
-  r.string("metric", &spec.metric,
-           {"accuracy", "seqeval_f1", "squad", "mlqa", "bucc_f1", "map@20", "mlm"});
-  if (spec.metric.empty()) {
+  if (!existing && !r.raw().contains("metric")) {  // a new task's default: by its type
     switch (spec.type) {
-      case TaskType::kTagging: spec.metric = "seqeval_f1"; break;
-      case TaskType::kExtractiveQA: spec.metric = "squad"; break;
-      case TaskType::kRetrieval: spec.metric = "accuracy"; break;
-      case TaskType::kMLM: spec.metric = "mlm"; break;
-      default: spec.metric = "accuracy";
+      case TaskType::kTagging: spec.metric = Metric::kSeqevalF1; break;
+      case TaskType::kExtractiveQA: spec.metric = Metric::kSquad; break;
+      case TaskType::kMLM: spec.metric = Metric::kMlm; break;
+      default: spec.metric = Metric::kAccuracy;
     }
   }
+  r.choice("metric", &spec.metric);
   r.string("train_task", &spec.train_task);
   r.string("description", &spec.description);
   r.string_list("labels", &spec.labels);
@@ -338,7 +341,7 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
     r.string("checkpoint", &c.model.checkpoint);
     r.string("tokenizer", &c.model.tokenizer);
     r.integer("retrieval_layer", &c.model.retrieval_layer, -1, 1000);
-    r.string("dtype", &c.model.dtype, {"fp32", "bf16"});
+    r.choice("dtype", &c.model.dtype);
     r.boolean("activation_checkpointing", &c.model.activation_checkpointing);
     if (const toml::table* tt = r.table("tiny")) {
       TableReader tr(*tt, "model.tiny", name);
@@ -400,7 +403,7 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
       MixtureConfig m;
       m.name = mix;
       r.string_list("tasks", &m.tasks);
-      r.string("sampling", &m.sampling, {"proportional", "temperature", "uniform"});
+      r.choice("sampling", &m.sampling);
       r.number("temperature", &m.temperature, 0, true);
       if (m.tasks.size() < 2)
         r.fail_at(r.line_of("tasks"), "tasks",
@@ -418,7 +421,7 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
   if (const toml::table* t = top.table("orders")) {
     TableReader r(*t, "orders", name);
     auto& o = c.orders;
-    r.string("mode", &o.mode, {"k_permutations", "permutations", "explicit"});
+    r.choice("mode", &o.mode);
     r.string_list("stages", &o.stages);
     r.int_list("lengths", &o.lengths, 0, 64);
     if (const toml::node* n = r.take("explicit")) {
@@ -455,12 +458,12 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
     }
     for (const auto& order : o.explicit_orders)
       for (const auto& s : order) check_stage("explicit", s);
-    if (o.mode == "explicit" && o.explicit_orders.empty())
+    if (o.mode == OrdersMode::kExplicit && o.explicit_orders.empty())
       r.fail_at(r.line_of("mode"), "explicit", "expected at least one order with mode = \"explicit\"");
-    if (o.mode != "explicit" && !o.explicit_orders.empty())
+    if (o.mode != OrdersMode::kExplicit && !o.explicit_orders.empty())
       r.fail_at(r.line_of("explicit"), "explicit",
-                fmt::format("only used with mode = \"explicit\", but mode is \"{}\"", o.mode));
-    if (o.mode == "k_permutations" && !o.stages.empty())
+                fmt::format("only used with mode = \"explicit\", but mode is \"{}\"", choice_name(o.mode)));
+    if (o.mode == OrdersMode::kKPermutations && !o.stages.empty())
       for (int k : o.lengths)
         if (k > static_cast<int>(o.stages.size()))
           r.fail_at(r.line_of("lengths"), "lengths",
@@ -507,8 +510,8 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
   if (const toml::table* t = top.table("output")) {
     TableReader r(*t, "output", name);
     r.string("results", &c.output.results);
-    r.string("checkpoints", &c.output.checkpoints, {"all", "interior", "none"});
-    r.string("checkpoint_dtype", &c.output.checkpoint_dtype, {"fp32", "bf16"});
+    r.choice("checkpoints", &c.output.checkpoints);
+    r.choice("checkpoint_dtype", &c.output.checkpoint_dtype);
     r.integer("resume_every", &c.output.resume_every, 0);
     r.finish();
   }

@@ -5,36 +5,6 @@
 #include "ordertune/base/error.h"
 
 namespace ordertune {
-namespace {
-
-struct TypeName {
-  TaskType type;
-  const char* name;
-};
-constexpr TypeName kTypeNames[] = {
-    {TaskType::kClassification, "classification"}, {TaskType::kMultipleChoice, "multiple_choice"},
-    {TaskType::kExtractiveQA, "extractive_qa"},    {TaskType::kTagging, "tagging"},
-    {TaskType::kRetrieval, "retrieval"},           {TaskType::kMLM, "mlm"},
-};
-
-}  // namespace
-
-const char* task_type_name(TaskType type) {
-  for (const auto& t : kTypeNames)
-    if (t.type == type) return t.name;
-  return "unknown";
-}
-
-bool parse_task_type(const std::string& name, TaskType* out) {
-  for (const auto& t : kTypeNames) {
-    if (name == t.name) {
-      *out = t.type;
-      return true;
-    }
-  }
-  return false;
-}
-
 TaskRegistry TaskRegistry::builtin() {
   TaskRegistry registry;
   register_intermediate_tasks(registry);

@@ -47,7 +47,7 @@ std::vector<std::string> from_json_array(const std::string& s) {
 }
 
 void write_features(const Group& g, const SplitFeatures& f) {
-  g.set_attr("type", std::string(task_type_name(f.type)));
+  g.set_attr("type", std::string(choice_name(f.type)));
   g.set_attr("num_examples", static_cast<int64_t>(f.size()));
   switch (f.type) {
     case TaskType::kClassification: {
@@ -110,7 +110,7 @@ void write_features(const Group& g, const SplitFeatures& f) {
 
 SplitFeatures read_features(const Group& g) {
   SplitFeatures f;
-  if (!parse_task_type(g.attr_string("type"), &f.type))
+  if (!parse_choice(g.attr_string("type"), &f.type))
     throw DataError(fmt::format("{}: expected a task type attribute, found '{}'", g.path(),
                                 g.attr_string("type")));
   switch (f.type) {
@@ -231,9 +231,9 @@ void CacheWriter::write_header(const std::string& settings_json,
 
 void CacheWriter::begin_task(const CachedTask& task) {
   Group g = impl_->file.root().open_group("tasks").create_group(task.name);
-  g.set_attr("type", std::string(task_type_name(task.type)));
+  g.set_attr("type", std::string(choice_name(task.type)));
   g.set_attr("format", task.format);
-  g.set_attr("metric", task.metric);
+  g.set_attr("metric", std::string(choice_name(task.metric)));
   g.set_attr("train_task", task.train_task);
   g.set_attr("labels", to_json_array(task.labels));
   g.set_attr("num_choices", static_cast<int64_t>(task.num_choices));
@@ -322,9 +322,11 @@ CachedTask CacheReader::task(const std::string& name) const {
   Group g = impl_->file.root().open_group("tasks").open_group(name);
   CachedTask t;
   t.name = name;
-  parse_task_type(g.attr_string("type"), &t.type);
+  if (!parse_choice(g.attr_string("type"), &t.type) || !parse_choice(g.attr_string("metric"), &t.metric))
+    throw DataError(fmt::format("{}: task '{}': expected a task type and a metric, found '{}' and '{}' "
+                                "(re-run prepare with this config)",
+                                impl_->path.string(), name, g.attr_string("type"), g.attr_string("metric")));
   t.format = g.attr_string("format");
-  t.metric = g.attr_string("metric");
   t.train_task = g.attr_string("train_task");
   t.labels = from_json_array(g.attr_string("labels"));
   t.num_choices = static_cast<int32_t>(g.attr_int("num_choices"));

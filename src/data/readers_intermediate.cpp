@@ -118,7 +118,7 @@ RawSplit read_jiant_pair_jsonl(const TaskSpec& spec, const ReadRequest& request)
     throw ConfigError(
         fmt::format("tasks.{}.format: 'jiant_pair_jsonl' reads classification "
                     "tasks, found type '{}'",
-                    spec.name, task_type_name(spec.type)));
+                    spec.name, choice_name(spec.type)));
   RawSplit out;
   out.type = TaskType::kClassification;
   const std::string path = request.path.string();
@@ -349,7 +349,7 @@ RawSplit read_jiant_ccg(const TaskSpec&, const ReadRequest& request) {
 // ---- registry helpers ----------------------------------------------------------------------
 
 TaskSpec english_task(const std::string& name, TaskType type, const std::string& format,
-                      const std::string& metric, std::map<std::string, std::string> paths,
+                      Metric metric, std::map<std::string, std::string> paths,
                       const std::string& description) {
   TaskSpec spec;
   spec.name = name;
@@ -387,7 +387,7 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // tasks/lib/mnli.py reads premise, hypothesis, label; LABELS order below.
   {
     TaskSpec s =
-        english_task("mnli", TaskType::kClassification, "jiant_pair_jsonl", "accuracy",
+        english_task("mnli", TaskType::kClassification, "jiant_pair_jsonl", Metric::kAccuracy,
                      jiant_jsonl_paths("mnli"), "MultiNLI (matched), English NLI; jiant layout");
     s.labels = kNliLabels;
     s.options = {
@@ -397,7 +397,7 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // QQP. jiant: hf_datasets_tasks.py "qqp" (glue/qqp; question1/question2 -> text_a/text_b,
   // labels -> "0"/"1", test keeps -1); tasks/lib/qqp.py LABELS = ["0", "1"].
   {
-    TaskSpec s = english_task("qqp", TaskType::kClassification, "jiant_pair_jsonl", "accuracy",
+    TaskSpec s = english_task("qqp", TaskType::kClassification, "jiant_pair_jsonl", Metric::kAccuracy,
                               jiant_jsonl_paths("qqp"),
                               "Quora Question Pairs, English paraphrase; jiant layout");
     s.labels = {"0", "1"};
@@ -407,7 +407,7 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // SNLI, a member of jiant's "anli" mixture. jiant: hf_datasets_tasks.py "snli" (labels 0/1/2 ->
   // entailment/neutral/contradiction, -1 = no gold label); tasks/lib/snli.py skips label -1.
   {
-    TaskSpec s = english_task("snli", TaskType::kClassification, "jiant_pair_jsonl", "accuracy",
+    TaskSpec s = english_task("snli", TaskType::kClassification, "jiant_pair_jsonl", Metric::kAccuracy,
                               jiant_jsonl_paths("snli"),
                               "Stanford NLI, English; jiant layout (no-gold-label pairs skipped)");
     s.labels = kNliLabels;
@@ -425,7 +425,7 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   for (const char* round : {"1", "2", "3"}) {
     TaskSpec s =
         english_task(fmt::format("anli_r{}", round), TaskType::kClassification, "jiant_pair_jsonl",
-                     "accuracy", jiant_jsonl_paths(fmt::format("adversarial_nli_r{}", round)),
+                     Metric::kAccuracy, jiant_jsonl_paths(fmt::format("adversarial_nli_r{}", round)),
                      fmt::format("Adversarial NLI round {}, English; jiant layout", round));
     s.labels = {"c", "e", "n"};
     s.options = kAnliOptions;
@@ -435,7 +435,7 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // X-STILTs' "ANLI" intermediate task is jiant's mixture ANLI + MNLI + SNLI; here that is a
   // mixture stage in the config, e.g. [mixtures.anli_mnli_snli] tasks = ["anli", "mnli", "snli"].
   {
-    TaskSpec s = english_task("anli", TaskType::kClassification, "jiant_pair_jsonl", "accuracy",
+    TaskSpec s = english_task("anli", TaskType::kClassification, "jiant_pair_jsonl", Metric::kAccuracy,
                               jiant_jsonl_paths("adversarial_nli_r{round}"),
                               "Adversarial NLI rounds 1-3 combined, English; X-STILTs' ANLI = "
                               "mixture stage anli + mnli + snli in the config");
@@ -448,14 +448,14 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // ccg.train / ccg.dev / ccg.test ("tokens<TAB>tags"), read by tasks/lib/ccg.py; we expect them
   // in data/ccg/. Open tag set: labels are collected from the training split.
   registry.add(english_task(
-      "ccg", TaskType::kTagging, "jiant_ccg", "accuracy",
+      "ccg", TaskType::kTagging, "jiant_ccg", Metric::kAccuracy,
       {{kSplitTrain, "jiant/ccg/ccg.train"}, {kSplitDev, "jiant/ccg/ccg.dev"}, {kSplitTest, "jiant/ccg/ccg.test"}},
       "CCG supertagging (CCGbank), English; jiant layout"));
   // CommonsenseQA. jiant: hf_datasets_tasks.py "commonsenseqa" (HF commonsense_qa, train/val/
   // test); tasks/lib/commonsenseqa.py also reads the original JSONL; CHOICE_KEYS = A..E.
   {
     TaskSpec s = english_task("commonsenseqa", TaskType::kMultipleChoice, "commonsenseqa_jsonl",
-                              "accuracy", jiant_jsonl_paths("commonsenseqa"),
+                              Metric::kAccuracy, jiant_jsonl_paths("commonsenseqa"),
                               "CommonsenseQA, 5-way multiple choice, English; jiant layout");
     s.num_choices = 5;
     registry.add(std::move(s));
@@ -463,7 +463,7 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // Cosmos QA. jiant: hf_datasets_tasks.py "cosmosqa" (HF cosmos_qa, train/val/test);
   // tasks/lib/cosmosqa.py: context + " " + question, answer0..answer3, label.
   {
-    TaskSpec s = english_task("cosmosqa", TaskType::kMultipleChoice, "cosmosqa_jsonl", "accuracy",
+    TaskSpec s = english_task("cosmosqa", TaskType::kMultipleChoice, "cosmosqa_jsonl", Metric::kAccuracy,
                               jiant_jsonl_paths("cosmosqa"),
                               "Cosmos QA, 4-way multiple choice, English; jiant layout");
     s.num_choices = 4;
@@ -472,7 +472,7 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // HellaSwag. jiant: hf_datasets_tasks.py "hellaswag" (HF hellaswag, train/val/test, labels
   // "0".."3" -> 0..3, test label ""); tasks/lib/hellaswag.py: ctx_a, ctx_b + " " + ending.
   {
-    TaskSpec s = english_task("hellaswag", TaskType::kMultipleChoice, "hellaswag_jsonl", "accuracy",
+    TaskSpec s = english_task("hellaswag", TaskType::kMultipleChoice, "hellaswag_jsonl", Metric::kAccuracy,
                               jiant_jsonl_paths("hellaswag"),
                               "HellaSwag, 4-way multiple choice, English; jiant layout");
     s.num_choices = 4;
@@ -482,16 +482,16 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // official file names (rajpurkar.github.io/SQuAD-explorer) in data/squad_v1 and data/squad_v2;
   // there is no public test set.
   registry.add(english_task(
-      "squad_v1", TaskType::kExtractiveQA, "squad_json", "squad",
+      "squad_v1", TaskType::kExtractiveQA, "squad_json", Metric::kSquad,
       {{kSplitTrain, "jiant/squad_v1/train-v1.1.json"}, {kSplitDev, "jiant/squad_v1/dev-v1.1.json"}},
       "SQuAD v1.1, English extractive QA; jiant layout"));
   registry.add(english_task(
-      "squad_v2", TaskType::kExtractiveQA, "squad_json", "squad",
+      "squad_v2", TaskType::kExtractiveQA, "squad_json", Metric::kSquad,
       {{kSplitTrain, "jiant/squad_v2/train-v2.0.json"}, {kSplitDev, "jiant/squad_v2/dev-v2.0.json"}},
       "SQuAD v2.0 (with unanswerable questions), English; jiant layout"));
   // Masked language modelling on raw text, one line per example (jiant's mlm_simple reads the
   // same: one text per line). Languages come from the user's config; the built-in is English.
-  registry.add(english_task("mlm", TaskType::kMLM, "text", "mlm",
+  registry.add(english_task("mlm", TaskType::kMLM, "text", Metric::kMlm,
                             {{kSplitTrain, "mlm/{lang}.txt"}, {kSplitDev, "mlm/{lang}.dev.txt"}},
                             "masked language modelling on raw text lines, mlm/{lang}.txt"));
 }

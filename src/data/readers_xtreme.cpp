@@ -733,7 +733,7 @@ Languages without(const Languages& languages, const Languages& removed) {
 }
 
 TaskSpec target(const std::string& name, TaskType type, const std::string& format,
-                const std::string& metric, const std::string& description) {
+                Metric metric, const std::string& description) {
   TaskSpec spec;
   spec.name = name;
   spec.type = type;
@@ -760,7 +760,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
     // multinli.train.en.tsv (MNLI's training set, "contradictory" renamed "contradiction") and
     // per-language dev/test files from XNLI-1.0; labels in XnliProcessor.get_labels order.
     // The layout ships its own English training file, so train_task stays "".
-    TaskSpec spec = target("xnli", TaskType::kClassification, "tsv", "accuracy",
+    TaskSpec spec = target("xnli", TaskType::kClassification, "tsv", Metric::kAccuracy,
                            "XNLI natural language inference (trains on MNLI, shipped as train-en)");
     spec.paths = {{kSplitTrain, "xtreme/xnli/train-en.tsv"},
                   {kSplitDev, "xtreme/xnli/dev-{lang}.tsv"},
@@ -774,7 +774,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
   {
     // utils_preprocess.py pawsx_preprocess: train (en only), dev_2k, test_2k as
     // sentence1 TAB sentence2 TAB label; PawsxProcessor.get_labels = ["0", "1"].
-    TaskSpec spec = target("pawsx", TaskType::kClassification, "tsv", "accuracy",
+    TaskSpec spec = target("pawsx", TaskType::kClassification, "tsv", Metric::kAccuracy,
                            "PAWS-X paraphrase identification (XTREME)");
     spec.paths = {{kSplitTrain, "xtreme/pawsx/train-en.tsv"},
                   {kSplitDev, "xtreme/pawsx/dev-{lang}.tsv"},
@@ -791,7 +791,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
     // sets every test label to 0. XTREME-R's scripts/train_xcopa.sh fine-tunes on SIQA and then
     // on English COPA: COPA (train-en.jsonl) is this task's own training split, SIQA belongs in
     // the sweep as an intermediate task.
-    TaskSpec spec = target("xcopa", TaskType::kMultipleChoice, "xcopa_jsonl", "accuracy",
+    TaskSpec spec = target("xcopa", TaskType::kMultipleChoice, "xcopa_jsonl", Metric::kAccuracy,
                            "XCOPA causal commonsense reasoning (trains on English COPA)");
     spec.paths = {{kSplitTrain, "xtreme/xcopa/train-en.jsonl"},
                   {kSplitDev, "xtreme/xcopa/val-{lang}.jsonl"},
@@ -808,7 +808,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
     // what scripts/preprocess_udpos.sh collects (sort | uniq): UD's 17 UPOS tags (xtreme's
     // get_labels prepends an unused "O", left out here). Dev: UD has no dev set for kk (KTB),
     // th (PUD), tl (TRG) and yo (YTB).
-    TaskSpec spec = target("udpos", TaskType::kTagging, "conll", "seqeval_f1",
+    TaskSpec spec = target("udpos", TaskType::kTagging, "conll", Metric::kSeqevalF1,
                            "Universal Dependencies part-of-speech tagging (UD 2.5 + 2.7)");
     spec.paths = {{kSplitTrain, "xtreme/udpos/train-en.tsv"},
                   {kSplitDev, "xtreme/udpos/dev-{lang}.tsv"},
@@ -823,7 +823,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
   {
     // utils_preprocess.py panx_preprocess: word TAB IOB2 tag (the "lang:" prefix stripped),
     // test without tags; scripts/preprocess_panx.sh's sorted label set.
-    TaskSpec spec = target("panx", TaskType::kTagging, "conll", "seqeval_f1",
+    TaskSpec spec = target("panx", TaskType::kTagging, "conll", Metric::kSeqevalF1,
                            "WikiANN (PAN-X) named entity recognition");
     spec.paths = {{kSplitTrain, "xtreme/panx/train-en.tsv"},
                   {kSplitDev, "xtreme/panx/dev-{lang}.tsv"},
@@ -836,7 +836,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
   {
     // download_data.sh download_xquad (answers removed by xquad_preprocess). XQuAD is a
     // translation of part of SQuAD v1.1 dev, so SQuAD dev is no clean dev set for it: none.
-    TaskSpec spec = target("xquad", TaskType::kExtractiveQA, "xtreme_squad_json", "squad",
+    TaskSpec spec = target("xquad", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kSquad,
                            "XQuAD extractive QA (trains on SQuAD v1.1)");
     spec.paths = {{kSplitTest, "xtreme/xquad/xquad.{lang}.json"}};
     spec.languages = {{kSplitTest, kXquadLanguages}};
@@ -846,7 +846,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
   {
     // download_data.sh download_mlqa: MLQA_V1/{dev,test}/SPLIT-context-C-question-Q.json, the
     // test answers removed by mlqa_preprocess; XTREME evaluates C = Q.
-    TaskSpec spec = target("mlqa", TaskType::kExtractiveQA, "xtreme_squad_json", "mlqa",
+    TaskSpec spec = target("mlqa", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kMlqa,
                            "MLQA extractive QA (trains on SQuAD v1.1)");
     spec.paths = {
         {kSplitDev, "xtreme/mlqa/MLQA_V1/dev/dev-context-{lang}-question-{lang}.json"},
@@ -859,7 +859,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
     // download_data.sh download_tydiqa + utils_preprocess.py tydiqa_preprocess: the GoldP train
     // file split per language (tydiqa.goldp.LANG.train.json; XTREME trains on English only) and
     // the dev files renamed tydiqa.goldp.LANG.dev.json with answers removed: XTREME's test set.
-    TaskSpec spec = target("tydiqa", TaskType::kExtractiveQA, "xtreme_squad_json", "squad",
+    TaskSpec spec = target("tydiqa", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kSquad,
                            "TyDiQA-GoldP extractive QA (trains on its English training set)");
     spec.paths = {{kSplitTrain, "xtreme/tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json"},
                   {kSplitTest, "xtreme/tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json"}};
@@ -871,7 +871,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
     // English side sorted into LANG-en.en (the README: "change the order of the test sentences
     // for cross-lingual sentence retrieval"), so the alignment is hidden. Evaluated straight
     // from the encoder; no training data.
-    TaskSpec spec = target("tatoeba", TaskType::kRetrieval, "tatoeba", "accuracy",
+    TaskSpec spec = target("tatoeba", TaskType::kRetrieval, "tatoeba", Metric::kAccuracy,
                            "Tatoeba sentence retrieval (encoder only, no training)");
     spec.paths = {{kSplitTest, "xtreme/tatoeba/{lang}-en.{lang}"}};
     spec.languages = {{kSplitTest, kTatoebaLanguages}};
@@ -881,7 +881,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
   {
     // download_data.sh download_bucc18: BUCC 2018 sample -> dev, training -> test
     // (LANG-en.SPLIT.{LANG,en} "id TAB sentence"), the test gold deleted. From XTREME.
-    TaskSpec spec = target("bucc2018", TaskType::kRetrieval, "bucc", "bucc_f1",
+    TaskSpec spec = target("bucc2018", TaskType::kRetrieval, "bucc", Metric::kBuccF1,
                            "BUCC 2018 bitext mining (XTREME; encoder only, no training)");
     spec.paths = {{kSplitDev, "xtreme/bucc2018/{lang}-en.dev.{lang}"},
                   {kSplitTest, "xtreme/bucc2018/{lang}-en.test.{lang}"}};
@@ -893,7 +893,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
     // on wikipedia_pairs-train.jsonl as scripts/train_mewslix.sh (English Wikipedia
     // mention-entity pairs); evaluation of WikiNews mentions against candidate_set_entities
     // (utils_mewslix.py: MAP@20).
-    TaskSpec spec = target("mewslix", TaskType::kRetrieval, "mewslix", "map@20",
+    TaskSpec spec = target("mewslix", TaskType::kRetrieval, "mewslix", Metric::kMap20,
                            "Mewsli-X entity linking as retrieval (trains on Wikipedia pairs)");
     spec.paths = {{kSplitTrain, "xtreme/mewslix/wikipedia_pairs-train.jsonl"},
                   {kSplitDev, "xtreme/mewslix/wikinews_mentions/dev-{lang}.jsonl"},
@@ -906,7 +906,7 @@ void register_xtreme_tasks(TaskRegistry& registry) {
     // download_data.sh download_lareqa (google-research-datasets/lareqa: xquad-r/LANG.json);
     // scripts/train_lareqa.sh fine-tunes on SQuAD v1.1 train as (question, answer sentence)
     // pairs, third_party/evaluate_retrieval.py evaluates xquad-r with utils_lareqa.py (mAP).
-    TaskSpec spec = target("lareqa", TaskType::kRetrieval, "lareqa", "map@20",
+    TaskSpec spec = target("lareqa", TaskType::kRetrieval, "lareqa", Metric::kMap20,
                            "LAReQA language-agnostic answer retrieval (trains on SQuAD v1.1)");
     spec.paths = {{kSplitTrain, "xtreme/squad/train-v1.1.json"},
                   {kSplitTest, "xtreme/lareqa/xquad-r/{lang}.json"}};

@@ -491,7 +491,7 @@ RawSplit read_jsonl(const TaskSpec& spec, const ReadRequest& request) {
         break;
       default:
         throw ConfigError(fmt::format("tasks.{}.format: 'jsonl' does not support type '{}'",
-                                      spec.name, task_type_name(spec.type)));
+                                      spec.name, choice_name(spec.type)));
     }
     if (limit_reached(out, request)) break;
   }

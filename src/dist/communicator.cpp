@@ -423,24 +423,28 @@ RankLayout make_rank_layout(MPI_Comm world, int group_size) {
 
 // ---- device --------------------------------------------------------------------------------
 
-torch::Device select_device(int local_rank) {
-  const char* env = std::getenv("ORDERTUNE_DEVICE");
-  const std::string choice = env != nullptr ? env : "";
-  if (choice == "cpu") return torch::Device(torch::kCPU);
-  if (!choice.empty() && choice != "auto" && choice != "cuda")
-    throw ConfigError(fmt::format("ORDERTUNE_DEVICE: expected cpu, cuda or auto, found {}",
-                                  quote_found(choice)));
+torch::Device resolve_device(DeviceChoice choice, int local_rank, const std::string& what) {
+  if (choice == DeviceChoice::kCpu) return torch::Device(torch::kCPU);
   const int64_t gpus = torch::cuda::is_available()
                            ? static_cast<int64_t>(torch::cuda::device_count())
                            : int64_t{0};
   if (gpus == 0) {
-    if (choice == "cuda")
-      throw ConfigError("ORDERTUNE_DEVICE: expected a CUDA device, found none (LibTorch sees no "
-                        "GPU or was built without CUDA)");
+    if (choice == DeviceChoice::kCuda)
+      throw ConfigError(what + ": expected a CUDA device, found none (LibTorch sees no GPU or was "
+                               "built without CUDA)");
     return torch::Device(torch::kCPU);
   }
   return torch::Device(torch::kCUDA,
                        static_cast<c10::DeviceIndex>(std::max(0, local_rank) % gpus));
+}
+
+torch::Device select_device(int local_rank) {
+  const char* env = std::getenv("ORDERTUNE_DEVICE");
+  DeviceChoice choice = DeviceChoice::kAuto;
+  if (env != nullptr && *env != '\0' && !parse_choice(env, &choice))
+    throw ConfigError(fmt::format("ORDERTUNE_DEVICE: expected cpu, cuda or auto, found {}",
+                                  quote_found(env)));
+  return resolve_device(choice, local_rank, "ORDERTUNE_DEVICE");
 }
 
 }  // namespace ordertune

@@ -15,8 +15,8 @@
 
 namespace ordertune {
 
-void set_training_precision(const std::string& dtype, const c10::Device& device) {
-  if (dtype != "bf16") return;
+void set_training_precision(Precision precision, const c10::Device& device) {
+  if (precision != Precision::kBf16) return;
   if (!device.is_cuda())
     throw ConfigError("model.dtype = \"bf16\": expected a CUDA device (bf16 autocast is CUDA only), found " +
                       device.str());

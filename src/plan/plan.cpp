@@ -14,6 +14,7 @@
 #include "ordertune/data/data_cache.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/hash.h"
+#include "ordertune/plan/stage_steps.h"
 
 namespace ordertune {
 
@@ -155,7 +156,7 @@ double values_per_example(const TaskSpec& spec) {
     case TaskType::kExtractiveQA:
       return 2;  // a span
     case TaskType::kRetrieval:
-      return spec.metric == "map@20" ? 20 : 1;  // a ranking or a match
+      return spec.metric == Metric::kMap20 ? 20 : 1;  // a ranking or a match
     default:
       return 1;
   }
@@ -241,7 +242,7 @@ SplitSummary summarize(const CacheReader& cache, const CachedTask& info, const s
     case TaskType::kRetrieval:
       out.items = rows("query_ids");
       out.tokens = static_cast<double>(size("query_ids") + size("candidate_ids"));
-      out.values = static_cast<double>(out.items) * (info.metric == "map@20" ? 20 : 1);
+      out.values = static_cast<double>(out.items) * (info.metric == Metric::kMap20 ? 20 : 1);
       break;
   }
   return out;
@@ -279,7 +280,7 @@ TaskSize cached_size(const CacheReader& cache, const std::string& name) {
                                                     : std::vector<std::string>{});
     for (const std::string& lang : langs) {
       SplitSummary sum = add(kSplitTest, lang, nullptr, &s.predict_tokens);
-      if (!cache.has_split(name, kSplitTest, lang) || info.metric == "bucc_f1") {
+      if (!cache.has_split(name, kSplitTest, lang) || info.metric == Metric::kBuccF1) {
         const SplitSummary dev = add(kSplitDev, lang, nullptr, &s.predict_tokens);
         if (sum.values == 0) sum.values = dev.values;
       }
@@ -307,34 +308,24 @@ Trained trained(const TaskSize& s, const TrainConfig& own) {
   return t;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
-}
-
-// Seconds of training `members` with `settings`: planned_steps as trainer.h, and the English dev
-// evaluations it runs (evaluates_after: every epoch or eval_every steps, and the last step).
+// Seconds of training `members` with `settings`: the trainer's steps and English dev evaluations
+// (stage_steps.h).
 double training_seconds(const std::vector<Trained>& members, const TrainConfig& settings,
                         double tps) {
   int64_t per_epoch = 0, items = 0;
   double token_sum = 0, dev_tokens = 0;
   for (const Trained& m : members) {
-    per_epoch += ceil_div(ceil_div(m.items, settings.batch_size), settings.grad_accum);
+    per_epoch += member_steps_per_epoch(m.items, settings);
     items += m.items;
     token_sum += static_cast<double>(m.items) * m.item_tokens;
     dev_tokens += m.dev_tokens;
   }
   if (items == 0) return 0.0;
-  const int64_t steps =
-      settings.max_steps > 0
-          ? settings.max_steps
-          : std::max<int64_t>(1, static_cast<int64_t>(
-                                     std::ceil(settings.epochs * static_cast<double>(per_epoch))));
+  const int64_t steps = stage_steps(per_epoch, settings);
   const double mean_tokens = token_sum / static_cast<double>(items);
   const double train_tokens =
       static_cast<double>(steps) * settings.batch_size * settings.grad_accum * mean_tokens;
-  const int64_t period =
-      settings.eval_every > 0 ? settings.eval_every : std::max<int64_t>(1, per_epoch);
-  const int64_t evaluations = steps / period + (steps % period != 0 ? 1 : 0);
+  const int64_t evaluations = evaluation_count(steps, per_epoch, settings);
   return train_tokens / tps + static_cast<double>(evaluations) * dev_tokens / (3.0 * tps);
 }
 
@@ -537,7 +528,7 @@ std::vector<std::vector<std::string>> enumerate_orders(const SweepConfig& config
   const OrdersConfig& o = config.orders;
   std::vector<std::vector<std::string>> out;
   const std::string where = config.path.string();
-  if (o.mode == "explicit") {
+  if (o.mode == OrdersMode::kExplicit) {
     std::set<std::vector<std::string>> seen;
     for (const auto& order : o.explicit_orders) {
       if (!seen.insert(order).second)
@@ -549,7 +540,7 @@ std::vector<std::vector<std::string>> enumerate_orders(const SweepConfig& config
     return out;
   }
   std::vector<int> lengths;
-  if (o.mode == "permutations") {
+  if (o.mode == OrdersMode::kPermutations) {
     lengths = {static_cast<int>(o.stages.size())};
   } else {
     std::set<int> unique(o.lengths.begin(), o.lengths.end());  // [1, 1] = [1]: the same orders
@@ -585,7 +576,7 @@ std::vector<std::vector<std::string>> enumerate_orders(const SweepConfig& config
 double count_orders(const SweepConfig& config, double* stage_nodes) {
   const OrdersConfig& o = config.orders;
   *stage_nodes = 0;
-  if (o.mode == "explicit") {
+  if (o.mode == OrdersMode::kExplicit) {
     for (const auto& order : o.explicit_orders) *stage_nodes += static_cast<double>(order.size());
     return static_cast<double>(o.explicit_orders.size());
   }
@@ -596,7 +587,7 @@ double count_orders(const SweepConfig& config, double* stage_nodes) {
     return std::max(0.0, p);
   };
   std::set<int> lengths(o.lengths.begin(), o.lengths.end());
-  if (o.mode == "permutations") lengths = {static_cast<int>(o.stages.size())};
+  if (o.mode == OrdersMode::kPermutations) lengths = {static_cast<int>(o.stages.size())};
   double orders = 0;
   const int max_k = lengths.empty() ? 0 : *lengths.rbegin();
   for (int k : lengths) orders += falling(k);
@@ -673,79 +664,47 @@ Plan build_plan(const SweepConfig& config, const CostModel& costs) {
 
 // ---- resources ----------------------------------------------------------------------------------
 
-int64_t encoder_parameters(const EncoderShape& s) {
-  const int64_t H = s.hidden, F = s.ffn;
-  const int64_t embeddings = s.vocab_size * H + s.max_positions * H + s.type_vocab_size * H + 2 * H;
-  const int64_t layer = (4 * H * H + 4 * H) + 2 * H + (2 * H * F + F + H) + 2 * H;
-  const int64_t pooler = H * H + H;
-  return embeddings + s.layers * layer + pooler;
-}
-
 EncoderShape encoder_shape(const SweepConfig& config) {
   EncoderShape s;
   if (config.model.checkpoint.empty()) {
-    const TinyModelConfig& t = config.model.tiny;
-    s.hidden = t.hidden;
-    s.layers = t.layers;
-    s.ffn = t.ffn;
-    s.max_positions = t.max_positions;
-    s.vocab_size = t.vocab_size + 2;  // XlmrTokenizer::vocab_size: pieces + fairseq offset + <mask>
+    // The tokenizer's ids: pieces + fairseq's offset + <mask> (XlmrTokenizer::vocab_size), from
+    // the cache once prepare has written it.
+    int64_t vocab = config.model.tiny.vocab_size + 2;
     s.source = "model.tiny";
     if (std::filesystem::exists(config.cache_path())) {
       const CacheReader cache(config.cache_path());
       const nlohmann::json settings = nlohmann::json::parse(cache.settings_json(), nullptr, false);
       if (settings.is_object() && settings.contains("vocab_size") &&
           settings["vocab_size"].is_number_integer()) {
-        s.vocab_size = settings["vocab_size"].get<int64_t>();
+        vocab = settings["vocab_size"].get<int64_t>();
         s.source = "model.tiny with the cache's vocabulary";
       }
     }
+    s.config = tiny_model_config(config, vocab);
     return s;
   }
-  // config.json of the checkpoint (the fields model.h's read_hf_config reads for the
-  // architecture; that reader lives in the LibTorch engine).
   const std::filesystem::path path = std::filesystem::path(config.model.checkpoint) / "config.json";
-  std::ifstream in(path);
-  if (!in) {
+  if (!std::filesystem::exists(path)) {
     s.source = fmt::format("XLM-R large (nominal: {} does not exist yet)", path.string());
     return s;
   }
-  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  auto field = [&](const char* name, int64_t* out) {
-    if (!j.is_object() || !j.contains(name)) return;
-    if (!j[name].is_number_integer() || j[name].get<int64_t>() <= 0)
-      throw CheckpointError(fmt::format("{}: {}: expected a positive integer, got {}",
-                                        path.string(), name, j[name].dump()));
-    *out = j[name].get<int64_t>();
-  };
-  if (!j.is_object())
-    throw CheckpointError(
-        fmt::format("{}: expected a JSON object (Hugging Face config.json)", path.string()));
-  field("vocab_size", &s.vocab_size);
-  field("hidden_size", &s.hidden);
-  field("num_hidden_layers", &s.layers);
-  field("intermediate_size", &s.ffn);
-  field("max_position_embeddings", &s.max_positions);
-  field("type_vocab_size", &s.type_vocab_size);
+  s.config = root_model_config(config, /*vocab_size=*/0);
   s.source = path.string();
   return s;
+}
+
+bool keeps_checkpoint(const PlanNode& node, CheckpointKeep keep) {
+  if (node.kind == NodeKind::kTarget || keep == CheckpointKeep::kNone) return false;
+  return !node.children.empty() || keep == CheckpointKeep::kAll;
 }
 
 ResourceEstimate estimate_resources(const Plan& plan, const SweepConfig& config,
                                     const EncoderShape& shape) {
   ResourceEstimate r;
-  r.parameters = encoder_parameters(shape);
-  const std::string& keep = config.output.checkpoints;
-  if (keep != "none") {
-    r.checkpoints_kept = 1;  // the root
-    for (const PlanNode& n : plan.nodes) {
-      if (n.kind != NodeKind::kStage) continue;
-      // results.h: "interior" keeps every stage node with children (read by a worker when no
-      // other worker holds it), "all" also those without.
-      if (keep == "all" || !n.children.empty()) ++r.checkpoints_kept;
-    }
-  }
-  const int64_t bytes_per_weight = config.output.checkpoint_dtype == "bf16" ? 2 : 4;
+  r.parameters = encoder_parameters(shape.config);
+  for (const PlanNode& n : plan.nodes)
+    if (keeps_checkpoint(n, config.output.checkpoints)) ++r.checkpoints_kept;
+  const int64_t bytes_per_weight = config.output.checkpoint_dtype == Precision::kBf16 ? 2 : 4;
   double predictions = 0;
   for (const PlanNode& n : plan.nodes) {
     if (n.kind != NodeKind::kTarget) continue;

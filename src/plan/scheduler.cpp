@@ -426,7 +426,7 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
   j["longest_path_s"] = plan.longest_path_s;
   j["lower_bound_s"] = plan.lower_bound_s(workers);
   if (command.simulate) {
-    const bool none = config.output.checkpoints == "none";
+    const bool none = config.output.checkpoints == CheckpointKeep::kNone;
     const SimulationResult sim = simulate(plan, workers, 0.0, 0.0, /*parents_in_file=*/!none);
     j["makespan_s"] = sim.makespan_s;
     j["busy_fraction"] = sim.busy_fraction;
@@ -468,7 +468,7 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
     out << fmt::format("cost {}: {:.0f} s x {} nodes\n", key, v.first, v.second);
   out << fmt::format("encoder: {} parameters ({}), {} checkpoints kept ({})\n",
                      resources.parameters, shape.source, resources.checkpoints_kept,
-                     config.output.checkpoints);
+                     choice_name(config.output.checkpoints));
   return kExitOk;
 }
 

@@ -29,7 +29,7 @@ void write_submission_file(const std::filesystem::path& dir, const CachedTask& t
                            const std::vector<int64_t>& values, const std::vector<float>& scores,
                            double threshold) {
   const bool json = split.type == TaskType::kExtractiveQA ||
-                    (split.type == TaskType::kRetrieval && task.metric == "map@20");
+                    (split.type == TaskType::kRetrieval && task.metric == Metric::kMap20);
   const std::filesystem::path path = dir / task.name / ("test-" + lang + (json ? ".json" : ".tsv"));
   std::ofstream out = open_out(path);
   switch (split.type) {
@@ -58,12 +58,12 @@ void write_submission_file(const std::filesystem::path& dir, const CachedTask& t
     }
     case TaskType::kRetrieval: {
       const RetrievalFeatures& r = split.retrieval;
-      if (task.metric == "bucc_f1") {
+      if (task.metric == Metric::kBuccF1) {
         for (size_t i = 0; i < scores.size(); ++i)
           if (values[2 * i] >= 0 && scores[i] >= threshold)
             out << r.query_keys[static_cast<size_t>(values[2 * i])] << '\t'
                 << r.candidate_keys[static_cast<size_t>(values[2 * i + 1])] << '\n';
-      } else if (task.metric == "map@20") {
+      } else if (task.metric == Metric::kMap20) {
         nlohmann::json j = nlohmann::json::object();
         for (size_t q = 0; q < r.query_keys.size(); ++q) {
           nlohmann::json list = nlohmann::json::array();

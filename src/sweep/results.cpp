@@ -291,9 +291,9 @@ namespace {
 
 // The metric names a task reports (evaluate.py's keys).
 std::vector<std::string> metric_names(const CachedTask& t) {
-  if (t.metric == "seqeval_f1" || t.metric == "bucc_f1") return {"f1", "precision", "recall"};
-  if (t.metric == "squad" || t.metric == "mlqa") return {"exact_match", "f1"};
-  if (t.metric == "map@20") return {"map@20"};
+  if (t.metric == Metric::kSeqevalF1 || t.metric == Metric::kBuccF1) return {"f1", "precision", "recall"};
+  if (t.metric == Metric::kSquad || t.metric == Metric::kMlqa) return {"exact_match", "f1"};
+  if (t.metric == Metric::kMap20) return {"map@20"};
   return {"accuracy"};
 }
 
@@ -307,8 +307,8 @@ std::pair<int64_t, int64_t> prediction_size(const CachedTask& t, const SplitFeat
     case TaskType::kRetrieval: {
       const auto nq = static_cast<int64_t>(s.retrieval.query_ids.rows());
       const auto nc = static_cast<int64_t>(s.retrieval.candidate_ids.rows());
-      if (t.metric == "bucc_f1") return {2 * std::min(nq, nc), std::min(nq, nc)};
-      if (t.metric == "map@20") return {kRankedCandidates * nq, 0};
+      if (t.metric == Metric::kBuccF1) return {2 * std::min(nq, nc), std::min(nq, nc)};
+      if (t.metric == Metric::kMap20) return {kRankedCandidates * nq, 0};
       return {nc, 0};
     }
     case TaskType::kMLM: break;
@@ -364,15 +364,9 @@ ResultsLayout make_results_layout(const Plan& plan, TaskData& data, const XlmrCo
     L.dev_offset.push_back(L.dev_offset.back() + se.second);
     L.metric_offset.push_back(static_cast<int64_t>(L.metrics.size()));
     L.prediction_offset.push_back(static_cast<int64_t>(L.predictions.size()));
-    // Kept encoders (see results.h).
-    // A parent that no worker holds any more is read from the file, so every root/stage node with
-    // children is kept under both policies; "all" adds stage nodes without children.
-    bool keep = false;
-    if (node.kind != NodeKind::kTarget && config.output.checkpoints != "none")
-      keep = !node.children.empty() || config.output.checkpoints == "all";
-    if (keep) L.checkpoint_row[n] = L.checkpoints++;
+    if (keeps_checkpoint(node, config.output.checkpoints)) L.checkpoint_row[n] = L.checkpoints++;
   }
-  L.checkpoint_dtype = config.output.checkpoint_dtype == "bf16" ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
+  L.checkpoint_dtype = config.output.checkpoint_dtype == Precision::kBf16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
   torch::manual_seed(0);
   XlmrEncoder probe(model, EncoderOptions{true, false});
   set_checkpoint_parameters(L, *probe);

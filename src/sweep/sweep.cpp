@@ -80,8 +80,9 @@ class Coordinator {
   Coordinator(const Plan& plan, int workers, const std::vector<uint8_t>& done, bool parents_in_file,
               int group_size, const SweepOptions& options)
       : plan_(plan), sched_(plan, workers, done, parents_in_file), group_size_(group_size), start_(unix_now()),
-        bar_(options.progress == "bar" || (options.progress == "auto" && log::stderr_is_terminal())),
-        lines_(options.progress == "lines" || (options.progress == "auto" && !bar_)),
+        bar_(options.progress == ProgressStyle::kBar ||
+             (options.progress == ProgressStyle::kAuto && log::stderr_is_terminal())),
+        lines_(options.progress == ProgressStyle::kLines || (options.progress == ProgressStyle::kAuto && !bar_)),
         line_every_(options.progress_every), last_line_(start_) {
     stopped_.assign(static_cast<size_t>(workers), false);
     unanswered_.assign(static_cast<size_t>(workers), false);
@@ -517,11 +518,7 @@ class Worker {
     return e;
   }
 
-  XlmrConfig model_config() {
-    if (!s_.config.model.checkpoint.empty())
-      return read_hf_config((std::filesystem::path(s_.config.model.checkpoint) / "config.json").string());
-    return tiny_model_config(s_.config, s_.data.vocab_size());
-  }
+  XlmrConfig model_config() { return root_model_config(s_.config, s_.data.vocab_size()); }
 
   // Keeps the node's encoder as this worker's held copy, rounded as the file stores it.
   void hold(int64_t node, XlmrEncoder e) {
@@ -656,9 +653,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   TaskData data(config);
   const CostModel cost = CostModel::from_config(config);
   const Plan plan = build_plan(config, cost);
-  const XlmrConfig model = config.model.checkpoint.empty()
-                               ? tiny_model_config(config, data.vocab_size())
-                               : read_hf_config((std::filesystem::path(config.model.checkpoint) / "config.json").string());
+  const XlmrConfig model = root_model_config(config, data.vocab_size());
   ResultsLayout layout = make_results_layout(plan, data, model);
   layout.model_config_json = hf_config_json(model, "XLMRobertaModel");
   const std::filesystem::path path = options.results.empty() ? std::filesystem::path(config.output.results) : options.results;
@@ -670,7 +665,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
     log::info("sweep '{}': {} nodes ({} done{}), {} worker(s) of {} rank(s), {} thread(s) per rank, device {}{}, results {}",
               config.sweep.name, plan.nodes.size(), done_count, results->resumed() ? ", resumed" : "",
               ranks.groups, ranks.group_size, threads, device.str(),
-              config.model.dtype == "bf16" ? " (bf16 autocast)" : "", path.string());
+              config.model.dtype == Precision::kBf16 ? " (bf16 autocast)" : "", path.string());
 
   std::unique_ptr<Communicator> group;
   if (ranks.group_size > 1) group = make_communicator(ranks.group_comm, device);  // NCCL on GPUs
@@ -679,7 +674,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   Shared shared{config, data, plan, *results, layout, ranks, group.get(), resume, device};
   std::unique_ptr<Coordinator> coordinator;
   if (ranks.world_rank == 0)
-    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, config.output.checkpoints != "none",
+    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, config.output.checkpoints != CheckpointKeep::kNone,
                                                 ranks.group_size, options);
   Worker worker(shared, coordinator.get());
   bool stopped = false, stopped_in_root = false;

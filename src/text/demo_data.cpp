@@ -1531,7 +1531,7 @@ std::string option(const TaskSpec& spec, const std::string& key, const std::stri
 
 [[noreturn]] void unsupported_format(const TaskSpec& spec, const std::string& what) {
   throw ConfigError(fmt::format("tasks.{}.format: the demo generator writes {} as {}, found '{}'",
-                                spec.name, task_type_name(spec.type), what, spec.format));
+                                spec.name, choice_name(spec.type), what, spec.format));
 }
 
 std::string join(const std::vector<std::string>& items, const char* sep) {

@@ -468,7 +468,7 @@ Featurizer::Featurizer(const XlmrTokenizer& tokenizer, FeaturizerOptions options
 SplitFeatures Featurizer::featurize(const TaskSpec& spec, const std::vector<std::string>& labels,
                                     const RawSplit& raw) const {
   OT_CHECK(spec.type == raw.type, "task '{}' is {} but its split was read as {}", spec.name,
-           task_type_name(spec.type), task_type_name(raw.type));
+           choice_name(spec.type), choice_name(raw.type));
   SplitFeatures out;
   out.type = raw.type;
   switch (raw.type) {

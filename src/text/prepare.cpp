@@ -51,9 +51,9 @@ std::string featurizer_settings_json(const DataConfig& d) {
 std::string spec_fingerprint(const TaskSpec& s) {
   nlohmann::json j;
   j["name"] = s.name;
-  j["type"] = task_type_name(s.type);
+  j["type"] = choice_name(s.type);
   j["format"] = s.format;
-  j["metric"] = s.metric;
+  j["metric"] = choice_name(s.metric);
   j["paths"] = s.paths;
   j["languages"] = s.languages;
   j["labels"] = s.labels;

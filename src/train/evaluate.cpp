@@ -122,7 +122,7 @@ Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split, const Ev
     }
     case TaskType::kRetrieval:
     case TaskType::kMLM:
-      throw ConfigError(std::string("predict: ") + task_type_name(split.type) +
+      throw ConfigError(std::string("predict: ") + choice_name(split.type) +
                         " tasks are evaluated elsewhere");
   }
   return p;
@@ -154,12 +154,12 @@ std::vector<BuccCandidate> bucc_split_candidates(XlmrEncoderImpl& encoder, const
 }  // namespace
 
 Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& split,
-                              const std::string& metric, const EvalOptions& o, double threshold) {
+                              Metric metric, const EvalOptions& o, double threshold) {
   OT_CHECK(split.type == TaskType::kRetrieval, "predict_retrieval on a non-retrieval split");
   const RetrievalFeatures& r = split.retrieval;
   Predictions p;
   p.type = TaskType::kRetrieval;
-  if (metric == "bucc_f1") {
+  if (metric == Metric::kBuccF1) {
     p.k = 2;
     p.threshold = threshold;
     for (const BuccCandidate& c : bucc_split_candidates(encoder, split, o)) {
@@ -169,10 +169,10 @@ Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& spl
     }
     return p;
   }
-  const int64_t layer = o.dual_encoder && metric == "map@20" ? kPoolerOutput : pooled_layer(encoder, o);
+  const int64_t layer = o.dual_encoder && metric == Metric::kMap20 ? kPoolerOutput : pooled_layer(encoder, o);
   const torch::Tensor queries = embed(encoder, r.query_ids, layer, o.batch_size);
   const torch::Tensor candidates = embed(encoder, r.candidate_ids, layer, o.batch_size);
-  if (metric == "map@20") {
+  if (metric == Metric::kMap20) {
     p.k = kRankedCandidates;
     for (const auto& ranking : top_k(queries, candidates, kRankedCandidates)) {
       for (int64_t c : ranking) p.ranked.push_back(c);
@@ -246,7 +246,7 @@ MetricSet score_predictions(const CachedTask& task, const std::string& language,
     case TaskType::kTagging: {
       const auto gold = tag_strings(task, split, split.tagging.word_labels.values);
       const auto pred = tag_strings(task, split, p.labels);
-      if (task.metric == "seqeval_f1") return seqeval_metrics(gold, pred);
+      if (task.metric == Metric::kSeqevalF1) return seqeval_metrics(gold, pred);
       // Token accuracy (CCG, as jiant scores it).
       std::vector<std::string> g, q;
       for (size_t r = 0; r < gold.size(); ++r) {
@@ -269,7 +269,7 @@ MetricSet score_predictions(const CachedTask& task, const std::string& language,
         questions.push_back(std::move(q));
         answers[qa.ids[i]] = texts[i];
       }
-      const AnswerNormalizer normalizer = task.metric == "mlqa" && AnswerNormalizer::mlqa_supports(language)
+      const AnswerNormalizer normalizer = task.metric == Metric::kMlqa && AnswerNormalizer::mlqa_supports(language)
                                               ? AnswerNormalizer::mlqa(language)
                                               : AnswerNormalizer::squad();
       return qa_metrics(questions, answers, normalizer);
@@ -278,7 +278,7 @@ MetricSet score_predictions(const CachedTask& task, const std::string& language,
       const RetrievalFeatures& r = split.retrieval;
       const size_t nq = r.query_ids.rows();
     (void)nq;
-      if (task.metric == "bucc_f1") {
+      if (task.metric == Metric::kBuccF1) {
         std::vector<std::string> gold, pred;
         for (size_t i = 0; i < r.gold_query.size(); ++i)
           gold.push_back(r.query_keys[r.gold_query[i]] + "\t" + r.candidate_keys[r.gold_candidate[i]]);
@@ -288,7 +288,7 @@ MetricSet score_predictions(const CachedTask& task, const std::string& language,
                            r.candidate_keys[static_cast<size_t>(p.ranked[2 * i + 1])]);
         return bucc_metrics(gold, pred);
       }
-      if (task.metric == "map@20") {
+      if (task.metric == Metric::kMap20) {
         std::vector<std::pair<std::string, std::string>> gold;
         std::map<std::string, std::vector<std::string>> ranked;
         for (size_t i = 0; i < r.gold_query.size(); ++i)
@@ -312,7 +312,7 @@ MetricSet score_predictions(const CachedTask& task, const std::string& language,
     }
     case TaskType::kMLM: break;
   }
-  throw ConfigError("task " + task.name + ": no metric for " + task_type_name(split.type));
+  throw ConfigError("task " + task.name + ": no metric for " + choice_name(split.type));
 }
 
 }  // namespace ordertune

@@ -175,25 +175,13 @@ StageSpec TaskData::pretraining_stage() {
   s.settings.batch_size = tiny.pretrain_batch_size / tiny.micro_batches();
   s.settings.grad_accum = tiny.micro_batches();
   s.settings.max_steps = tiny.pretrain_steps;
-  s.settings.select = "last";
+  s.settings.select = Selection::kLast;
   s.settings.eval_every = 0;
   s.mask_id = mask_id();
   return s;
 }
 
 // ---- models -------------------------------------------------------------------------------------
-
-XlmrConfig tiny_model_config(const SweepConfig& config, int64_t vocab_size) {
-  const TinyModelConfig& t = config.model.tiny;
-  XlmrConfig c;
-  c.vocab_size = vocab_size;
-  c.hidden_size = t.hidden;
-  c.num_hidden_layers = t.layers;
-  c.num_attention_heads = t.heads;
-  c.intermediate_size = t.ffn;
-  c.max_position_embeddings = t.max_positions;
-  return c;
-}
 
 XlmrEncoder make_root_encoder(TaskData& data, const torch::Device& device, const TrainHooks& hooks,
                               StageResult* pretraining) {
@@ -296,7 +284,7 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
       const SplitFeatures& s = data.split(target, split_name, lang);
       if (info.type != TaskType::kRetrieval) return predict(*models.front(), s, eo);
       double threshold = 0.0;
-      if (info.metric == "bucc_f1") {
+      if (info.metric == Metric::kBuccF1) {
         if (!data.has_split(target, kSplitDev, lang) || !has_labels(data.split(target, kSplitDev, lang)))
           throw DataError("bucc2018 (" + lang + "): the cache has no labelled dev split to choose the mining threshold");
         threshold = choose_bucc_threshold(*ranker.ptr(), data.split(target, kSplitDev, lang), eo);

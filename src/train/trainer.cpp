@@ -9,6 +9,7 @@
 #include "ordertune/base/log.h"
 #include "ordertune/train/optim.h"
 #include "ordertune/train/retrieval.h"
+#include "ordertune/plan/stage_steps.h"
 
 namespace ordertune {
 
@@ -47,11 +48,12 @@ struct Member {
   }
 };
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-int64_t member_steps_per_epoch(const StageTask& t, const TrainConfig& s) {
-  const int64_t items = item_count(t.train);
-  return ceil_div(ceil_div(items, s.batch_size), s.grad_accum);
+// An epoch of the stage: its members' epochs (stage_steps.h).
+int64_t steps_per_epoch_of(const StageSpec& stage) {
+  int64_t per_epoch = 0;
+  for (const StageTask& t : stage.tasks) per_epoch += member_steps_per_epoch(item_count(t.train), stage.settings);
+  return per_epoch;
 }
 
 // Sum of the per-item (per-token) losses of a batch.
@@ -98,7 +100,7 @@ torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
              static_cast<double>(q.size(0));
     }
   }
-  throw ConfigError(std::string("cannot train a ") + task_type_name(type) + " task as a stage");
+  throw ConfigError(std::string("cannot train a ") + choice_name(type) + " task as a stage");
 }
 
 // Masked-token accuracy on a split with fixed masks.
@@ -176,27 +178,10 @@ HeadOptions head_for(const CachedTask& task) {
 }
 
 int64_t planned_steps(const StageSpec& stage) {
-  const TrainConfig& s = stage.settings;
-  if (s.max_steps > 0) return s.max_steps;
-  int64_t per_epoch = 0;
-  for (const StageTask& t : stage.tasks) per_epoch += member_steps_per_epoch(t, s);
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s.epochs * static_cast<double>(per_epoch))));
+  return stage_steps(steps_per_epoch_of(stage), stage.settings);
 }
 
 namespace {
-
-int64_t steps_per_epoch_of(const StageSpec& stage) {
-  int64_t per_epoch = 0;
-  for (const StageTask& t : stage.tasks) per_epoch += member_steps_per_epoch(t, stage.settings);
-  return per_epoch;
-}
-
-bool evaluates_after(const StageSpec& stage, int64_t done, int64_t steps, int64_t per_epoch) {
-  const bool last = done == steps;
-  const bool epoch_end = per_epoch > 0 && done % per_epoch == 0;
-  const bool periodic = stage.settings.eval_every > 0 ? done % stage.settings.eval_every == 0 : epoch_end;
-  return last || periodic;
-}
 
 bool all_have_dev(const StageSpec& stage) {
   return std::all_of(stage.tasks.begin(), stage.tasks.end(), [](const StageTask& t) { return t.has_dev; });
@@ -205,12 +190,9 @@ bool all_have_dev(const StageSpec& stage) {
 }  // namespace
 
 std::vector<int64_t> planned_eval_steps(const StageSpec& stage) {
-  std::vector<int64_t> out;
-  if (!all_have_dev(stage)) return out;
-  const int64_t steps = planned_steps(stage), per_epoch = steps_per_epoch_of(stage);
-  for (int64_t done = 1; done <= steps; ++done)
-    if (evaluates_after(stage, done, steps, per_epoch)) out.push_back(done);
-  return out;
+  if (!all_have_dev(stage)) return {};
+  const int64_t per_epoch = steps_per_epoch_of(stage);
+  return evaluation_steps(stage_steps(per_epoch, stage.settings), per_epoch, stage.settings);
 }
 
 double linear_schedule(int64_t k, int64_t steps, int64_t warmup) {
@@ -262,10 +244,10 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     container->register_module("task" + std::to_string(i), m.model);
     m.lengths = item_lengths(t.train);
     m.data_seed = derive_seed(seed, "data:" + t.name);
-    m.steps_per_epoch = member_steps_per_epoch(t, s);
+    m.steps_per_epoch = member_steps_per_epoch(item_count(t.train), s);
     const double items = static_cast<double>(item_count(t.train));
-    const double weight = stage.sampling == "uniform"       ? 1.0
-                          : stage.sampling == "temperature" ? std::pow(items, 1.0 / stage.temperature)
+    const double weight = stage.sampling == Sampling::kUniform       ? 1.0
+                          : stage.sampling == Sampling::kTemperature ? std::pow(items, 1.0 / stage.temperature)
                                                             : items;
     cumulative.push_back((cumulative.empty() ? 0.0 : cumulative.back()) + weight);
   }
@@ -290,7 +272,7 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
   const int64_t warmup = static_cast<int64_t>(std::llround(s.warmup_fraction * static_cast<double>(steps)));
   const int64_t per_epoch = steps_per_epoch_of(stage);
   const bool can_select = all_have_dev(stage);
-  const bool select_best = s.select == "best" && can_select;
+  const bool select_best = s.select == Selection::kBest && can_select;
   double best_score = -std::numeric_limits<double>::infinity();
   torch::Tensor best_weights;
 
@@ -458,7 +440,7 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     result.step_tasks.push_back(static_cast<int32_t>(mi));
     result.tokens += static_cast<int64_t>(stats[1].item<double>());
 
-    if (can_select && evaluates_after(stage, step + 1, steps, per_epoch)) evaluate_all(step + 1);
+    if (can_select && evaluates_after(step + 1, steps, per_epoch, stage.settings)) evaluate_all(step + 1);
     const bool go = !hooks.on_step || hooks.on_step(step + 1, steps, result);
     const bool periodic = hooks.snapshot_every > 0 && (step + 1) % hooks.snapshot_every == 0;
     if (hooks.on_snapshot && step + 1 < steps && (!go || periodic)) snapshot(step + 1);

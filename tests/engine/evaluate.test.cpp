@@ -8,7 +8,7 @@ using namespace ordertune;
 
 namespace {
 
-CachedTask task_of(const std::string& name, TaskType type, const std::string& metric,
+CachedTask task_of(const std::string& name, TaskType type, Metric metric,
                    std::vector<std::string> labels = {}) {
   CachedTask t;
   t.name = name;
@@ -66,7 +66,7 @@ TEST_CASE("classification accuracy and tagging seqeval from predictions", "[eval
   Predictions p;
   p.type = TaskType::kClassification;
   p.labels = {0, 1, 1, 1};
-  const auto cls = task_of("xnli", TaskType::kClassification, "accuracy", {"a", "b", "c"});
+  const auto cls = task_of("xnli", TaskType::kClassification, Metric::kAccuracy, {"a", "b", "c"});
   CHECK(metric_value(score_predictions(cls, "de", s, p), "accuracy") == 75.0);
 
   // Tagging: sentence 1 "B-PER I-PER O", sentence 2 "B-LOC"; the prediction gets the LOC right,
@@ -76,7 +76,7 @@ TEST_CASE("classification accuracy and tagging seqeval from predictions", "[eval
   t.type = TaskType::kTagging;
   t.tagging.word_labels.push_row(std::vector<int32_t>{1, 2, 0});
   t.tagging.word_labels.push_row(std::vector<int32_t>{3});
-  const auto panx = task_of("panx", TaskType::kTagging, "seqeval_f1", {"O", "B-PER", "I-PER", "B-LOC"});
+  const auto panx = task_of("panx", TaskType::kTagging, Metric::kSeqevalF1, {"O", "B-PER", "I-PER", "B-LOC"});
   Predictions q;
   q.type = TaskType::kTagging;
   q.labels = {1, 0, -1, 3};
@@ -98,7 +98,7 @@ TEST_CASE("QA predictions become context substrings scored with SQuAD rules", "[
   p.type = TaskType::kExtractiveQA;
   p.spans = {15, 22, 0, 5};  // "the mat" (exact), "Paris" (wrong)
   CHECK(answer_strings(s, p.spans) == std::vector<std::string>{"the mat", "Paris"});
-  const auto xquad = task_of("xquad", TaskType::kExtractiveQA, "squad");
+  const auto xquad = task_of("xquad", TaskType::kExtractiveQA, Metric::kSquad);
   const MetricSet m = score_predictions(xquad, "en", s, p);
   CHECK(metric_value(m, "exact_match") == 50.0);
   CHECK(metric_value(m, "f1") == 50.0);
@@ -121,7 +121,7 @@ TEST_CASE("Tatoeba is scored per English sentence; BUCC keeps pairs at or above 
   p.type = TaskType::kRetrieval;
   p.k = 1;
   p.ranked = {0, 1, 3, 2};  // English sentence j -> nearest other-language sentence
-  const auto tatoeba = task_of("tatoeba", TaskType::kRetrieval, "accuracy");
+  const auto tatoeba = task_of("tatoeba", TaskType::kRetrieval, Metric::kAccuracy);
   CHECK(metric_value(score_predictions(tatoeba, "de", s, p), "accuracy") == 50.0);
 
   Predictions b;
@@ -130,7 +130,7 @@ TEST_CASE("Tatoeba is scored per English sentence; BUCC keeps pairs at or above 
   b.ranked = {0, 0, 1, 1, 2, 3, 3, 2};
   b.scores = {1.5f, 1.2f, 1.1f, 0.9f};
   b.threshold = 1.1;  // keeps (0,0) (1,1) correct and (2,3) wrong: P = 2/3, R = 2/4
-  const auto bucc = task_of("bucc2018", TaskType::kRetrieval, "bucc_f1");
+  const auto bucc = task_of("bucc2018", TaskType::kRetrieval, Metric::kBuccF1);
   const MetricSet m = score_predictions(bucc, "de", s, b);
   CHECK(metric_value(m, "precision") == Approx(200.0 / 3.0));
   CHECK(metric_value(m, "recall") == Approx(50.0));
@@ -143,7 +143,7 @@ TEST_CASE("scoring a split without labels is a clear error", "[evaluate]") {
   s.classification.labels = {-1, -1};
   Predictions p;
   p.labels = {0, 1};
-  const auto cls = task_of("xnli", TaskType::kClassification, "accuracy", {"a", "b"});
+  const auto cls = task_of("xnli", TaskType::kClassification, Metric::kAccuracy, {"a", "b"});
   CHECK_FALSE(has_labels(s));
   CHECK_THROWS_WITH(score_predictions(cls, "de", s, p),
                     "task xnli (de): the split has no labels to score");

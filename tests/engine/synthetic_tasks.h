@@ -92,7 +92,7 @@ inline SplitFeatures retrieval_split(int64_t n, int64_t vocab, uint64_t seed) {
 }
 
 inline StageTask stage_task(const std::string& name, SplitFeatures train, std::vector<std::string> labels,
-                            const std::string& metric = "accuracy") {
+                            Metric metric = Metric::kAccuracy) {
   StageTask t;
   t.name = name;
   t.info.name = name;

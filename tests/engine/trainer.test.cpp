@@ -16,6 +16,7 @@
 #include "ordertune/train/evaluate.h"
 #include "ordertune/sweep/resume.h"
 #include "ordertune/train/trainer.h"
+#include "ordertune/plan/stage_steps.h"
 
 using namespace ordertune;
 using ordertune::testing::small_test_config;
@@ -209,7 +210,7 @@ TEST_CASE("select = best keeps the weights of the best dev evaluation", "[traine
   stage.settings.epochs = 3;
   stage.settings.lr = 3e-3;
   stage.settings.eval_every = 8;
-  stage.settings.select = "best";
+  stage.settings.select = Selection::kBest;
   stage.tasks[0].has_dev = true;
   stage.tasks[0].dev = ordertune::testing::classification_split(100, small_test_config().vocab_size, 9);
   XlmrEncoder e = fresh_encoder(4);
@@ -225,7 +226,7 @@ TEST_CASE("select = best keeps the weights of the best dev evaluation", "[traine
   // The kept encoder with a head re-trained from nothing is not comparable; but re-running the
   // same stage to the selected step with select = last must give the same encoder.
   StageSpec upto = stage;
-  upto.settings.select = "last";
+  upto.settings.select = Selection::kLast;
   upto.settings.eval_every = 0;
   XlmrEncoder e2 = fresh_encoder(4);
   TrainHooks hooks;
@@ -271,7 +272,7 @@ TEST_CASE("a stage stopped at a step boundary and resumed from its snapshot file
   stage.settings.epochs = 3;
   stage.settings.lr = 3e-3;
   stage.settings.eval_every = 4;
-  stage.settings.select = "best";
+  stage.settings.select = Selection::kBest;
   REQUIRE(small_test_config().hidden_dropout_prob > 0);
 
   XlmrEncoder whole = fresh_encoder(1);
@@ -342,7 +343,7 @@ TEST_CASE("a retrieval stage trains a dual encoder: in-batch softmax over pooler
   const int64_t V = small_test_config().vocab_size;
   StageSpec stage;
   stage.name = "pairs";
-  stage.tasks.push_back(ordertune::testing::stage_task("pairs", ordertune::testing::retrieval_split(256, V, 1), {}, "map@20"));
+  stage.tasks.push_back(ordertune::testing::stage_task("pairs", ordertune::testing::retrieval_split(256, V, 1), {}, Metric::kMap20));
   stage.settings.batch_size = 16;
   stage.settings.epochs = 8;
   stage.settings.lr = 3e-4;
@@ -354,7 +355,7 @@ TEST_CASE("a retrieval stage trains a dual encoder: in-batch softmax over pooler
   EvalOptions eo;
   eo.dual_encoder = true;
   auto top1 = [&](XlmrEncoder& e) {
-    const Predictions p = predict_retrieval(*e, test, "map@20", eo);
+    const Predictions p = predict_retrieval(*e, test, Metric::kMap20, eo);
     int64_t hits = 0;
     for (int64_t q = 0; q < 100; ++q) hits += p.ranked[static_cast<size_t>(q * p.k)] == q;
     return static_cast<double>(hits) / 100.0;
@@ -384,4 +385,45 @@ TEST_CASE("a retrieval stage trains a dual encoder: in-batch softmax over pooler
   // logit_scale trains with the encoder (xtreme's nn.Parameter(100.0)).
   REQUIRE(models.size() == 1);
   CHECK(models[0]->logit_scale.item<double>() != 100.0);
+}
+
+TEST_CASE("the trainer runs the steps and evaluations the planner counts (stage_steps.h)",
+          "[trainer][steps]") {
+  // Two members of 37 and 20 items: the planner's arithmetic from item counts alone, against
+  // what train_stage actually does (the results layout and the cost model use the planner's).
+  struct Case {
+    int batch, accum;
+    double epochs;
+    int64_t max_steps, eval_every;
+  };
+  for (const Case& c : {Case{4, 2, 1.5, 0, 0}, Case{8, 1, 1, 0, 3}, Case{4, 1, 2, 7, 0}, Case{16, 2, 0.3, 0, 0}}) {
+    StageSpec stage;
+    stage.name = "mix";
+    const int64_t V = small_test_config().vocab_size;
+    stage.tasks.push_back(ordertune::testing::stage_task("a", ordertune::testing::classification_split(37, V, 1), {"no", "yes"}));
+    stage.tasks.push_back(ordertune::testing::stage_task("b", ordertune::testing::classification_split(20, V, 2), {"no", "yes"}));
+    for (StageTask& t : stage.tasks) {
+      t.has_dev = true;
+      t.dev = ordertune::testing::classification_split(8, V, 3);
+    }
+    stage.settings.batch_size = c.batch;
+    stage.settings.grad_accum = c.accum;
+    stage.settings.epochs = c.epochs;
+    stage.settings.max_steps = c.max_steps;
+    stage.settings.eval_every = c.eval_every;
+    const int64_t per_epoch =
+        member_steps_per_epoch(37, stage.settings) + member_steps_per_epoch(20, stage.settings);
+    const int64_t steps = stage_steps(per_epoch, stage.settings);
+    XlmrEncoder e = fresh_encoder(1);
+    const StageResult r = train_stage(e, stage, 5);
+    INFO("batch " << c.batch << " x " << c.accum << ", epochs " << c.epochs << ", max_steps "
+                  << c.max_steps << ", eval_every " << c.eval_every);
+    CHECK(r.steps == steps);
+    CHECK(planned_steps(stage) == steps);
+    std::vector<int64_t> evaluated;
+    for (const EvalRecord& ev : r.evals)
+      if (evaluated.empty() || evaluated.back() != ev.step) evaluated.push_back(ev.step);
+    CHECK(evaluated == evaluation_steps(steps, per_epoch, stage.settings));
+    CHECK(static_cast<int64_t>(evaluated.size()) == evaluation_count(steps, per_epoch, stage.settings));
+  }
 }

@@ -1,6 +1,7 @@
 // Tests of config.h: defaults, the reference file, and one-line errors for bad input.
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -185,11 +186,55 @@ explicit = [[], ["nli_mix"], ["sst", "mnli"]]
   const TaskSpec& xnli = c.registry.get("xnli");
   CHECK(xnli.languages.at("test") == std::vector<std::string>{"en", "de"});
   CHECK(xnli.format == TaskRegistry::builtin().get("xnli").format);
-  CHECK(c.mixtures.at("nli_mix").sampling == "temperature");
+  CHECK(c.mixtures.at("nli_mix").sampling == Sampling::kTemperature);
   CHECK(c.orders.explicit_orders.size() == 3);
   CHECK(c.orders.explicit_orders[0].empty());
   const auto inter = c.intermediate_tasks();
   CHECK(inter == std::vector<std::string>{"mnli", "sst"});
+}
+
+// Every choice enum round-trips through its one spelling table, and a config names a choice only
+// by a spelling of it (base/choice.h).
+template <typename E>
+void check_spellings() {
+  std::set<std::string> names;
+  for (const auto& s : ordertune::ChoiceTraits<E>::spellings) {
+    INFO(s.name);
+    CHECK(names.insert(s.name).second);  // each spelling once
+    E parsed{};
+    REQUIRE(ordertune::parse_choice(s.name, &parsed));
+    CHECK(parsed == s.value);
+    CHECK(std::string(ordertune::choice_name(s.value)) == s.name);
+  }
+  E unused{};
+  CHECK_FALSE(ordertune::parse_choice("no such value", &unused));
+}
+
+TEST_CASE("choices are enums with one spelling each", "[config][choice]") {
+  check_spellings<ordertune::TaskType>();
+  check_spellings<ordertune::Metric>();
+  check_spellings<ordertune::Precision>();
+  check_spellings<ordertune::Sampling>();
+  check_spellings<ordertune::OrdersMode>();
+  check_spellings<ordertune::Selection>();
+  check_spellings<ordertune::CheckpointKeep>();
+  // Parsed where read: the value's enum, and the spellings in the message of a bad one.
+  const SweepConfig c = parse_config(
+      "[model]\ndtype = \"bf16\"\n[train]\nselect = \"best\"\n[orders]\nmode = \"permutations\"\n"
+      "stages = [\"mnli\"]\n[output]\ncheckpoints = \"none\"\ncheckpoint_dtype = \"bf16\"\n",
+      "x.toml");
+  CHECK(c.model.dtype == ordertune::Precision::kBf16);
+  CHECK(c.train.select == ordertune::Selection::kBest);
+  CHECK(c.orders.mode == ordertune::OrdersMode::kPermutations);
+  CHECK(c.output.checkpoints == ordertune::CheckpointKeep::kNone);
+  CHECK(c.output.checkpoint_dtype == ordertune::Precision::kBf16);
+  CHECK_THAT(error_of("[model]\ndtype = \"fp16\"\n"),
+             Equals("x.toml:2: model.dtype: expected one of \"fp32\", \"bf16\", got \"fp16\""));
+  CHECK_THAT(error_of("[orders]\nmode = 3\n"),
+             Equals("x.toml:2: orders.mode: expected one of \"k_permutations\", \"permutations\", "
+                    "\"explicit\", got 3"));
+  CHECK_THAT(error_of("[tasks.mine]\nmetric = \"bleu\"\n"),
+             Contains("tasks.mine.type: required for a new task"));
 }
 
 TEST_CASE("bad configs fail with one line naming file, line and field", "[config]") {

@@ -18,7 +18,7 @@ CachedTask make_task(const std::string& name, TaskType type) {
   t.name = name;
   t.type = type;
   t.format = "jsonl";
-  t.metric = "accuracy";
+  t.metric = Metric::kAccuracy;
   t.labels = {"contradiction", "entailment", "neutral"};
   t.content_hash = "0123456789abcdef";
   return t;

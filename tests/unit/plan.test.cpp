@@ -271,21 +271,22 @@ tasks = ["xnli"]
   // Checkpoints kept: interior = root + every stage node with children (here all 4 have a target
   // leaf: workers hand those encoders over through the file); all = root + every stage node.
   EncoderShape tiny;
-  tiny.vocab_size = 2002;
-  tiny.hidden = 64;
-  tiny.layers = 2;
-  tiny.ffn = 256;
-  tiny.max_positions = 258;
+  tiny.config.vocab_size = 2002;
+  tiny.config.hidden_size = 64;
+  tiny.config.num_hidden_layers = 2;
+  tiny.config.num_attention_heads = 4;
+  tiny.config.intermediate_size = 256;
+  tiny.config.max_position_embeddings = 258;
   SweepConfig interior = c;
   const ResourceEstimate r = estimate_resources(plan, interior, tiny);
   CHECK(r.checkpoints_kept == 5);
   SweepConfig all = c;
-  all.output.checkpoints = "all";
-  all.output.checkpoint_dtype = "bf16";
+  all.output.checkpoints = CheckpointKeep::kAll;
+  all.output.checkpoint_dtype = Precision::kBf16;
   const ResourceEstimate ra = estimate_resources(plan, all, tiny);
   CHECK(ra.checkpoints_kept == 5);
   SweepConfig none = c;
-  none.output.checkpoints = "none";
+  none.output.checkpoints = CheckpointKeep::kNone;
   CHECK(estimate_resources(plan, none, tiny).checkpoints_kept == 0);
   // Tiny model by hand: embeddings 2002*64 + 258*64 + 64 + 128 = 144,832; a layer 49,984;
   // pooler 4,160: 248,960 parameters.
@@ -295,7 +296,7 @@ tasks = ["xnli"]
 }
 
 TEST_CASE("XLM-R large has 559,890,432 parameters", "[plan]") {
-  CHECK(encoder_parameters(EncoderShape{}) == 559'890'432);
+  CHECK(encoder_parameters(xlmr_large_config()) == 559'890'432);
 }
 
 TEST_CASE("costs come from the data cache when it exists", "[plan]") {
@@ -316,7 +317,7 @@ TEST_CASE("costs come from the data cache when it exists", "[plan]") {
     t.name = name;
     t.type = TaskType::kClassification;
     t.format = "jsonl";
-    t.metric = "accuracy";
+    t.metric = Metric::kAccuracy;
     t.labels = {"contradiction", "entailment", "neutral"};
     t.content_hash = "0";
     return t;
@@ -364,7 +365,7 @@ epochs = 1.0
   // The tiny model would take the cache's vocabulary.
   SweepConfig tiny = c;
   tiny.model.checkpoint = "";
-  CHECK(encoder_shape(tiny).vocab_size == 1002);
+  CHECK(encoder_shape(tiny).config.vocab_size == 1002);
 }
 
 TEST_CASE("multiple-choice costs count every choice padded to the item's longest", "[plan]") {
@@ -382,7 +383,7 @@ TEST_CASE("multiple-choice costs count every choice padded to the item's longest
     t.name = "hellaswag";
     t.type = TaskType::kMultipleChoice;
     t.format = "jsonl";
-    t.metric = "accuracy";
+    t.metric = Metric::kAccuracy;
     t.num_choices = 0;  // left to the featurizer: the split's rows say 2
     t.content_hash = "0";
     CacheWriter w(cache);

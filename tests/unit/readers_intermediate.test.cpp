@@ -102,7 +102,7 @@ TEST_CASE("intermediate registry: jiant layouts, labels and splits", "[reader]")
     const TaskSpec& mnli = reg.get("mnli");
     CHECK(mnli.type == TaskType::kClassification);
     CHECK(mnli.format == "jiant_pair_jsonl");
-    CHECK(mnli.metric == "accuracy");
+    CHECK(mnli.metric == Metric::kAccuracy);
     CHECK(mnli.paths.at("train") == "jiant/mnli/train.jsonl");
     CHECK(mnli.paths.at("dev") == "jiant/mnli/val.jsonl");
     CHECK(mnli.paths.at("test") == "jiant/mnli/test.jsonl");

@@ -78,8 +78,8 @@ TEST_CASE("xtreme registry: every target task is complete and consistent", "[rea
                                              "panx",     "pawsx",  "tatoeba", "tydiqa",
                                              "udpos",    "xcopa",  "xnli",    "xquad"};
   REQUIRE(registry.names() == expected);
-  const std::set<std::string> metrics = {"accuracy", "seqeval_f1", "squad",
-                                         "mlqa",     "bucc_f1",    "map@20"};
+  const std::set<ordertune::Metric> metrics = {ordertune::Metric::kAccuracy, ordertune::Metric::kSeqevalF1, ordertune::Metric::kSquad,
+                                    ordertune::Metric::kMlqa,     ordertune::Metric::kBuccF1,    ordertune::Metric::kMap20};
   for (const std::string& name : registry.names()) {
     INFO("task " << name);
     const TaskSpec& spec = registry.get(name);

@@ -17,6 +17,69 @@
 
 namespace ordertune {
 
+// ---- choices (base/choice.h: each spelt once, here) -------------------------------------------
+
+// Numeric precision: of training (model.dtype: bf16 = autocast, weights stay fp32) and of the
+// encoders stored in the results file (output.checkpoint_dtype).
+enum class Precision { kFp32, kBf16 };
+template <>
+struct ChoiceTraits<Precision> {
+  static constexpr Spelling<Precision> spellings[] = {{Precision::kFp32, "fp32"},
+                                                      {Precision::kBf16, "bf16"}};
+};
+
+// How a mixture stage draws its member tasks (jiant's multi-task samplers).
+enum class Sampling {
+  kProportional,  // p ~ training items
+  kTemperature,   // p ~ items^(1/T)
+  kUniform,       // p = 1/tasks
+};
+template <>
+struct ChoiceTraits<Sampling> {
+  static constexpr Spelling<Sampling> spellings[] = {{Sampling::kProportional, "proportional"},
+                                                     {Sampling::kTemperature, "temperature"},
+                                                     {Sampling::kUniform, "uniform"}};
+};
+
+// Which orders a sweep trains.
+enum class OrdersMode {
+  kKPermutations,  // every ordered selection of k distinct stages, for each k in `lengths`
+  kPermutations,   // every order of all stages
+  kExplicit,       // exactly the listed orders
+};
+template <>
+struct ChoiceTraits<OrdersMode> {
+  static constexpr Spelling<OrdersMode> spellings[] = {{OrdersMode::kKPermutations, "k_permutations"},
+                                                       {OrdersMode::kPermutations, "permutations"},
+                                                       {OrdersMode::kExplicit, "explicit"}};
+};
+
+// The model a stage keeps after training.
+enum class Selection {
+  kBest,  // the evaluation with the best English dev metric
+  kLast,  // the weights after the last step
+};
+template <>
+struct ChoiceTraits<Selection> {
+  static constexpr Spelling<Selection> spellings[] = {{Selection::kBest, "best"},
+                                                      {Selection::kLast, "last"}};
+};
+
+// The encoders a sweep stores in the results file.
+enum class CheckpointKeep {
+  kAll,       // every node's
+  kInterior,  // the root's and every stage node's with children (what resume and export need)
+  kNone,      // none: encoders move between workers' memories only (scheduler.h rule 6)
+};
+template <>
+struct ChoiceTraits<CheckpointKeep> {
+  static constexpr Spelling<CheckpointKeep> spellings[] = {{CheckpointKeep::kAll, "all"},
+                                                           {CheckpointKeep::kInterior, "interior"},
+                                                           {CheckpointKeep::kNone, "none"}};
+};
+
+// ---- sections ------------------------------------------------------------------------------
+
 struct SweepSection {
   std::string name = "sweep";  // label stored in the results file
   uint64_t seed = 42;          // sweep seed; node seeds derive from (seed, replicate, path)
@@ -54,7 +117,7 @@ struct ModelConfig {
   std::string tokenizer;       // sentencepiece model; "" = <checkpoint>/sentencepiece.bpe.model,
                                // or trained on the MLM corpus for the tiny model
   int retrieval_layer = -1;    // layer mean-pooled for retrieval; -1 = round(14/24 * layers)
-  std::string dtype = "fp32";  // training precision: fp32 | bf16 (CUDA only)
+  Precision dtype = Precision::kFp32;  // training precision: fp32 | bf16 (CUDA only)
   bool activation_checkpointing = false;  // recompute layer activations in backward (saves memory)
   TinyModelConfig tiny;        // [model.tiny], used when checkpoint = ""
 };
@@ -77,14 +140,12 @@ struct DataConfig {
 struct MixtureConfig {
   std::string name;                       // stage name used in orders
   std::vector<std::string> tasks;         // member tasks
-  std::string sampling = "proportional";  // proportional | temperature | uniform
+  Sampling sampling = Sampling::kProportional;  // proportional | temperature | uniform
   double temperature = 2.0;               // with sampling = "temperature": p ~ size^(1/T)
 };
 
 struct OrdersConfig {
-  // k_permutations: every ordered selection of k distinct stages for each k in `lengths`;
-  // permutations: every order of all stages; explicit: exactly the orders in `explicit`.
-  std::string mode = "k_permutations";
+  OrdersMode mode = OrdersMode::kKPermutations;      // k_permutations | permutations | explicit
   std::vector<std::string> stages;                   // intermediate tasks or mixture names
   std::vector<int> lengths = {0, 1};                 // k values; 0 = the baseline (no stage)
   std::vector<std::vector<std::string>> explicit_orders;  // with mode = "explicit"
@@ -100,15 +161,15 @@ struct TrainConfig {
   double weight_decay = 0.01;     // AdamW decay (never on biases and LayerNorm)
   double max_grad_norm = 1.0;     // gradient clipping
   int64_t eval_every = 0;         // evaluate on English dev every N steps; 0 = end of each epoch
-  std::string select = "last";    // model kept: best (by dev metric) | last
+  Selection select = Selection::kLast;  // model kept: best (by dev metric) | last
   int64_t max_train_examples = 0; // cap on training examples; 0 = all
   int64_t max_eval_examples = 0;  // cap on dev examples per evaluation; 0 = all
 };
 
 struct OutputConfig {
   std::string results = "results/ordertune.h5";  // the results file
-  std::string checkpoints = "interior";          // encoders kept: all | interior | none
-  std::string checkpoint_dtype = "fp32";         // fp32 | bf16
+  CheckpointKeep checkpoints = CheckpointKeep::kInterior;  // encoders kept: all | interior | none
+  Precision checkpoint_dtype = Precision::kFp32;           // fp32 | bf16
   int64_t resume_every = 200;                    // steps between resume snapshots; 0 = only at signals
 };
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "ordertune/base/choice.h"
+
 namespace ordertune {
 
 enum class TaskType {
@@ -23,10 +25,33 @@ enum class TaskType {
   kMLM,             // raw text lines for masked language modelling
 };
 
-const char* task_type_name(TaskType type);
-// Parses "classification", "multiple_choice", "extractive_qa", "tagging", "retrieval", "mlm";
-// returns false for anything else.
-bool parse_task_type(const std::string& name, TaskType* out);
+template <>
+struct ChoiceTraits<TaskType> {
+  static constexpr Spelling<TaskType> spellings[] = {
+      {TaskType::kClassification, "classification"}, {TaskType::kMultipleChoice, "multiple_choice"},
+      {TaskType::kExtractiveQA, "extractive_qa"},    {TaskType::kTagging, "tagging"},
+      {TaskType::kRetrieval, "retrieval"},           {TaskType::kMLM, "mlm"},
+  };
+};
+
+// How a task is scored: the official evaluate.py's function for it (metrics.h).
+enum class Metric {
+  kAccuracy,   // classification, multiple choice, Tatoeba (accuracy of the nearest neighbour)
+  kSeqevalF1,  // tagging: seqeval entity F1 (PAN-X), or token accuracy-like F1 (UD-POS)
+  kSquad,      // extractive QA: SQuAD v1.1 EM/F1
+  kMlqa,       // extractive QA: MLQA's language-aware normalisation
+  kBuccF1,     // bitext mining F1 with a threshold tuned on dev (BUCC 2018)
+  kMap20,      // rankings: mean average precision at 20 (Mewsli-X, LAReQA)
+  kMlm,        // masked LM accuracy (pretraining corpus only)
+};
+template <>
+struct ChoiceTraits<Metric> {
+  static constexpr Spelling<Metric> spellings[] = {
+      {Metric::kAccuracy, "accuracy"}, {Metric::kSeqevalF1, "seqeval_f1"}, {Metric::kSquad, "squad"},
+      {Metric::kMlqa, "mlqa"},         {Metric::kBuccF1, "bucc_f1"},       {Metric::kMap20, "map@20"},
+      {Metric::kMlm, "mlm"},
+  };
+};
 
 // The canonical split names. Readers and the cache use exactly these.
 inline constexpr const char* kSplitTrain = "train";
@@ -37,7 +62,7 @@ struct TaskSpec {
   std::string name;         // registry key, e.g. "mnli", "xquad"
   TaskType type = TaskType::kClassification;
   std::string format;       // reader name (see task_reader.h: reader_formats())
-  std::string metric;       // "accuracy", "seqeval_f1", "squad", "mlqa", "bucc_f1", "map@20", "mlm"
+  Metric metric = Metric::kAccuracy;
   // split -> path relative to data.root; "{lang}" is replaced by the language code. Some
   // formats need several files per split (e.g. BUCC source + target + gold): they derive the
   // others from this one path, as documented per format.

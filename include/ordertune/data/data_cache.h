@@ -116,7 +116,7 @@ struct CachedTask {
   std::string name;
   TaskType type = TaskType::kClassification;
   std::string format;
-  std::string metric;
+  Metric metric = Metric::kAccuracy;
   std::string train_task;
   std::vector<std::string> labels;
   int32_t num_choices = 0;

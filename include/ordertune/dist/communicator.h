@@ -25,6 +25,8 @@
 #include <mpi.h>
 #include <torch/types.h>
 
+#include "ordertune/base/choice.h"
+
 namespace ordertune {
 
 // One group of ranks training one node together. Every operation is collective over the group
@@ -118,10 +120,21 @@ struct RankLayout {
 // any collective call).
 RankLayout make_rank_layout(MPI_Comm world, int group_size);
 
-// The device this rank computes on: cuda:(local_rank % device_count) when LibTorch sees CUDA,
-// else the CPU. The environment variable ORDERTUNE_DEVICE overrides: "cpu" forces the CPU,
-// "cuda" requires a GPU (ConfigError without one), "auto" or unset chooses as above; any other
-// value is a ConfigError.
+// Where a rank computes: kAuto = a GPU when LibTorch sees one, else the CPU.
+enum class DeviceChoice { kAuto, kCpu, kCuda };
+template <>
+struct ChoiceTraits<DeviceChoice> {
+  static constexpr Spelling<DeviceChoice> spellings[] = {
+      {DeviceChoice::kAuto, "auto"}, {DeviceChoice::kCpu, "cpu"}, {DeviceChoice::kCuda, "cuda"}};
+};
+
+// The device `choice` names for a rank: kCpu the CPU; kCuda cuda:(local_rank % device_count)
+// (ConfigError naming `what` when LibTorch sees no GPU); kAuto that GPU if there is one, else
+// the CPU.
+torch::Device resolve_device(DeviceChoice choice, int local_rank, const std::string& what);
+
+// The device this rank computes on: resolve_device of the environment variable
+// ORDERTUNE_DEVICE (auto | cpu | cuda; unset = auto; any other value is a ConfigError).
 torch::Device select_device(int local_rank);
 
 }  // namespace ordertune

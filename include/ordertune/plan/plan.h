@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "ordertune/config/config.h"
+#include "ordertune/config/model_config.h"
 
 namespace ordertune {
 
@@ -82,6 +83,12 @@ struct PlanNode {
   double cost_s = 0.0;            // estimated seconds (CostModel, before run-time refinement)
   bool order_end = false;         // root/stage: ends at least one order (target leaves below)
 };
+
+// Whether the results file stores `node`'s encoder under output.checkpoints. A parent that no
+// worker holds any more is read from the file, so the root and every stage node with children
+// are kept under both "interior" and "all"; "all" adds stage nodes without children; "none"
+// keeps nothing. The one rule for the results layout and the resource estimate.
+bool keeps_checkpoint(const PlanNode& node, CheckpointKeep keep);
 
 // A stable, human-readable name: "root", "r0/mnli>squad_v1" (stage), "r1/mnli>squad_v1:xnli"
 // (target), "r2/:xnli" (a target of the baseline order).
@@ -199,23 +206,12 @@ Plan build_plan(const SweepConfig& config, const CostModel& costs);
 
 // ---- resources --------------------------------------------------------------------------------
 
-// The encoder's architecture, as far as its size goes (model.h's XlmrConfig fields).
+// The encoder's architecture as the planner knows it, and where that came from.
 struct EncoderShape {
-  int64_t vocab_size = 250002;                   // V
-  int64_t hidden = 1024;                         // H
-  int64_t layers = 24;                           // L
-  int64_t ffn = 4096;                            // F
-  int64_t max_positions = 514;                   // P
-  int64_t type_vocab_size = 1;                   // token types
-  std::string source = "XLM-R large (nominal)";  // where the numbers came from
+  XlmrConfig config = xlmr_large_config();
+  std::string source = "XLM-R large (nominal)";
 };
 
-// Parameters of an XLM-R encoder with pooler (Hugging Face XLMRobertaModel):
-//   embeddings   V*H + P*H + types*H + 2H (LayerNorm)
-//   per layer    4H^2 + 4H (Q, K, V, output) + 2H (LayerNorm) + 2HF + F + H (FFN) + 2H (LayerNorm)
-//   pooler       H^2 + H
-// XLM-R large: 559,890,432.
-int64_t encoder_parameters(const EncoderShape& shape);
 // The tiny model (its vocabulary from the cache's tokenizer when the cache exists, else
 // model.tiny.vocab_size + 2: fairseq's offset and <mask>), or <model.checkpoint>/config.json, or
 // XLM-R large when that file does not exist yet (source says which).

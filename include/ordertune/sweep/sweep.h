@@ -33,11 +33,25 @@
 
 namespace ordertune {
 
+// How rank 0 shows progress.
+enum class ProgressStyle {
+  kAuto,   // a bar when stderr is a terminal, else lines
+  kBar,    // one live line at the bottom of a terminal
+  kLines,  // a log line every progress_every seconds
+  kNone,
+};
+template <>
+struct ChoiceTraits<ProgressStyle> {
+  static constexpr Spelling<ProgressStyle> spellings[] = {{ProgressStyle::kAuto, "auto"},
+                                                          {ProgressStyle::kBar, "bar"},
+                                                          {ProgressStyle::kLines, "lines"},
+                                                          {ProgressStyle::kNone, "none"}};
+};
+
 struct SweepOptions {
   std::filesystem::path results;  // "" = output.results of the config
   int threads = 0;                // 0 = sweep.threads of the config
-  std::string progress = "auto";  // rank 0: bar (live line), lines (periodic log lines), none;
-                                  // auto = bar when stderr is a terminal, else lines
+  ProgressStyle progress = ProgressStyle::kAuto;  // rank 0's progress display
   double progress_every = 60.0;   // seconds between progress lines in "lines" mode
   bool verbose = false;           // every rank also logs debug lines: encoders sent to peers,
                                   // kept copies freed (scheduler.h rules 5 and 6)

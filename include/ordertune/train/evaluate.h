@@ -76,7 +76,7 @@ Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split, const Ev
 // `metric` is the task's ("accuracy": Tatoeba, "bucc_f1", "map@20"); BUCC uses `threshold`
 // (choose it with choose_bucc_threshold on the dev split).
 Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& split,
-                              const std::string& metric, const EvalOptions& options,
+                              Metric metric, const EvalOptions& options,
                               double threshold = 0.0);
 // The BUCC threshold that maximises F1 on a labelled (dev) split.
 double choose_bucc_threshold(XlmrEncoderImpl& encoder, const SplitFeatures& dev,

@@ -57,9 +57,6 @@ class TaskData {
   std::map<std::string, SplitFeatures> splits_;
 };
 
-// The architecture of the tiny model (model.tiny) for this cache's vocabulary.
-XlmrConfig tiny_model_config(const SweepConfig& config, int64_t vocab_size);
-
 // The root encoder: the checkpoint (model.checkpoint), or the tiny model initialised from the
 // sweep seed and pretrained with MLM (its curve returned in *pretraining).
 XlmrEncoder make_root_encoder(TaskData& data, const torch::Device& device, const TrainHooks& hooks,

@@ -94,14 +94,10 @@ void validate(const TrainBenchOptions& o) {
   if (o.vocab < 4)
     throw ConfigError(
         fmt::format("bench train: --vocab: expected >= 4 (3 special ids + 1), got {}", o.vocab));
-  if (o.device != "cpu" && o.device != "cuda")
-    throw ConfigError(fmt::format("bench train: --device: expected cpu or cuda, got {}", o.device));
-  if (o.dtype != "fp32" && o.dtype != "bf16")
-    throw ConfigError(fmt::format("bench train: --dtype: expected fp32 or bf16, got {}", o.dtype));
-  if (o.dtype == "bf16" && o.device != "cuda")
+  if (o.dtype == Precision::kBf16 && o.device != DeviceChoice::kCuda)
     throw ConfigError(
         "bench train: --dtype bf16: expected --device cuda (bf16 autocast is CUDA only)");
-  if (o.device == "cuda" && !torch::cuda::is_available())
+  if (o.device == DeviceChoice::kCuda && !torch::cuda::is_available())
     throw ConfigError("bench train: --device cuda: this LibTorch build has no CUDA or sees no GPU");
 }
 
@@ -135,8 +131,8 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
   keep_freed_memory();
   const int threads = configure_threads(o.threads, /*ranks_on_node=*/1);
   torch::manual_seed(o.seed);
-  const bool cuda = o.device == "cuda";
-  const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
+  const torch::Device device = resolve_device(o.device, /*local_rank=*/0, "bench train: --device");
+  const bool cuda = device.is_cuda();
 
   XlmrConfig c = bench_model(o.layers, o.hidden, o.heads, o.ffn, o.vocab);
   c.max_position_embeddings = o.seq + c.pad_token_id + 1;
@@ -166,7 +162,7 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
     const double norm = params.grad_norm();
     optimizer.step(clip_coefficient(norm, kMaxGradNorm));
     params.zero_grad();
-    if (o.dtype == "bf16") at::autocast::clear_cache();
+    if (o.dtype == Precision::kBf16) at::autocast::clear_cache();
     return loss;
   };
   auto sync = [&] {
@@ -197,8 +193,8 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
   nlohmann::json j;
   j["impl"] = "ordertune";
   j["torch"] = TORCH_VERSION;
-  j["device"] = o.device;
-  j["dtype"] = o.dtype;
+  j["device"] = device.str();
+  j["dtype"] = choice_name(o.dtype);
   j["threads"] = threads;
   j["layers"] = o.layers;
   j["hidden"] = o.hidden;
@@ -221,7 +217,7 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
   j["gflops_per_step"] = gflops;
   j["gflop_s"] = gflops / step_s;
   if (cuda) {
-    const double peak = o.peak_tflops > 0 ? o.peak_tflops : (o.dtype == "bf16" ? 989.0 : 67.0);
+    const double peak = o.peak_tflops > 0 ? o.peak_tflops : (o.dtype == Precision::kBf16 ? 989.0 : 67.0);
     j["peak_tflops"] = peak;
     j["mfu"] = gflops / step_s / (peak * 1e3);
   } else {
@@ -253,8 +249,6 @@ void sync_and_evict(const std::filesystem::path& path) {
 }  // namespace
 
 nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& o) {
-  if (o.dtype != "fp32" && o.dtype != "bf16")
-    throw ConfigError("--dtype: expected fp32 or bf16, found " + o.dtype);
   if (o.repeats < 1) throw ConfigError("--repeats: expected at least 1, found " + std::to_string(o.repeats));
   const XlmrConfig model = bench_model(o.layers, o.hidden, o.heads, o.ffn, o.vocab);
   torch::manual_seed(0);
@@ -272,7 +266,7 @@ nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& o) {
   layout.curve_offset = layout.dev_offset = layout.metric_offset = layout.prediction_offset = {0, 0};
   layout.checkpoint_row = {0};
   layout.checkpoints = 1;
-  layout.checkpoint_dtype = o.dtype == "bf16" ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
+  layout.checkpoint_dtype = o.dtype == Precision::kBf16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
   set_checkpoint_parameters(layout, *encoder);
   layout.model_config_json = hf_config_json(model, "XLMRobertaModel");
 
@@ -300,17 +294,17 @@ nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& o) {
       auto a = encoder->named_parameters();
       for (const auto& p : back->named_parameters()) {
         const torch::Tensor expected =
-            o.dtype == "fp32" ? a[p.key()] : a[p.key()].to(torch::kBFloat16).to(torch::kFloat32);
+            o.dtype == Precision::kFp32 ? a[p.key()] : a[p.key()].to(torch::kBFloat16).to(torch::kFloat32);
         OT_CHECK(torch::equal(p.value(), expected), "checkpoint round trip changed {}", p.key());
       }
     }
   }
   const int64_t params = layout.param_offsets.back();
-  const int64_t bytes = params * (o.dtype == "bf16" ? 2 : 4);
+  const int64_t bytes = params * (o.dtype == Precision::kBf16 ? 2 : 4);
   std::filesystem::remove(path);
   std::filesystem::remove(path.string() + ".lock");
   const double mb = static_cast<double>(bytes) / 1e6;
-  return {{"params", params}, {"bytes", bytes}, {"dtype", o.dtype}, {"write_s", write_s},
+  return {{"params", params}, {"bytes", bytes}, {"dtype", choice_name(o.dtype)}, {"write_s", write_s},
           {"read_s", read_s}, {"write_mb_s", mb / write_s}, {"read_mb_s", mb / read_s},
           {"file", path.string()}};
 }

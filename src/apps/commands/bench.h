@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ordertune/config/config.h"
+#include "ordertune/dist/communicator.h"
 #include "ordertune/model/model.h"
 
 namespace ordertune {
@@ -31,8 +33,8 @@ struct TrainBenchOptions {
   int64_t steps = 8;           // timed steps
   int64_t warmup = 2;          // untimed steps first
   int threads = 1;             // compute threads (0: cores / ranks)
-  std::string device = "cpu";  // cpu | cuda
-  std::string dtype = "fp32";  // fp32 | bf16 (bf16: autocast on CUDA only)
+  DeviceChoice device = DeviceChoice::kCpu;  // cpu | cuda | auto
+  Precision dtype = Precision::kFp32;        // fp32 | bf16 (bf16: autocast on CUDA only)
   uint64_t seed = 0;           // initialisation, data and dropout
   double peak_tflops = 0;      // CUDA peak for MFU; 0: H100/H200 SXM dense (989 bf16, 67 fp32)
 };
@@ -59,7 +61,7 @@ struct CheckpointBenchOptions {
   int64_t heads = 16;
   int64_t ffn = 4096;
   int64_t vocab = 250002;
-  std::string dtype = "fp32";  // fp32 | bf16 (output.checkpoint_dtype)
+  Precision dtype = Precision::kFp32;  // fp32 | bf16 (output.checkpoint_dtype)
   int repeats = 2;             // write and read this many times; the best time counts
 };
 
