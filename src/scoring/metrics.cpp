@@ -242,11 +242,11 @@ std::u32string join_tokens(const std::vector<std::u32string>& tokens) {
 
 bool has_metric(const MetricSet& metrics, const std::string& name) {
   return std::any_of(metrics.begin(), metrics.end(),
-                     [&](const Metric& m) { return m.name == name; });
+                     [&](const MetricValue& m) { return m.name == name; });
 }
 
 double metric_value(const MetricSet& metrics, const std::string& name) {
-  for (const Metric& m : metrics)
+  for (const MetricValue& m : metrics)
     if (m.name == name) return m.value;
   OT_CHECK(false, "metric '{}' is not in this metric set", name);
   return 0.0;
@@ -575,7 +575,7 @@ MetricSet map_at_k_metrics(const std::vector<std::pair<std::string, std::string>
 MetricSet average_over_languages(const std::vector<MetricSet>& per_language) {
   OT_CHECK(!per_language.empty(), "averaging needs at least one language");
   MetricSet out;
-  for (const Metric& m : per_language.front()) {
+  for (const MetricValue& m : per_language.front()) {
     double sum = 0.0;
     for (const MetricSet& lang : per_language) sum += metric_value(lang, m.name);
     out.push_back({m.name, sum / static_cast<double>(per_language.size())});

@@ -469,7 +469,7 @@ int run_score(const ScoreOptions& options, std::ostream& out) {
   ojson line;
   line["task"] = score.task;
   line["lang"] = score.lang;
-  for (const Metric& m : score.metrics) line[m.name] = m.value;
+  for (const MetricValue& m : score.metrics) line[m.name] = m.value;
   out << line.dump() << "\n";
   out.flush();
   return kExitOk;

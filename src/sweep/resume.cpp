@@ -30,7 +30,7 @@ std::string evals_json(const std::vector<EvalRecord>& evals) {
   nlohmann::json out = nlohmann::json::array();
   for (const EvalRecord& e : evals) {
     nlohmann::json metrics = nlohmann::json::array();
-    for (const Metric& m : e.metrics) metrics.push_back({m.name, m.value});
+    for (const MetricValue& m : e.metrics) metrics.push_back({m.name, m.value});
     out.push_back({{"step", e.step}, {"task", e.task}, {"score", e.score}, {"metrics", metrics}});
   }
   return out.dump();  // doubles round-trip exactly

@@ -404,7 +404,7 @@ nlohmann::json run_path(TaskData& data, const std::vector<std::string>& order, i
     std::string line;
     for (const LanguageResult& l : t.languages) {
       nlohmann::json m = nlohmann::json::object();
-      for (const Metric& metric : l.metrics) m[metric.name] = metric.value;
+      for (const MetricValue& metric : l.metrics) m[metric.name] = metric.value;
       if (!l.scored_split.empty()) {
         m["split"] = l.scored_split;
         line += fmt::format(" {} {:.1f}", l.language, task_score(l.metrics));

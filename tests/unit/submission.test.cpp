@@ -166,7 +166,7 @@ TEST_CASE("every xtreme-mock file pair scores within [0, 100] and 100 against it
       const LanguageScore score = score_files(mock_options(task.name, lang));
       ++pairs;
       CHECK(score.examples > 0);
-      for (const Metric& m : score.metrics) {
+      for (const MetricValue& m : score.metrics) {
         CHECK(m.value >= 0.0);
         CHECK(m.value <= 100.0);
       }
@@ -182,7 +182,7 @@ TEST_CASE("every xtreme-mock file pair scores within [0, 100] and 100 against it
       } else {
         self.predictions = self.labels;
       }
-      for (const Metric& m : score_files(self).metrics) {
+      for (const MetricValue& m : score_files(self).metrics) {
         INFO(m.name);
         CHECK(m.value == 100.0);
       }

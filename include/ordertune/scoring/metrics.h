@@ -34,12 +34,12 @@ namespace ordertune {
 
 // One reported number under the key evaluate.py uses: "accuracy", "f1", "precision", "recall",
 // "exact_match", "map@20"; the value is in percent.
-struct Metric {
+struct MetricValue {
   std::string name;
   double value = 0.0;
 };
 // The metrics of one (task, language) in the order evaluate.py reports them.
-using MetricSet = std::vector<Metric>;
+using MetricSet = std::vector<MetricValue>;
 
 // The value of `name` in `metrics`; aborts (programmer error) when it is absent.
 double metric_value(const MetricSet& metrics, const std::string& name);
