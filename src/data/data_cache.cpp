@@ -9,6 +9,30 @@
 #include "ordertune/data/h5.h"
 
 namespace ordertune {
+
+bool has_labels(const SplitFeatures& s) {
+  auto any_labelled = [](const std::vector<int32_t>& v) {
+    return std::any_of(v.begin(), v.end(), [](int32_t l) { return l >= 0; });
+  };
+  switch (s.type) {
+    case TaskType::kClassification: return any_labelled(s.classification.labels);
+    case TaskType::kMultipleChoice: return any_labelled(s.multiple_choice.labels);
+    case TaskType::kTagging: return any_labelled(s.tagging.word_labels.values);
+    case TaskType::kExtractiveQA: return !s.qa.answer_texts.values.empty();
+    case TaskType::kRetrieval: return !s.retrieval.gold_query.empty();
+    case TaskType::kMLM: return s.mlm.input_ids.rows() > 0;
+  }
+  return false;
+}
+
+std::vector<std::string> target_languages(const CachedTask& info) {
+  for (const char* split : {kSplitTest, kSplitDev}) {
+    auto it = info.languages.find(split);
+    if (it != info.languages.end() && !it->second.empty()) return it->second;
+  }
+  return {};
+}
+
 namespace {
 
 using h5::Group;

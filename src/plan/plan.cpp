@@ -272,13 +272,7 @@ TaskSize cached_size(const CacheReader& cache, const std::string& name) {
   // Prediction: every language of the test split, else the dev split (BUCC also mines its dev
   // split for the threshold).
   if (info.type != TaskType::kMLM) {
-    const bool has_test =
-        info.languages.count(kSplitTest) && !info.languages.at(kSplitTest).empty();
-    const std::vector<std::string> langs =
-        has_test ? info.languages.at(kSplitTest)
-                 : (info.languages.count(kSplitDev) ? info.languages.at(kSplitDev)
-                                                    : std::vector<std::string>{});
-    for (const std::string& lang : langs) {
+    for (const std::string& lang : target_languages(info)) {
       SplitSummary sum = add(kSplitTest, lang, nullptr, &s.predict_tokens);
       if (!cache.has_split(name, kSplitTest, lang) || info.metric == Metric::kBuccF1) {
         const SplitSummary dev = add(kSplitDev, lang, nullptr, &s.predict_tokens);

@@ -245,6 +245,19 @@ bool has_metric(const MetricSet& metrics, const std::string& name) {
                      [&](const MetricValue& m) { return m.name == name; });
 }
 
+std::vector<std::string> metric_keys(Metric metric) {
+  switch (metric) {
+    case Metric::kSeqevalF1:
+    case Metric::kBuccF1: return {"f1", "precision", "recall"};
+    case Metric::kSquad:
+    case Metric::kMlqa: return {"exact_match", "f1"};
+    case Metric::kMap20: return {"map@20"};
+    case Metric::kAccuracy:
+    case Metric::kMlm: break;
+  }
+  return {"accuracy"};
+}
+
 double metric_value(const MetricSet& metrics, const std::string& name) {
   for (const MetricValue& m : metrics)
     if (m.name == name) return m.value;

@@ -23,7 +23,6 @@
 #include "ordertune/data/h5.h"
 #include "ordertune/base/hash.h"
 #include "ordertune/base/log.h"
-#include "ordertune/train/runner.h"
 
 namespace ordertune {
 
@@ -287,81 +286,26 @@ std::string ResultsLayout::hash() const {
   return h.hex();
 }
 
-namespace {
-
-// The metric names a task reports (evaluate.py's keys).
-std::vector<std::string> metric_names(const CachedTask& t) {
-  if (t.metric == Metric::kSeqevalF1 || t.metric == Metric::kBuccF1) return {"f1", "precision", "recall"};
-  if (t.metric == Metric::kSquad || t.metric == Metric::kMlqa) return {"exact_match", "f1"};
-  if (t.metric == Metric::kMap20) return {"map@20"};
-  return {"accuracy"};
-}
-
-// Prediction values and scores of one (target, test split) in the compact form of evaluate.h.
-std::pair<int64_t, int64_t> prediction_size(const CachedTask& t, const SplitFeatures& s) {
-  switch (s.type) {
-    case TaskType::kClassification: return {static_cast<int64_t>(s.classification.labels.size()), 0};
-    case TaskType::kMultipleChoice: return {static_cast<int64_t>(s.multiple_choice.labels.size()), 0};
-    case TaskType::kTagging: return {static_cast<int64_t>(s.tagging.word_labels.values.size()), 0};
-    case TaskType::kExtractiveQA: return {2 * static_cast<int64_t>(s.qa.ids.size()), 0};
-    case TaskType::kRetrieval: {
-      const auto nq = static_cast<int64_t>(s.retrieval.query_ids.rows());
-      const auto nc = static_cast<int64_t>(s.retrieval.candidate_ids.rows());
-      if (t.metric == Metric::kBuccF1) return {2 * std::min(nq, nc), std::min(nq, nc)};
-      if (t.metric == Metric::kMap20) return {kRankedCandidates * nq, 0};
-      return {nc, 0};
-    }
-    case TaskType::kMLM: break;
-  }
-  return {0, 0};
-}
-
-}  // namespace
-
-ResultsLayout make_results_layout(const Plan& plan, TaskData& data, const XlmrConfig& model) {
-  const SweepConfig& config = data.config();
+ResultsLayout make_results_layout(const Plan& plan, const std::vector<NodeOutputs>& outputs,
+                                  const SweepConfig& config, const XlmrConfig& model) {
   ResultsLayout L;
   const size_t N = plan.nodes.size();
+  OT_CHECK(outputs.size() == N, "{} node outputs for {} nodes", outputs.size(), N);
   L.curve_offset.assign(1, 0);
   L.dev_offset.assign(1, 0);
   L.metric_offset.assign(1, 0);
   L.prediction_offset.assign(1, 0);
   L.checkpoint_row.assign(N, -1);
-  std::map<std::string, std::pair<int64_t, int64_t>> steps_cache;  // stage/target -> steps, evals
-  auto steps_of = [&](const std::string& key, auto make) {
-    auto it = steps_cache.find(key);
-    if (it != steps_cache.end()) return it->second;
-    const StageSpec spec = make();
-    const auto r = std::make_pair(planned_steps(spec), static_cast<int64_t>(planned_eval_steps(spec).size()));
-    return steps_cache[key] = r;
-  };
   for (size_t n = 0; n < N; ++n) {
     const PlanNode& node = plan.nodes[n];
-    std::pair<int64_t, int64_t> se{0, 0};
-    if (node.kind == NodeKind::kRoot && config.model.checkpoint.empty()) {
-      se = steps_of("root", [&] { return data.pretraining_stage(); });
-    } else if (node.kind == NodeKind::kStage) {
-      se = steps_of("stage:" + node.stage, [&] { return data.stage(node.stage); });
-    } else if (node.kind == NodeKind::kTarget) {
-      const CachedTask info = data.cache().task(node.stage);
-      if (target_trains(data, node.stage))
-        se = steps_of("target:" + node.stage, [&] { return target_stage(data, node.stage); });
-      for (const std::string& lang : target_languages(info)) {
-        const bool test_labels = data.has_split(node.stage, kSplitTest, lang) &&
-                                 has_labels(data.split(node.stage, kSplitTest, lang));
-        const bool dev_labels = !test_labels && data.has_split(node.stage, kSplitDev, lang) &&
-                                has_labels(data.split(node.stage, kSplitDev, lang));
-        if (test_labels || dev_labels)
-          for (const std::string& m : metric_names(info))
-            L.metrics.push_back({static_cast<int64_t>(n), lang, m, test_labels ? kSplitTest : kSplitDev});
-        if (data.has_split(node.stage, kSplitTest, lang)) {
-          const auto size = prediction_size(info, data.split(node.stage, kSplitTest, lang));
-          L.predictions.push_back({static_cast<int64_t>(n), lang, size.first, size.second});
-        }
-      }
-    }
-    L.curve_offset.push_back(L.curve_offset.back() + se.first);
-    L.dev_offset.push_back(L.dev_offset.back() + se.second);
+    const NodeOutputs& out = outputs[n];
+    for (const NodeOutputs::Scored& s : out.scored)
+      for (const std::string& key : out.metric_keys)
+        L.metrics.push_back({static_cast<int64_t>(n), s.language, key, s.split});
+    for (const NodeOutputs::Predicted& p : out.predictions)
+      L.predictions.push_back({static_cast<int64_t>(n), p.language, p.size.values, p.size.scores});
+    L.curve_offset.push_back(L.curve_offset.back() + out.steps);
+    L.dev_offset.push_back(L.dev_offset.back() + out.evaluations);
     L.metric_offset.push_back(static_cast<int64_t>(L.metrics.size()));
     L.prediction_offset.push_back(static_cast<int64_t>(L.predictions.size()));
     if (keeps_checkpoint(node, config.output.checkpoints)) L.checkpoint_row[n] = L.checkpoints++;

@@ -654,7 +654,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   const CostModel cost = CostModel::from_config(config);
   const Plan plan = build_plan(config, cost);
   const XlmrConfig model = root_model_config(config, data.vocab_size());
-  ResultsLayout layout = make_results_layout(plan, data, model);
+  ResultsLayout layout = make_results_layout(plan, node_outputs(data, plan), config, model);
   layout.model_config_json = hf_config_json(model, "XLMRobertaModel");
   const std::filesystem::path path = options.results.empty() ? std::filesystem::path(config.output.results) : options.results;
   std::unique_ptr<ResultsFile> results = ResultsFile::open_or_create(path, world, config, plan, layout);

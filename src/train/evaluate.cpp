@@ -9,19 +9,22 @@
 
 namespace ordertune {
 
-bool has_labels(const SplitFeatures& s) {
-  auto any_labelled = [](const std::vector<int32_t>& v) {
-    return std::any_of(v.begin(), v.end(), [](int32_t l) { return l >= 0; });
-  };
+PredictionSize prediction_size(const CachedTask& t, const SplitFeatures& s) {
   switch (s.type) {
-    case TaskType::kClassification: return any_labelled(s.classification.labels);
-    case TaskType::kMultipleChoice: return any_labelled(s.multiple_choice.labels);
-    case TaskType::kTagging: return any_labelled(s.tagging.word_labels.values);
-    case TaskType::kExtractiveQA: return !s.qa.answer_texts.values.empty();
-    case TaskType::kRetrieval: return !s.retrieval.gold_query.empty();
-    case TaskType::kMLM: return s.mlm.input_ids.rows() > 0;
+    case TaskType::kClassification: return {static_cast<int64_t>(s.classification.labels.size()), 0};
+    case TaskType::kMultipleChoice: return {static_cast<int64_t>(s.multiple_choice.labels.size()), 0};
+    case TaskType::kTagging: return {static_cast<int64_t>(s.tagging.word_labels.values.size()), 0};
+    case TaskType::kExtractiveQA: return {2 * static_cast<int64_t>(s.qa.ids.size()), 0};
+    case TaskType::kRetrieval: {
+      const auto nq = static_cast<int64_t>(s.retrieval.query_ids.rows());
+      const auto nc = static_cast<int64_t>(s.retrieval.candidate_ids.rows());
+      if (t.metric == Metric::kBuccF1) return {2 * std::min(nq, nc), std::min(nq, nc)};
+      if (t.metric == Metric::kMap20) return {kRankedCandidates * nq, 0};
+      return {nc, 0};
+    }
+    case TaskType::kMLM: break;
   }
-  return false;
+  return {0, 0};
 }
 
 namespace {

@@ -222,12 +222,6 @@ XlmrEncoder copy_encoder(const XlmrEncoder& encoder) {
 
 // ---- targets ------------------------------------------------------------------------------------
 
-std::vector<std::string> target_languages(const CachedTask& info) {
-  if (info.languages.count(kSplitTest)) return info.languages.at(kSplitTest);
-  if (info.languages.count(kSplitDev)) return info.languages.at(kSplitDev);
-  return {};
-}
-
 bool target_trains(TaskData& data, const std::string& target) {
   const CachedTask info = data.cache().task(target);
   if (info.type != TaskType::kRetrieval) return true;
@@ -254,6 +248,49 @@ StageSpec target_stage(TaskData& data, const std::string& target) {
   }
   stage.tasks.push_back(std::move(t));
   return stage;
+}
+
+std::string score_split(TaskData& data, const std::string& target, const std::string& language) {
+  for (const char* split : {kSplitTest, kSplitDev})
+    if (data.has_split(target, split, language) && has_labels(data.split(target, split, language)))
+      return split;
+  return "";
+}
+
+std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan) {
+  const SweepConfig& config = data.config();
+  std::map<std::string, std::pair<int64_t, int64_t>> by_stage;  // stage key -> steps, evaluations
+  auto steps_of = [&](const std::string& key, auto make_stage) {
+    auto it = by_stage.find(key);
+    if (it != by_stage.end()) return it->second;
+    const StageSpec spec = make_stage();
+    return by_stage[key] = {planned_steps(spec), static_cast<int64_t>(planned_eval_steps(spec).size())};
+  };
+  std::vector<NodeOutputs> out(plan.nodes.size());
+  for (size_t n = 0; n < plan.nodes.size(); ++n) {
+    const PlanNode& node = plan.nodes[n];
+    NodeOutputs& o = out[n];
+    std::pair<int64_t, int64_t> se{0, 0};
+    if (node.kind == NodeKind::kRoot && config.model.checkpoint.empty()) {
+      se = steps_of("root", [&] { return data.pretraining_stage(); });
+    } else if (node.kind == NodeKind::kStage) {
+      se = steps_of("stage:" + node.stage, [&] { return data.stage(node.stage); });
+    } else if (node.kind == NodeKind::kTarget) {
+      const CachedTask info = data.cache().task(node.stage);
+      if (target_trains(data, node.stage))
+        se = steps_of("target:" + node.stage, [&] { return target_stage(data, node.stage); });
+      o.metric_keys = metric_keys(info.metric);
+      for (const std::string& lang : target_languages(info)) {
+        const std::string split = score_split(data, node.stage, lang);
+        if (!split.empty()) o.scored.push_back({lang, split});
+        if (data.has_split(node.stage, kSplitTest, lang))
+          o.predictions.push_back({lang, prediction_size(info, data.split(node.stage, kSplitTest, lang))});
+      }
+    }
+    o.steps = se.first;
+    o.evaluations = se.second;
+  }
+  return out;
 }
 
 TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::string& target,
@@ -294,16 +331,12 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
     if (data.has_split(target, kSplitTest, lang)) {
       lr.has_test = true;
       lr.predictions = run_split(kSplitTest);
-      if (has_labels(data.split(target, kSplitTest, lang))) {
-        lr.scored_split = kSplitTest;
-        lr.metrics = score_predictions(info, lang, data.split(target, kSplitTest, lang), lr.predictions);
-      }
     }
-    if (lr.scored_split.empty() && data.has_split(target, kSplitDev, lang) &&
-        has_labels(data.split(target, kSplitDev, lang))) {
-      lr.scored_split = kSplitDev;
+    lr.scored_split = score_split(data, target, lang);
+    if (lr.scored_split == kSplitTest)
+      lr.metrics = score_predictions(info, lang, data.split(target, kSplitTest, lang), lr.predictions);
+    else if (lr.scored_split == kSplitDev)
       lr.metrics = score_predictions(info, lang, data.split(target, kSplitDev, lang), run_split(kSplitDev));
-    }
     if (!lr.scored_split.empty()) scored.push_back(lr.metrics);
     result.languages.push_back(std::move(lr));
   }

@@ -5,6 +5,7 @@
 
 #include "ordertune/train/batching.h"
 #include "ordertune/dist/communicator.h"
+#include "ordertune/dist/reduce.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
 #include "ordertune/train/optim.h"
@@ -406,26 +407,11 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
       group->all_reduce_sum(stats);
     }
     if (spreading) {
-      // The chain: rank 0 accumulated its micro-batches from zero, as a lone rank does; each
-      // later rank adds its own, in order, to the partial sums it receives.
+      // Rank 0 accumulated its micro-batches from zero, as a lone rank does; the chain adds the
+      // others' in micro-batch order (dist/reduce.h).
       torch::Tensor g = flat.grad();
-      if (spread_rank > 0) {
-        hooks.spread->recv(g, spread_rank - 1, kSpreadTag);
-        hooks.spread->recv(stats, spread_rank - 1, kSpreadTag);
-        double loss = stats[0].item<double>();
-        torch::NoGradGuard no_grad;
-        for (size_t i = 0; i < spread_losses.size(); ++i) {
-          g.add_(spread_grads[i]);
-          loss += spread_losses[i];
-        }
-        stats = torch::tensor({loss, stats[1].item<double>() + local_tokens}, torch::kFloat64);
-      }
-      if (spread_rank + 1 < spread_size) {
-        hooks.spread->send(g, spread_rank + 1, kSpreadTag);
-        hooks.spread->send(stats, spread_rank + 1, kSpreadTag);
-      }
-      hooks.spread->broadcast(g, spread_size - 1);
-      hooks.spread->broadcast(stats, spread_size - 1);
+      const std::vector<torch::Tensor> own(spread_grads.begin(), spread_grads.begin() + static_cast<std::ptrdiff_t>(spread_losses.size()));
+      chain_sum(*hooks.spread, g, stats, own, spread_losses, spread_rank > 0 ? local_tokens : 0.0, kSpreadTag);
     }
     const double grad_norm = flat.grad_norm();
     const double lr = s.lr * linear_schedule(step, steps, warmup);

@@ -124,6 +124,13 @@ struct CachedTask {
   std::map<std::string, std::vector<std::string>> languages;  // split -> languages in the cache
 };
 
+// Whether the split has gold labels (xtreme's downloads hide most test labels).
+bool has_labels(const SplitFeatures& split);
+
+// The languages a target is evaluated in: its test split's, else its dev split's (a task whose
+// download has no test split). The one rule for the runner and the cost model.
+std::vector<std::string> target_languages(const CachedTask& info);
+
 class CacheWriter {
  public:
   // Creates "<path>.tmp-<pid>"; commit() renames it over path.

@@ -28,6 +28,8 @@
 #include <utility>
 #include <vector>
 
+#include "ordertune/config/task_registry.h"
+
 namespace ordertune {
 
 // ---- reported numbers ----------------------------------------------------------------------
@@ -40,6 +42,9 @@ struct MetricValue {
 };
 // The metrics of one (task, language) in the order evaluate.py reports them.
 using MetricSet = std::vector<MetricValue>;
+
+// The keys a task's metric reports, in evaluate.py's order (the results file has a row for each).
+std::vector<std::string> metric_keys(Metric metric);
 
 // The value of `name` in `metrics`; aborts (programmer error) when it is absent.
 double metric_value(const MetricSet& metrics, const std::string& name);

@@ -44,14 +44,13 @@
 #include "ordertune/config/config.h"
 #include "ordertune/model/model.h"
 #include "ordertune/plan/plan.h"
+#include "ordertune/train/runner.h"
 #include "ordertune/train/trainer.h"
 #include "ordertune/model/weights.h"
 
 namespace ordertune {
 
 inline constexpr int kResultsFormatVersion = 1;
-
-class TaskData;
 
 // Sizes of everything in the file, computed identically on every rank from the plan and cache.
 struct ResultsLayout {
@@ -80,13 +79,11 @@ struct ResultsLayout {
   std::string hash() const;                // fingerprint of the sizes (resume check)
 };
 
-// Builds the layout: planned steps and evaluations per node, the metric and prediction rows of
-// every target leaf (languages of its test split, or dev where the test has no labels), and
-// which encoders are kept (output.checkpoints: interior = the root and every stage node with
-// children, which is what a worker reads when no other worker holds a parent; all = also stage nodes
-// without children; none is refused by the sweep: a parent no worker holds any more must be
-// read from the file).
-ResultsLayout make_results_layout(const Plan& plan, TaskData& data, const XlmrConfig& model);
+// Builds the layout from what each node writes (runner.h's node_outputs: its curve lengths, the
+// metric rows and prediction sizes of a target leaf) and which encoders are kept
+// (plan.h's keeps_checkpoint under output.checkpoints).
+ResultsLayout make_results_layout(const Plan& plan, const std::vector<NodeOutputs>& outputs,
+                                  const SweepConfig& config, const XlmrConfig& model);
 // The checkpoint parameter table (names, flat offsets, shapes) of an encoder, into `layout`.
 void set_checkpoint_parameters(ResultsLayout& layout, XlmrEncoderImpl& encoder);
 

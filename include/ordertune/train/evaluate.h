@@ -66,8 +66,12 @@ struct AnswerSpan {
 void update_best_span(const float* start_logits, const float* end_logits, int64_t tokens,
                       const int64_t* token_start, const int64_t* token_end, AnswerSpan* best);
 
-// Whether the split has gold labels (xtreme's downloads hide most test labels).
-bool has_labels(const SplitFeatures& split);
+// How many values and scores the predictions of a split take in the compact form of Predictions
+// (known from the split before predicting: the results file's layout is static).
+struct PredictionSize {
+  int64_t values = 0, scores = 0;
+};
+PredictionSize prediction_size(const CachedTask& task, const SplitFeatures& split);
 
 // Predicts with a classification, multiple-choice, tagging or QA model (eval mode, no grad).
 Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split, const EvalOptions& options);

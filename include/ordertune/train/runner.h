@@ -17,11 +17,12 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "ordertune/config/config.h"
 #include "ordertune/data/data_cache.h"
 #include "ordertune/plan/plan.h"
-#include <nlohmann/json.hpp>
-
+#include "ordertune/train/evaluate.h"
 #include "ordertune/train/trainer.h"
 
 namespace ordertune {
@@ -65,8 +66,6 @@ XlmrEncoder make_root_encoder(TaskData& data, const torch::Device& device, const
 // A deep copy of an encoder (same architecture, same device, own storage).
 XlmrEncoder copy_encoder(const XlmrEncoder& encoder);
 
-// The languages a target is evaluated in: its test split's, else its dev split's.
-std::vector<std::string> target_languages(const CachedTask& info);
 // Whether a target is fine-tuned before prediction: every task type but retrieval, and the
 // retrieval targets whose cache holds an English training split (Mewsli-X, LAReQA: a dual
 // encoder, heads.h); Tatoeba and BUCC are evaluated straight from the encoder, as in xtreme.
@@ -75,6 +74,32 @@ bool target_trains(TaskData& data, const std::string& target);
 // own [train.<target>] settings, model selection on its own English dev split where present
 // (not for retrieval: xtreme evaluates the last dual-encoder checkpoint).
 StageSpec target_stage(TaskData& data, const std::string& target);
+
+// The split a target's language is scored on: its test split where that has labels, else its dev
+// split where that has labels, else "" (predictions only). The one rule for run_target and the
+// results layout.
+std::string score_split(TaskData& data, const std::string& target, const std::string& language);
+
+// What a node of the plan writes, known from the cache before it runs: the lengths of its
+// curves and, for a target leaf, the split each language is scored on, the metric keys, and the
+// prediction size of every test split. The results file's static layout (src/DESIGN.md,
+// decision 4) is made of these.
+struct NodeOutputs {
+  int64_t steps = 0;        // optimizer steps (planned_steps)
+  int64_t evaluations = 0;  // English dev evaluations (planned_eval_steps)
+  struct Scored {
+    std::string language, split;
+  };
+  std::vector<Scored> scored;            // languages with labels, in target_languages order
+  std::vector<std::string> metric_keys;  // per scored language
+  struct Predicted {
+    std::string language;
+    PredictionSize size;
+  };
+  std::vector<Predicted> predictions;  // languages with a test split
+};
+// Every node's outputs, index = node id (stage specs are built once per stage).
+std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan);
 
 // Fine-tunes a copy of `encoder` on the target's English training data (its train_task's when
 // set; none for Tatoeba and BUCC) and predicts every language of its test split (dev where the
