@@ -14,7 +14,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
-  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   # prepare binary: sentencepiece (library, trainer and the spm_* tools used in benchmarks)
   libsentencepiece-dev sentencepiece
   # tests

@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
       "export", "write a finished order's target predictions in the XTREME-R submission layout "
                 "(--predictions DIR) and/or its encoder as a Hugging Face directory (--model DIR)");
   export_cmd->add_option("--results", export_results, "results file")->required();
-  export_cmd->add_option("--seed", export_options.replicate, "replicate (seed index)")->capture_default_str();
+  export_cmd->add_option("--replicate", export_options.replicate, "replicate (seed index), as `run --replicate`")->capture_default_str();
   export_cmd->add_option("--order", export_options.order, "stages joined by '>' (\"\" = baseline)");
   export_cmd->add_option("--predictions", export_options.predictions, "output folder for DIR/<task>/test-<lang>.*");
   export_cmd->add_option("--model", export_options.model, "output Hugging Face directory");

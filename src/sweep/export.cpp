@@ -92,7 +92,7 @@ void run_export(const ExportOptions& o) {
   const ResultsReader results(o.results);
   const int64_t node = results.find_order_node(o.replicate, o.order);
   if (node < 0)
-    throw ConfigError(o.results.string() + ": expected an order of the sweep for --seed " +
+    throw ConfigError(o.results.string() + ": expected an order of the sweep for --replicate " +
                       std::to_string(o.replicate) + " --order, found no node '" + o.order + "'");
   if (!o.model.empty()) {
     if (!results.status[static_cast<size_t>(node)])

@@ -119,11 +119,11 @@ exec 9>&-
 [ $rc -eq 2 ] && grep -q "another sweep is writing" lock.txt || { cat lock.txt; fail "concurrent writer not refused"; }
 
 # Export: predictions in the submission layout, scored again equal the sweep's own numbers.
-"$OT" export --results r1.h5 --seed 0 --order "mnli>squad_v1" --predictions preds 2> /dev/null
+"$OT" export --results r1.h5 --replicate 0 --order "mnli>squad_v1" --predictions preds 2> /dev/null
 for f in preds/xnli/test-sa.tsv preds/udpos/test-sb.tsv preds/xquad/test-sc.json preds/tatoeba/test-sa.tsv; do
   [ -s "$f" ] || fail "export wrote no $f"
 done
-"$OT" export --results r1.h5 --seed 0 --order "mnli>squad_v1" --model model 2> /dev/null
+"$OT" export --results r1.h5 --replicate 0 --order "mnli>squad_v1" --model model 2> /dev/null
 [ -s model/config.json ] && [ -s model/model.safetensors ] || fail "export --model wrote no HF directory"
 $PY - t1.csv <<'PY' || fail "exported predictions do not score like the sweep"
 import csv, json, subprocess, sys, os

@@ -7,21 +7,25 @@
 // file, and asks again. Waiting never spins: requests are polled with MPI_Test and short sleeps
 // (these machines have 2 cores per 2 ranks).
 //
-// Weights. A stage node starts from its parent's encoder: from this worker's memory when it ran
-// the parent last, else from the results file (the parent's row in /checkpoints). Nodes whose
-// parent encoder is neither in this worker's memory nor kept in the file are only given to the
-// worker that holds it. With checkpoint_dtype = bf16 the held copy is rounded to bf16 too, so a
-// child computes the same numbers whichever way its parent arrives.
+// Weights (decision 5). A node starts from its parent's encoder, from the cheapest source: this
+// worker's memory when it ran (or kept) the parent, else the worker that holds it (sent over
+// MPI at the holder's next step boundary), else the results file (the parent's row in
+// /checkpoints). With output.checkpoints = "none" nothing is read from the file: a worker keeps
+// the last copy of an encoder until its children have started (scheduler.h, rule 6). With
+// checkpoint_dtype = bf16 a held copy is rounded to bf16 too, so a child computes the same
+// numbers whichever way its parent arrives.
 //
 // Determinism (src/DESIGN.md, decision 6): a node's numbers depend on its seed and its
 // parent's weights only, so 1, 2 or 3 ranks give identical results with a fixed thread count
 // (sweep.threads; 0 means cores / ranks, which changes with the rank count).
 //
 // Resume and signals (decision 8): re-running continues an unfinished file; done nodes are
-// skipped, a node interrupted mid-way is re-run from its start (its numbers are the same), and a
-// done node whose encoder was not kept is re-run when a pending child needs it. SIGTERM and
-// SIGUSR1 make every rank stop at the next step boundary and exit 0 (the interrupted nodes stay
-// pending). kill -9 at any moment leaves a readable file (results.h).
+// skipped, a node interrupted mid-way continues from its last resume snapshot (resume.h:
+// written every output.resume_every steps and when a signal stops it; from its start when there
+// is none; the numbers are the same either way), and a done node whose encoder was not kept is
+// trained again when a pending child needs it. SIGTERM and SIGUSR1 make every rank stop at its
+// next step boundary, write snapshots of the nodes it trains and exit 0. kill -9 at any moment
+// leaves a readable file (results.h).
 #pragma once
 
 #include <filesystem>
