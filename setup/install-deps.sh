@@ -17,8 +17,8 @@ packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   # prepare binary: sentencepiece (library, trainer and the spm_* tools used in benchmarks)
   libsentencepiece-dev sentencepiece
-  # tests
-  catch2
+  # tests (clang-format: the formatting check, tests/layout/clang_format.sh)
+  catch2 clang-format
   # analysis
   python3 python3-h5py python3-numpy python3-pandas python3-scipy python3-matplotlib python3-pytest
   # benchmarks: the same LibTorch kernels from Python (tests/bench/train_bench.py)

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "ordertune/base/utf8.h"
+
 namespace ordertune {
 
 void throw_data_error(const std::string& file, int64_t line, const std::string& expected,
@@ -15,10 +17,7 @@ std::string quote_found(const std::string& text, size_t max_chars) {
   std::string cut = text;
   bool truncated = false;
   if (cut.size() > max_chars) {
-    size_t n = max_chars;
-    // Step back to a UTF-8 lead byte so the message stays valid UTF-8.
-    while (n > 0 && (static_cast<unsigned char>(cut[n]) & 0xC0) == 0x80) --n;
-    cut.resize(n);
+    cut.resize(utf8_cut(cut, max_chars));  // the message stays valid UTF-8
     truncated = true;
   }
   std::string out = "'";

@@ -58,36 +58,6 @@ bool LineReader::next(std::string* line) {
   return true;
 }
 
-size_t find_invalid_utf8(const std::string& text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return i;
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    // Overlong encodings, surrogates and code points past U+10FFFF are invalid (RFC 3629).
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-      return i;
-    i += len;
-  }
-  return std::string::npos;
-}
-
 // ---- JSON ------------------------------------------------------------------------------------
 
 std::string describe_json(const json& value) {
@@ -182,17 +152,6 @@ std::vector<std::string> split_tabs(const std::string& line) {
     out.push_back(line.substr(start, tab - start));
     start = tab + 1;
   }
-}
-
-size_t codepoint_to_byte_offset(const std::string& utf8, int64_t codepoint_offset) {
-  if (codepoint_offset < 0) return std::string::npos;
-  int64_t seen = 0;
-  for (size_t i = 0; i < utf8.size(); ++i) {
-    if ((static_cast<unsigned char>(utf8[i]) & 0xC0) == 0x80) continue;  // continuation byte
-    if (seen == codepoint_offset) return i;
-    ++seen;
-  }
-  return seen == codepoint_offset ? utf8.size() : std::string::npos;
 }
 
 size_t locate_squad_answer(const std::string& context, const json& answer,

@@ -5,77 +5,11 @@
 #include <set>
 
 #include "ordertune/base/error.h"
+#include "ordertune/base/utf8.h"
 
 namespace ordertune {
 
 namespace {
-
-// ---- UTF-8 <-> code points -------------------------------------------------------------------
-
-// Decodes UTF-8; an invalid byte becomes U+FFFD (callers pass validated text).
-std::u32string decode_utf8(const std::string& text) {
-  std::u32string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    int len = 0;
-    char32_t c = 0;
-    if (b0 < 0x80) {
-      len = 1;
-      c = b0;
-    } else if ((b0 & 0xE0) == 0xC0) {
-      len = 2;
-      c = b0 & 0x1F;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      len = 3;
-      c = b0 & 0x0F;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      len = 4;
-      c = b0 & 0x07;
-    }
-    bool ok = len > 0 && i + static_cast<size_t>(len) <= n;
-    for (int k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + static_cast<size_t>(k)]);
-      if ((b & 0xC0) != 0x80) ok = false;
-      c = (c << 6) | (b & 0x3F);
-    }
-    if (!ok) {
-      out.push_back(0xFFFD);
-      i += 1;
-      continue;
-    }
-    out.push_back(c);
-    i += static_cast<size_t>(len);
-  }
-  return out;
-}
-
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
-std::string encode_utf8(const std::u32string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char32_t c : text) append_utf8(out, c);
-  return out;
-}
 
 // Unicode property predicates over the generated tables at the end of this file.
 bool lookup_case_ignorable(char32_t c);

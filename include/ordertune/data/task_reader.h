@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ordertune/base/utf8.h"  // find_invalid_utf8, codepoint_to_byte_offset
 #include "ordertune/config/task_registry.h"
 
 namespace ordertune {
@@ -135,9 +136,6 @@ class LineReader {
   int64_t line_number_ = 0;
 };
 
-// Returns the byte index of the first invalid UTF-8 sequence, or std::string::npos.
-size_t find_invalid_utf8(const std::string& text);
-
 // Parses one JSONL line as an object. Error: "FILE:LINE: expected a JSON object, found ...".
 nlohmann::json parse_json_object(const std::string& line, const std::string& file, int64_t line_no);
 // Parses a whole JSON file (SQuAD layout). Errors name the line of the syntax error.
@@ -158,10 +156,6 @@ std::string describe_json(const nlohmann::json& value);
 
 // Splits a TSV line on tabs (no quoting, as in the XTREME files).
 std::vector<std::string> split_tabs(const std::string& line);
-
-// Converts a character (Unicode code point) offset into a byte offset of a UTF-8 string;
-// returns std::string::npos when the offset is past the end.
-size_t codepoint_to_byte_offset(const std::string& utf8, int64_t codepoint_offset);
 
 // A format option of the task (TaskSpec::options), or fallback when unset.
 std::string task_option(const TaskSpec& spec, const std::string& key, const std::string& fallback);
