@@ -6,6 +6,8 @@ computes statistics, so every number in a figure is also in a table of the repor
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: render to files only
@@ -24,14 +26,65 @@ KIND_COLORS = {"baseline": "black", "single": "tab:blue", "sequence": "tab:green
 NODE_COLORS = {KIND_ROOT: "tab:gray", KIND_STAGE: "tab:blue", KIND_TARGET: "tab:orange"}
 DPI = 110
 
+# Each is called as hook(fig, path) after a figure is written and before it is closed, so that a
+# test can inspect the figure as it was drawn (tests/analysis/test_figures.py).
+after_save: list = []
+
 
 def _label(order: str) -> str:
     return order or "(baseline)"
 
 
+def _labels_inches(fig, labels) -> tuple[float, float]:
+    """(widest, tallest) of `labels` (tick label Texts, rotated as set) as drawn, in inches: the
+    figures size themselves to their labels, as order names grow with the stages of an order and
+    a figure too small for its labels has them cut off (tight_layout cannot make room)."""
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    return (max((b.width for b in boxes), default=0.0) / fig.dpi,
+            max((b.height for b in boxes), default=0.0) / fig.dpi)
+
+
+def _wrap(title, text: str, width: float, renderer) -> None:
+    """Sets `title` to `text` broken at spaces into the fewest lines whose widest, as drawn, is at
+    most `width` pixels (a single word wider than that stays whole)."""
+    for chars in range(len(text), 0, -1):
+        title.set_text("\n".join(textwrap.wrap(text, chars, break_long_words=False)) or text)
+        if title.get_window_extent(renderer).width <= width:
+            return
+
+
+def _layout(fig) -> None:
+    """tight_layout with the titles wrapped so that each lies inside the figure. A title that is
+    wider than the figure is cut off (tight_layout makes room for labels, not for a title that no
+    margin can hold); an axes title is centred on its axes, so it may use twice the distance from
+    the axes' centre to the nearer figure edge. Wrapping changes a title's height and the layout
+    moves the axes, so the two alternate until the wrapping settles."""
+    # Figure.get_suptitle() arrives in matplotlib 3.8; Debian 12 has 3.6.
+    suptitle = getattr(fig, "_suptitle", None)
+    titles = [(t, t.get_text()) for t in [suptitle] + [ax.title for ax in fig.axes]
+              if t is not None and t.get_text()]
+    margin = 4 / 72 * fig.dpi  # 4 points clear of the edge
+    for _ in range(4):
+        renderer = fig.canvas.get_renderer()
+        before = [t.get_text() for t, _ in titles]
+        for title, text in titles:
+            if title is suptitle:
+                width = fig.bbox.width
+            else:
+                centre = title.axes.get_position().x0 + title.axes.get_position().width / 2
+                width = 2 * min(centre, 1 - centre) * fig.bbox.width
+            _wrap(title, text, width - 2 * margin, renderer)
+        fig.tight_layout()
+        if [t.get_text() for t, _ in titles] == before:
+            break
+
+
 def _save(fig, path):
-    fig.tight_layout()
+    _layout(fig)
     fig.savefig(path, dpi=DPI)
+    for hook in after_save:
+        hook(fig, path)
     plt.close(fig)
     return path
 
@@ -56,6 +109,7 @@ def order_scores_figure(summary: pd.DataFrame, scores: pd.DataFrame, path):
         if (summary["kind"] == kind).any():
             ax.plot([], [], "D", color=color, label=kind)
     ax.set_yticks(y, [_label(o) for o in summary["order"]], fontsize=8)
+    fig.set_figwidth(max(8.0, _labels_inches(fig, ax.get_yticklabels())[0] + 5.5))
     ax.set_ylim(-0.7, len(summary) - 0.3)
     ax.set_xlabel("XTREME-R score (mean of target task scores, points)")
     ax.set_title("Score per order: seeds (grey), mean and 95% t interval")
@@ -70,7 +124,9 @@ def heatmap(table: pd.DataFrame, path, title: str, colorbar: str, center: float 
     fit; `center` uses a diverging map symmetric about it; `marks` (same shape, bool) adds '*'."""
     values = table.to_numpy(dtype=float)
     rows, cols = values.shape
-    fig, ax = plt.subplots(figsize=(2.5 + 0.75 * cols, 1.5 + 0.3 * rows))
+    # The colour bar in a column of its own, so that tight_layout makes room for its ticks and
+    # label (it did not for a bar that fig.colorbar(ax=ax) takes from the heatmap's axes: cut off).
+    fig, (ax, bar) = plt.subplots(1, 2, gridspec_kw={"width_ratios": [0.75 * cols, 0.15]})
     finite = values[np.isfinite(values)]
     if center is None:
         im = ax.imshow(values, aspect="auto", cmap="viridis")
@@ -84,8 +140,13 @@ def heatmap(table: pd.DataFrame, path, title: str, colorbar: str, center: float 
                 ax.text(j, i, f"{v:.2f}{star}", ha="center", va="center", fontsize=7)
     ax.set_xticks(range(cols), [str(c) for c in table.columns], rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(rows), [_label(str(r)) for r in table.index], fontsize=8)
+    # Cells of about 0.75 x 0.3 inches beside the row labels and above the column labels; the
+    # colour bar with its ticks and label and the margins take about 1.6 inches.
+    row_labels, _ = _labels_inches(fig, ax.get_yticklabels())
+    _, column_labels = _labels_inches(fig, ax.get_xticklabels())
+    fig.set_size_inches(max(2.5, row_labels + 1.6) + 0.75 * cols, max(1.5, column_labels + 1.0) + 0.3 * rows)
     ax.set_title(title, fontsize=10)
-    fig.colorbar(im, ax=ax, label=colorbar)
+    fig.colorbar(im, cax=bar, label=colorbar)
     return _save(fig, path)
 
 
@@ -98,6 +159,7 @@ def effects_figure(table: pd.DataFrame, label: str, path, title: str, xlabel: st
     ax.errorbar(table["estimate"], y, xerr=[low, high], fmt="o", capsize=3, color="tab:blue")
     ax.axvline(0, color="black", lw=1)
     ax.set_yticks(y, table[label], fontsize=8)
+    fig.set_figwidth(max(7.0, _labels_inches(fig, ax.get_yticklabels())[0] + 5.0))
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)

@@ -52,8 +52,8 @@ bool has_metric(const MetricSet& metrics, const std::string& name);
 
 // ---- Python str semantics the official scripts rely on ---------------------------------------
 // The scripts run on Python 3 `str`, so "lower case", "whitespace", "punctuation" and the regex
-// word boundary `\b` are Unicode-aware. These reproduce them on UTF-8 (tables generated from
-// Python 3.11's unicodedata, Unicode 14.0.0). Inputs must be valid UTF-8.
+// word boundary `\b` are Unicode-aware. These reproduce them on UTF-8 (over unicode_tables.h,
+// generated from Python's unicodedata, Unicode 14.0.0). Inputs must be valid UTF-8.
 
 std::string py_lower(const std::string& text);  // str.lower(), Final_Sigma rule included
 std::string py_strip(const std::string& text);  // str.strip(): Unicode whitespace both ends
