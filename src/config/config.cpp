@@ -267,6 +267,223 @@ void read_task(TableReader& r, const std::string& name, TaskRegistry* registry) 
   registry->add(std::move(spec));
 }
 
+// [tasks.*]: new tasks and changes to built-in ones, into the registry.
+void read_tasks_section(const toml::table& tasks, const std::string& name, SweepConfig& c) {
+  for (const auto& [k, v] : tasks) {
+    const std::string task(k.str());
+    if (!v.is_table())
+      throw ConfigError(fmt::format("{}:{}: tasks.{}: expected a table, got {}", name,
+                                    v.source().begin.line, task, describe(v)));
+    TableReader tr(*v.as_table(), "tasks." + task, name);
+    read_task(tr, task, &c.registry);
+  }
+}
+
+// [sweep]: the sweep's name, seeds, replicates, groups and threads.
+void read_sweep_section(const toml::table& t, const std::string& name, SweepConfig& c) {
+  TableReader r(t, "sweep", name);
+  r.string("name", &c.sweep.name);
+  r.integer("seed", &c.sweep.seed, 0);
+  r.integer("replicates", &c.sweep.replicates, 1, 1000);
+  r.integer("group_size", &c.sweep.group_size, 1, 4096);
+  r.integer("threads", &c.sweep.threads, 0, 1024);
+  r.number("tokens_per_second", &c.sweep.tokens_per_second, 0, /*exclusive_min=*/true);
+  r.finish();
+}
+
+// [model] and [model.tiny]: the checkpoint or the tiny model, precision.
+void read_model_section(const toml::table& t, const std::string& name, SweepConfig& c) {
+  TableReader r(t, "model", name);
+  r.string("checkpoint", &c.model.checkpoint);
+  r.string("tokenizer", &c.model.tokenizer);
+  r.integer("retrieval_layer", &c.model.retrieval_layer, -1, 1000);
+  r.choice("dtype", &c.model.dtype);
+  r.boolean("activation_checkpointing", &c.model.activation_checkpointing);
+  if (const toml::table* tt = r.table("tiny")) {
+    TableReader tr(*tt, "model.tiny", name);
+    auto& m = c.model.tiny;
+    tr.integer("layers", &m.layers, 1, 64);
+    tr.integer("hidden", &m.hidden, 8, 8192);
+    tr.integer("heads", &m.heads, 1, 128);
+    tr.integer("ffn", &m.ffn, 8, 65536);
+    tr.integer("vocab_size", &m.vocab_size, 100, 1000000);
+    tr.integer("max_positions", &m.max_positions, 8, 65536);
+    tr.string("pretrain_task", &m.pretrain_task);
+    tr.integer("pretrain_steps", &m.pretrain_steps, 0);
+    tr.number("pretrain_lr", &m.pretrain_lr, 0, true);
+    tr.integer("pretrain_batch_size", &m.pretrain_batch_size, 1);
+    tr.integer("pretrain_micro_batches", &m.pretrain_micro_batches, 0, 4096);
+    if (m.pretrain_batch_size % m.micro_batches() != 0)
+      tr.fail_at(tr.line_of("pretrain_micro_batches"),
+                 "pretrain_micro_batches",
+                 fmt::format("expected a divisor of pretrain_batch_size ({}), got {}", m.pretrain_batch_size,
+                             m.pretrain_micro_batches));
+    if (m.hidden % m.heads != 0)
+      tr.fail_at(tr.line_of("heads"), "heads",
+                 fmt::format("expected a divisor of hidden ({}), got {}", m.hidden, m.heads));
+    tr.finish();
+  }
+  r.finish();
+}
+
+// [data]: paths, sequence lengths, QA windows, languages, the demo suite.
+void read_data_section(const toml::table& t, const std::string& name, SweepConfig& c) {
+  TableReader r(t, "data", name);
+  auto& d = c.data;
+  r.string("root", &d.root);
+  r.string("cache", &d.cache);
+  r.integer("max_length", &d.max_length, 8, 65536);
+  r.integer("qa_max_length", &d.qa_max_length, 16, 65536);
+  r.integer("qa_stride", &d.qa_stride, 1, 65536);
+  r.integer("qa_max_query_length", &d.qa_max_query_length, 1, 65536);
+  r.integer("max_examples", &d.max_examples, 0);
+  r.string_list("languages", &d.languages);
+  r.boolean("demo", &d.demo);
+  r.integer("demo_seed", &d.demo_seed, 0);
+  r.number("demo_scale", &d.demo_scale, 0, /*exclusive_min=*/true, 100);
+  if (d.qa_max_query_length + 4 >= d.qa_max_length)
+    r.fail_at(r.line_of("qa_max_query_length"), "qa_max_query_length",
+              fmt::format("expected less than qa_max_length - 4 ({}), got {}",
+                          d.qa_max_length - 4, d.qa_max_query_length));
+  if (d.qa_stride >= d.qa_max_length - d.qa_max_query_length - 4)
+    r.fail_at(r.line_of("qa_stride"), "qa_stride",
+              fmt::format("expected less than the context part of a window ({}), got {}",
+                          d.qa_max_length - d.qa_max_query_length - 4, d.qa_stride));
+  r.finish();
+}
+
+// [mixtures.*]: multi-task stages (after [tasks.*]: members may be defined there).
+void read_mixtures_section(const toml::table& t, const std::string& name, SweepConfig& c) {
+  for (const auto& [k, v] : t) {
+    const std::string mix(k.str());
+    if (!v.is_table())
+      throw ConfigError(fmt::format("{}:{}: mixtures.{}: expected a table, got {}", name,
+                                    v.source().begin.line, mix, describe(v)));
+    TableReader r(*v.as_table(), "mixtures." + mix, name);
+    MixtureConfig m;
+    m.name = mix;
+    r.string_list("tasks", &m.tasks);
+    r.choice("sampling", &m.sampling);
+    r.number("temperature", &m.temperature, 0, true);
+    if (m.tasks.size() < 2)
+      r.fail_at(r.line_of("tasks"), "tasks",
+                fmt::format("expected at least 2 member tasks, got {}", m.tasks.size()));
+    for (const auto& task : m.tasks)
+      if (!c.registry.contains(task))
+        r.fail_at(r.line_of("tasks"), "tasks", fmt::format("unknown task '{}'", task));
+    if (c.registry.contains(mix))
+      r.fail_at(r.raw().source().begin.line, "",
+                fmt::format("expected a mixture name that is not a task name, got '{}'", mix));
+    r.finish();
+    c.mixtures[mix] = m;
+  }
+}
+
+// [orders]: which orders of which stages (after [mixtures.*]: stages may be mixtures).
+void read_orders_section(const toml::table& t, const std::string& name, SweepConfig& c) {
+  TableReader r(t, "orders", name);
+  auto& o = c.orders;
+  r.choice("mode", &o.mode);
+  r.string_list("stages", &o.stages);
+  r.int_list("lengths", &o.lengths, 0, 64);
+  if (const toml::node* n = r.take("explicit")) {
+    auto a = n->as_array();
+    if (!a) r.fail(*n, "explicit", "an array of orders, each an array of stage names");
+    for (const toml::node& e : *a) {
+      auto inner = e.as_array();
+      if (!inner) r.fail(e, "explicit", "an array of orders, each an array of stage names");
+      std::vector<std::string> order;
+      for (const toml::node& s : *inner) {
+        auto str = s.as_string();
+        if (!str) r.fail(s, "explicit", "stage names (strings)");
+        order.push_back(str->get());
+      }
+      o.explicit_orders.push_back(order);
+    }
+  }
+  auto check_stage = [&](const std::string& key, const std::string& stage) {
+    if (c.mixtures.count(stage)) return;
+    if (!c.registry.contains(stage))
+      r.fail_at(r.line_of(key), key,
+                fmt::format("expected intermediate tasks or mixtures, got unknown stage '{}'",
+                            stage));
+    const TaskSpec& spec = c.registry.get(stage);
+    if (spec.type == TaskType::kRetrieval)
+      r.fail_at(r.line_of(key), key,
+                fmt::format("expected trainable stages, got retrieval task '{}'", stage));
+  };
+  std::set<std::string> seen;
+  for (const auto& s : o.stages) {
+    check_stage("stages", s);
+    if (!seen.insert(s).second)
+      r.fail_at(r.line_of("stages"), "stages", fmt::format("stage '{}' is listed twice", s));
+  }
+  for (const auto& order : o.explicit_orders)
+    for (const auto& s : order) check_stage("explicit", s);
+  if (o.mode == OrdersMode::kExplicit && o.explicit_orders.empty())
+    r.fail_at(r.line_of("mode"), "explicit", "expected at least one order with mode = \"explicit\"");
+  if (o.mode != OrdersMode::kExplicit && !o.explicit_orders.empty())
+    r.fail_at(r.line_of("explicit"), "explicit",
+              fmt::format("only used with mode = \"explicit\", but mode is \"{}\"", choice_name(o.mode)));
+  if (o.mode == OrdersMode::kKPermutations && !o.stages.empty())
+    for (int k : o.lengths)
+      if (k > static_cast<int>(o.stages.size()))
+        r.fail_at(r.line_of("lengths"), "lengths",
+                  fmt::format("expected lengths <= number of stages ({}), got {}",
+                              o.stages.size(), k));
+  r.finish();
+}
+
+// [targets]: the XTREME-R tasks every order is evaluated on.
+void read_targets_section(const toml::table& t, const std::string& name, SweepConfig& c) {
+  TableReader r(t, "targets", name);
+  r.string_list("tasks", &c.targets);
+  for (const auto& task : c.targets) {
+    if (!c.registry.contains(task))
+      r.fail_at(r.line_of("tasks"), "tasks", fmt::format("unknown task '{}'", task));
+    const TaskSpec& spec = c.registry.get(task);
+    if (spec.type == TaskType::kMLM)
+      r.fail_at(r.line_of("tasks"), "tasks",
+                fmt::format("expected evaluable targets, got MLM task '{}'", task));
+    if (!spec.train_task.empty() && !c.registry.contains(spec.train_task))
+      r.fail_at(r.line_of("tasks"), "tasks",
+                fmt::format("target '{}' trains on unknown task '{}'", task, spec.train_task));
+  }
+  r.finish();
+}
+
+// [train] and [train.<task>]: training settings and per-task overrides.
+void read_train_section(const toml::table& t, const std::string& name, SweepConfig& c) {
+  TableReader r(t, "train", name);
+  read_train(r, &c.train);
+  // Remaining table-valued keys are per-task overrides: [train.<task>].
+  for (const auto& [k, v] : t) {
+    const std::string task(k.str());
+    if (!v.is_table()) continue;
+    r.take(task);
+    if (!c.registry.contains(task) && !c.mixtures.count(task))
+      throw ConfigError(fmt::format("{}:{}: train.{}: expected a task or mixture name, got "
+                                    "unknown '{}'",
+                                    name, v.source().begin.line, task, task));
+    TrainConfig override_cfg = c.train;
+    TableReader tr(*v.as_table(), "train." + task, name);
+    read_train(tr, &override_cfg);
+    tr.finish();
+    c.train_overrides[task] = override_cfg;
+  }
+  r.finish();
+}
+
+// [output]: the results file and the encoders it keeps.
+void read_output_section(const toml::table& t, const std::string& name, SweepConfig& c) {
+  TableReader r(t, "output", name);
+  r.string("results", &c.output.results);
+  r.choice("checkpoints", &c.output.checkpoints);
+  r.choice("checkpoint_dtype", &c.output.checkpoint_dtype);
+  r.integer("resume_every", &c.output.resume_every, 0);
+  r.finish();
+}
+
 }  // namespace
 
 const TrainConfig& SweepConfig::train_for(const std::string& task) const {
@@ -313,208 +530,18 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
   c.hash = hash_hex(text);
   c.registry = TaskRegistry::builtin();
   TableReader top(root, "", name);
-
-  // [tasks.*] first: later sections may name the tasks defined there.
-  if (const toml::table* tasks = top.table("tasks")) {
-    for (const auto& [k, v] : *tasks) {
-      const std::string task(k.str());
-      if (!v.is_table())
-        throw ConfigError(fmt::format("{}:{}: tasks.{}: expected a table, got {}", name,
-                                      v.source().begin.line, task, describe(v)));
-      TableReader tr(*v.as_table(), "tasks." + task, name);
-      read_task(tr, task, &c.registry);
-    }
-  }
-
-  if (const toml::table* t = top.table("sweep")) {
-    TableReader r(*t, "sweep", name);
-    r.string("name", &c.sweep.name);
-    r.integer("seed", &c.sweep.seed, 0);
-    r.integer("replicates", &c.sweep.replicates, 1, 1000);
-    r.integer("group_size", &c.sweep.group_size, 1, 4096);
-    r.integer("threads", &c.sweep.threads, 0, 1024);
-    r.number("tokens_per_second", &c.sweep.tokens_per_second, 0, /*exclusive_min=*/true);
-    r.finish();
-  }
-  if (const toml::table* t = top.table("model")) {
-    TableReader r(*t, "model", name);
-    r.string("checkpoint", &c.model.checkpoint);
-    r.string("tokenizer", &c.model.tokenizer);
-    r.integer("retrieval_layer", &c.model.retrieval_layer, -1, 1000);
-    r.choice("dtype", &c.model.dtype);
-    r.boolean("activation_checkpointing", &c.model.activation_checkpointing);
-    if (const toml::table* tt = r.table("tiny")) {
-      TableReader tr(*tt, "model.tiny", name);
-      auto& m = c.model.tiny;
-      tr.integer("layers", &m.layers, 1, 64);
-      tr.integer("hidden", &m.hidden, 8, 8192);
-      tr.integer("heads", &m.heads, 1, 128);
-      tr.integer("ffn", &m.ffn, 8, 65536);
-      tr.integer("vocab_size", &m.vocab_size, 100, 1000000);
-      tr.integer("max_positions", &m.max_positions, 8, 65536);
-      tr.string("pretrain_task", &m.pretrain_task);
-      tr.integer("pretrain_steps", &m.pretrain_steps, 0);
-      tr.number("pretrain_lr", &m.pretrain_lr, 0, true);
-      tr.integer("pretrain_batch_size", &m.pretrain_batch_size, 1);
-      tr.integer("pretrain_micro_batches", &m.pretrain_micro_batches, 0, 4096);
-      if (m.pretrain_batch_size % m.micro_batches() != 0)
-        tr.fail_at(tr.line_of("pretrain_micro_batches"),
-                   "pretrain_micro_batches",
-                   fmt::format("expected a divisor of pretrain_batch_size ({}), got {}", m.pretrain_batch_size,
-                               m.pretrain_micro_batches));
-      if (m.hidden % m.heads != 0)
-        tr.fail_at(tr.line_of("heads"), "heads",
-                   fmt::format("expected a divisor of hidden ({}), got {}", m.hidden, m.heads));
-      tr.finish();
-    }
-    r.finish();
-  }
-  if (const toml::table* t = top.table("data")) {
-    TableReader r(*t, "data", name);
-    auto& d = c.data;
-    r.string("root", &d.root);
-    r.string("cache", &d.cache);
-    r.integer("max_length", &d.max_length, 8, 65536);
-    r.integer("qa_max_length", &d.qa_max_length, 16, 65536);
-    r.integer("qa_stride", &d.qa_stride, 1, 65536);
-    r.integer("qa_max_query_length", &d.qa_max_query_length, 1, 65536);
-    r.integer("max_examples", &d.max_examples, 0);
-    r.string_list("languages", &d.languages);
-    r.boolean("demo", &d.demo);
-    r.integer("demo_seed", &d.demo_seed, 0);
-    r.number("demo_scale", &d.demo_scale, 0, /*exclusive_min=*/true, 100);
-    if (d.qa_max_query_length + 4 >= d.qa_max_length)
-      r.fail_at(r.line_of("qa_max_query_length"), "qa_max_query_length",
-                fmt::format("expected less than qa_max_length - 4 ({}), got {}",
-                            d.qa_max_length - 4, d.qa_max_query_length));
-    if (d.qa_stride >= d.qa_max_length - d.qa_max_query_length - 4)
-      r.fail_at(r.line_of("qa_stride"), "qa_stride",
-                fmt::format("expected less than the context part of a window ({}), got {}",
-                            d.qa_max_length - d.qa_max_query_length - 4, d.qa_stride));
-    r.finish();
-  }
-  if (const toml::table* t = top.table("mixtures")) {
-    for (const auto& [k, v] : *t) {
-      const std::string mix(k.str());
-      if (!v.is_table())
-        throw ConfigError(fmt::format("{}:{}: mixtures.{}: expected a table, got {}", name,
-                                      v.source().begin.line, mix, describe(v)));
-      TableReader r(*v.as_table(), "mixtures." + mix, name);
-      MixtureConfig m;
-      m.name = mix;
-      r.string_list("tasks", &m.tasks);
-      r.choice("sampling", &m.sampling);
-      r.number("temperature", &m.temperature, 0, true);
-      if (m.tasks.size() < 2)
-        r.fail_at(r.line_of("tasks"), "tasks",
-                  fmt::format("expected at least 2 member tasks, got {}", m.tasks.size()));
-      for (const auto& task : m.tasks)
-        if (!c.registry.contains(task))
-          r.fail_at(r.line_of("tasks"), "tasks", fmt::format("unknown task '{}'", task));
-      if (c.registry.contains(mix))
-        r.fail_at(r.raw().source().begin.line, "",
-                  fmt::format("expected a mixture name that is not a task name, got '{}'", mix));
-      r.finish();
-      c.mixtures[mix] = m;
-    }
-  }
-  if (const toml::table* t = top.table("orders")) {
-    TableReader r(*t, "orders", name);
-    auto& o = c.orders;
-    r.choice("mode", &o.mode);
-    r.string_list("stages", &o.stages);
-    r.int_list("lengths", &o.lengths, 0, 64);
-    if (const toml::node* n = r.take("explicit")) {
-      auto a = n->as_array();
-      if (!a) r.fail(*n, "explicit", "an array of orders, each an array of stage names");
-      for (const toml::node& e : *a) {
-        auto inner = e.as_array();
-        if (!inner) r.fail(e, "explicit", "an array of orders, each an array of stage names");
-        std::vector<std::string> order;
-        for (const toml::node& s : *inner) {
-          auto str = s.as_string();
-          if (!str) r.fail(s, "explicit", "stage names (strings)");
-          order.push_back(str->get());
-        }
-        o.explicit_orders.push_back(order);
-      }
-    }
-    auto check_stage = [&](const std::string& key, const std::string& stage) {
-      if (c.mixtures.count(stage)) return;
-      if (!c.registry.contains(stage))
-        r.fail_at(r.line_of(key), key,
-                  fmt::format("expected intermediate tasks or mixtures, got unknown stage '{}'",
-                              stage));
-      const TaskSpec& spec = c.registry.get(stage);
-      if (spec.type == TaskType::kRetrieval)
-        r.fail_at(r.line_of(key), key,
-                  fmt::format("expected trainable stages, got retrieval task '{}'", stage));
-    };
-    std::set<std::string> seen;
-    for (const auto& s : o.stages) {
-      check_stage("stages", s);
-      if (!seen.insert(s).second)
-        r.fail_at(r.line_of("stages"), "stages", fmt::format("stage '{}' is listed twice", s));
-    }
-    for (const auto& order : o.explicit_orders)
-      for (const auto& s : order) check_stage("explicit", s);
-    if (o.mode == OrdersMode::kExplicit && o.explicit_orders.empty())
-      r.fail_at(r.line_of("mode"), "explicit", "expected at least one order with mode = \"explicit\"");
-    if (o.mode != OrdersMode::kExplicit && !o.explicit_orders.empty())
-      r.fail_at(r.line_of("explicit"), "explicit",
-                fmt::format("only used with mode = \"explicit\", but mode is \"{}\"", choice_name(o.mode)));
-    if (o.mode == OrdersMode::kKPermutations && !o.stages.empty())
-      for (int k : o.lengths)
-        if (k > static_cast<int>(o.stages.size()))
-          r.fail_at(r.line_of("lengths"), "lengths",
-                    fmt::format("expected lengths <= number of stages ({}), got {}",
-                                o.stages.size(), k));
-    r.finish();
-  }
-  if (const toml::table* t = top.table("targets")) {
-    TableReader r(*t, "targets", name);
-    r.string_list("tasks", &c.targets);
-    for (const auto& task : c.targets) {
-      if (!c.registry.contains(task))
-        r.fail_at(r.line_of("tasks"), "tasks", fmt::format("unknown task '{}'", task));
-      const TaskSpec& spec = c.registry.get(task);
-      if (spec.type == TaskType::kMLM)
-        r.fail_at(r.line_of("tasks"), "tasks",
-                  fmt::format("expected evaluable targets, got MLM task '{}'", task));
-      if (!spec.train_task.empty() && !c.registry.contains(spec.train_task))
-        r.fail_at(r.line_of("tasks"), "tasks",
-                  fmt::format("target '{}' trains on unknown task '{}'", task, spec.train_task));
-    }
-    r.finish();
-  }
-  if (const toml::table* t = top.table("train")) {
-    TableReader r(*t, "train", name);
-    read_train(r, &c.train);
-    // Remaining table-valued keys are per-task overrides: [train.<task>].
-    for (const auto& [k, v] : *t) {
-      const std::string task(k.str());
-      if (!v.is_table()) continue;
-      r.take(task);
-      if (!c.registry.contains(task) && !c.mixtures.count(task))
-        throw ConfigError(fmt::format("{}:{}: train.{}: expected a task or mixture name, got "
-                                      "unknown '{}'",
-                                      name, v.source().begin.line, task, task));
-      TrainConfig override_cfg = c.train;
-      TableReader tr(*v.as_table(), "train." + task, name);
-      read_train(tr, &override_cfg);
-      tr.finish();
-      c.train_overrides[task] = override_cfg;
-    }
-    r.finish();
-  }
-  if (const toml::table* t = top.table("output")) {
-    TableReader r(*t, "output", name);
-    r.string("results", &c.output.results);
-    r.choice("checkpoints", &c.output.checkpoints);
-    r.choice("checkpoint_dtype", &c.output.checkpoint_dtype);
-    r.integer("resume_every", &c.output.resume_every, 0);
-    r.finish();
-  }
+  // Sections in dependency order: [tasks.*] first, since later sections may name the tasks
+  // defined there; mixtures before orders, whose stages may be mixtures.
+  using Section = void (*)(const toml::table&, const std::string&, SweepConfig&);
+  const std::pair<const char*, Section> sections[] = {
+      {"tasks", read_tasks_section},   {"sweep", read_sweep_section},
+      {"model", read_model_section},   {"data", read_data_section},
+      {"mixtures", read_mixtures_section}, {"orders", read_orders_section},
+      {"targets", read_targets_section}, {"train", read_train_section},
+      {"output", read_output_section},
+  };
+  for (const auto& [key, read] : sections)
+    if (const toml::table* t = top.table(key)) read(*t, name, c);
   top.finish();
 
   if (c.model.checkpoint.empty()) {
