@@ -142,6 +142,140 @@ std::string tiny_tokenizer_stamp(const SweepConfig& config,
   return h.hex();
 }
 
+// ---- the steps of run_prepare ---------------------------------------------------------------
+
+// The demo suite under data.root, generated unless a complete one for these options is there.
+void ensure_demo_suite(const SweepConfig& config) {
+  DemoOptions demo;
+  demo.seed = config.data.demo_seed;
+  demo.scale = config.data.demo_scale;
+  if (demo_data_present(config.data_root(), demo)) return;
+  const auto tg = Clock::now();
+  log::info("generating the demo suite under {} (seed {}, scale {})", config.data_root().string(),
+            demo.seed, demo.scale);
+  generate_demo_data(config.data_root(), config.registry, demo);
+  log::info("demo suite written in {:.1f} s", seconds_since(tg));
+}
+
+// The tiny model's tokenizer at `model`, trained on the pretraining corpus unless the one
+// there was trained on these very inputs (a hash of them is kept beside it).
+void ensure_tiny_tokenizer(const SweepConfig& config, const std::filesystem::path& model) {
+  const TaskSpec& mlm = config.registry.get(config.model.tiny.pretrain_task);
+  std::vector<std::filesystem::path> corpus;
+  for (const auto& lang : languages_needed(config, mlm, kSplitTrain))
+    corpus.push_back(task_split_path(mlm, kSplitTrain, lang, config.data_root()));
+  const std::string stamp = tiny_tokenizer_stamp(config, corpus);
+  std::filesystem::path stamp_path = model;
+  stamp_path += ".inputs-hash";
+  std::string old_stamp;
+  if (std::filesystem::exists(stamp_path) && std::filesystem::exists(model))
+    old_stamp = read_file_bytes(stamp_path);
+  if (old_stamp == stamp) return;
+  const auto tt = Clock::now();
+  log::info("training a sentencepiece model ({} pieces) on {} corpus files",
+            config.model.tiny.vocab_size, corpus.size());
+  if (model.has_parent_path()) std::filesystem::create_directories(model.parent_path());
+  std::filesystem::path prefix = model;
+  prefix.replace_extension();  // trainer appends ".model"
+  XlmrTokenizer::train(corpus, config.model.tiny.vocab_size, prefix);
+  std::ofstream(stamp_path, std::ios::binary) << stamp;
+  log::info("tokenizer trained in {:.1f} s: {}", seconds_since(tt), model.string());
+}
+
+// The existing cache, to reuse its current tasks (none when forced or unreadable).
+void open_previous_cache(const std::filesystem::path& cache, const PrepareOptions& options,
+                         std::optional<CacheReader>* old) {
+  if (!std::filesystem::exists(cache) || options.force) return;
+  try {
+    old->emplace(cache);
+  } catch (const Error& e) {
+    log::warn("ignoring the existing cache: {}", e.what());
+  }
+}
+
+using TaskReads = std::vector<std::pair<std::string, ReadTask>>;  // task name, what was read
+
+// Every task the config uses, read and hashed.
+TaskReads read_tasks(const SweepConfig& config, const std::string& base_hash) {
+  TaskReads reads;
+  for (const std::string& name : config.tasks_used())
+    reads.emplace_back(name, read_task(config, config.registry.get(name), base_hash));
+  return reads;
+}
+
+// Whether the previous cache holds this task as just read.
+bool is_current(const std::optional<CacheReader>& old, const std::string& name,
+                const ReadTask& read) {
+  return old && old->has_task(name) && old->task(name).content_hash == read.content_hash;
+}
+
+// Whether the previous cache holds exactly these tasks, every one current.
+bool all_current(const std::optional<CacheReader>& old, const TaskReads& reads) {
+  if (!old || old->task_names().size() != reads.size()) return false;
+  for (const auto& [name, read] : reads)
+    if (!is_current(old, name, read)) return false;
+  return true;
+}
+
+FeaturizerOptions featurizer_options(const DataConfig& d) {
+  FeaturizerOptions fopts;
+  fopts.max_length = d.max_length;
+  fopts.qa_max_length = d.qa_max_length;
+  fopts.qa_stride = d.qa_stride;
+  fopts.qa_max_query_length = d.qa_max_query_length;
+  return fopts;
+}
+
+// A changed task tokenized into the new cache, split by split.
+void tokenize_task(const std::string& name, const TaskSpec& spec, const ReadTask& read,
+                   const Featurizer& featurizer, CacheWriter* writer, PrepareSummary* summary) {
+  CachedTask cached;
+  cached.name = name;
+  cached.type = spec.type;
+  cached.format = spec.format;
+  cached.metric = spec.metric;
+  cached.train_task = spec.train_task;
+  cached.labels = label_set(spec, read);
+  cached.num_choices = spec.num_choices;
+  cached.content_hash = read.content_hash;
+  writer->begin_task(cached);
+  for (const auto& [split, lang, raw] : read.splits) {
+    const auto ts = Clock::now();
+    const SplitFeatures features = featurizer.featurize(spec, cached.labels, raw);
+    writer->write_split(name, split, lang, features);
+    const double dt = seconds_since(ts);
+    summary->examples += static_cast<int64_t>(features.size());
+    log::info("{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s)", name, split, lang,
+              features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0);
+  }
+  ++summary->tasks_tokenized;
+}
+
+// The new cache: the header (settings, tokenizer), then each task copied from the previous
+// cache when current, else tokenized; written under a temporary name and renamed at the end.
+void write_cache(const SweepConfig& config, const XlmrTokenizer& tokenizer,
+                 const std::string& settings, const std::string& tokenizer_hash,
+                 const TaskReads& reads, std::optional<CacheReader>* old, PrepareSummary* summary) {
+  const Featurizer featurizer(tokenizer, featurizer_options(config.data));
+  nlohmann::json settings_doc = nlohmann::json::parse(settings);
+  settings_doc["tokenizer_model"] = summary->tokenizer_model.string();
+  settings_doc["config"] = config.path.string();
+  settings_doc["vocab_size"] = tokenizer.vocab_size();  // the sweep never loads sentencepiece
+  CacheWriter writer(summary->cache);
+  writer.write_header(settings_doc.dump(), tokenizer.serialized(), tokenizer_hash);
+  for (const auto& [name, read] : reads) {
+    if (is_current(*old, name, read)) {
+      writer.copy_task_from(summary->cache, name);
+      ++summary->tasks_reused;
+      log::info("{}: up to date, reused", name);
+      continue;
+    }
+    tokenize_task(name, config.registry.get(name), read, featurizer, &writer, summary);
+  }
+  old->reset();  // close before the rename replaces it
+  writer.commit();
+}
+
 }  // namespace
 
 std::filesystem::path tokenizer_model_path(const SweepConfig& config) {
@@ -159,46 +293,12 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
   summary.cache = config.cache_path();
 
   // 1. The demo suite, generated on first use.
-  if (config.data.demo) {
-    DemoOptions demo;
-    demo.seed = config.data.demo_seed;
-    demo.scale = config.data.demo_scale;
-    if (!demo_data_present(config.data_root(), demo)) {
-      const auto tg = Clock::now();
-      log::info("generating the demo suite under {} (seed {}, scale {})",
-                config.data_root().string(), demo.seed, demo.scale);
-      generate_demo_data(config.data_root(), config.registry, demo);
-      log::info("demo suite written in {:.1f} s", seconds_since(tg));
-    }
-  }
+  if (config.data.demo) ensure_demo_suite(config);
 
   // 2. The tokenizer: given, from the checkpoint, or trained on the pretraining corpus.
   summary.tokenizer_model = tokenizer_model_path(config);
-  if (config.model.tokenizer.empty() && config.model.checkpoint.empty()) {
-    const TaskSpec& mlm = config.registry.get(config.model.tiny.pretrain_task);
-    std::vector<std::filesystem::path> corpus;
-    for (const auto& lang : languages_needed(config, mlm, kSplitTrain))
-      corpus.push_back(task_split_path(mlm, kSplitTrain, lang, config.data_root()));
-    const std::string stamp = tiny_tokenizer_stamp(config, corpus);
-    std::filesystem::path stamp_path = summary.tokenizer_model;
-    stamp_path += ".inputs-hash";
-    std::string old_stamp;
-    if (std::filesystem::exists(stamp_path) && std::filesystem::exists(summary.tokenizer_model))
-      old_stamp = read_file_bytes(stamp_path);
-    if (old_stamp != stamp) {
-      const auto tt = Clock::now();
-      log::info("training a sentencepiece model ({} pieces) on {} corpus files",
-                config.model.tiny.vocab_size, corpus.size());
-      if (summary.tokenizer_model.has_parent_path())
-        std::filesystem::create_directories(summary.tokenizer_model.parent_path());
-      std::filesystem::path prefix = summary.tokenizer_model;
-      prefix.replace_extension();  // trainer appends ".model"
-      XlmrTokenizer::train(corpus, config.model.tiny.vocab_size, prefix);
-      std::ofstream(stamp_path, std::ios::binary) << stamp;
-      log::info("tokenizer trained in {:.1f} s: {}", seconds_since(tt),
-                summary.tokenizer_model.string());
-    }
-  }
+  if (config.model.tokenizer.empty() && config.model.checkpoint.empty())
+    ensure_tiny_tokenizer(config, summary.tokenizer_model);
   const XlmrTokenizer tokenizer = XlmrTokenizer::from_file(summary.tokenizer_model);
   const std::string tokenizer_hash = hash_hex(tokenizer.serialized());
   const std::string settings = featurizer_settings_json(config.data);
@@ -206,77 +306,20 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
 
   // 3. Which tasks are current in the existing cache.
   std::optional<CacheReader> old;
-  if (std::filesystem::exists(summary.cache) && !options.force) {
-    try {
-      old.emplace(summary.cache);
-    } catch (const Error& e) {
-      log::warn("ignoring the existing cache: {}", e.what());
-    }
-  }
+  open_previous_cache(summary.cache, options, &old);
 
-  // 4. Read every task; hash what was read; tokenize what changed.
-  std::vector<std::string> tasks = config.tasks_used();
-  std::vector<std::pair<std::string, ReadTask>> reads;
-  bool all_current = old.has_value() && old->task_names().size() == tasks.size();
-  for (const std::string& name : tasks) {
-    const TaskSpec& spec = config.registry.get(name);
-    ReadTask read = read_task(config, spec, base_hash);
-    if (!old || !old->has_task(name) || old->task(name).content_hash != read.content_hash)
-      all_current = false;
-    reads.emplace_back(name, std::move(read));
-  }
-  if (all_current) {
+  // 4. Read every task; hash what was read; when nothing changed, leave the cache as it is.
+  const TaskReads reads = read_tasks(config, base_hash);
+  if (all_current(old, reads)) {
     summary.up_to_date = true;
-    summary.tasks_reused = static_cast<int>(tasks.size());
+    summary.tasks_reused = static_cast<int>(reads.size());
     summary.seconds = seconds_since(t0);
-    log::info("cache {} is up to date ({} tasks)", summary.cache.string(), tasks.size());
+    log::info("cache {} is up to date ({} tasks)", summary.cache.string(), reads.size());
     return summary;
   }
 
-  FeaturizerOptions fopts;
-  fopts.max_length = config.data.max_length;
-  fopts.qa_max_length = config.data.qa_max_length;
-  fopts.qa_stride = config.data.qa_stride;
-  fopts.qa_max_query_length = config.data.qa_max_query_length;
-  const Featurizer featurizer(tokenizer, fopts);
-
-  nlohmann::json settings_doc = nlohmann::json::parse(settings);
-  settings_doc["tokenizer_model"] = summary.tokenizer_model.string();
-  settings_doc["config"] = config.path.string();
-  settings_doc["vocab_size"] = tokenizer.vocab_size();  // the sweep never loads sentencepiece
-  CacheWriter writer(summary.cache);
-  writer.write_header(settings_doc.dump(), tokenizer.serialized(), tokenizer_hash);
-  for (auto& [name, read] : reads) {
-    const TaskSpec& spec = config.registry.get(name);
-    if (old && old->has_task(name) && old->task(name).content_hash == read.content_hash) {
-      writer.copy_task_from(summary.cache, name);
-      ++summary.tasks_reused;
-      log::info("{}: up to date, reused", name);
-      continue;
-    }
-    CachedTask cached;
-    cached.name = name;
-    cached.type = spec.type;
-    cached.format = spec.format;
-    cached.metric = spec.metric;
-    cached.train_task = spec.train_task;
-    cached.labels = label_set(spec, read);
-    cached.num_choices = spec.num_choices;
-    cached.content_hash = read.content_hash;
-    writer.begin_task(cached);
-    for (auto& [split, lang, raw] : read.splits) {
-      const auto ts = Clock::now();
-      const SplitFeatures features = featurizer.featurize(spec, cached.labels, raw);
-      writer.write_split(name, split, lang, features);
-      const double dt = seconds_since(ts);
-      summary.examples += static_cast<int64_t>(features.size());
-      log::info("{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s)", name, split, lang,
-                features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0);
-    }
-    ++summary.tasks_tokenized;
-  }
-  old.reset();  // close before the rename replaces it
-  writer.commit();
+  // 5. Tokenize what changed, copy the rest.
+  write_cache(config, tokenizer, settings, tokenizer_hash, reads, &old, &summary);
   summary.seconds = seconds_since(t0);
   log::info("cache written: {} ({} tasks tokenized, {} reused, {} examples, {:.1f} s)",
             summary.cache.string(), summary.tasks_tokenized, summary.tasks_reused,
