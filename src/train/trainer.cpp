@@ -214,6 +214,81 @@ EvalRecord evaluate_task(XlmrForTaskImpl& model, const StageTask& task, const Sp
   return r;
 }
 
+namespace {
+
+// A stage's members with fresh heads on one encoder, under one module (the flat parameter
+// buffer spans encoder and heads), and the cumulative sampling weights of a mixture.
+struct StageModels {
+  std::shared_ptr<torch::nn::Module> container;
+  std::vector<Member> members;
+  std::vector<double> cumulative;  // member i is drawn with weight cumulative[i] - cumulative[i-1]
+  bool uses_pooler = false;        // a head trains the pooler (multiple choice)
+};
+
+StageModels make_stage_models(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
+                              const torch::Device& device) {
+  // Heads: fresh, initialised from the stage seed (the same on every rank of the group).
+  torch::manual_seed(derive_seed(seed, "heads"));
+  StageModels out;
+  out.container = std::make_shared<torch::nn::Module>("Stage");
+  out.container->register_module("roberta", encoder);
+  out.members.resize(stage.tasks.size());
+  for (size_t i = 0; i < stage.tasks.size(); ++i) {
+    const StageTask& t = stage.tasks[i];
+    Member& m = out.members[i];
+    m.task = &t;
+    HeadOptions head = head_for(t.info);
+    out.uses_pooler = out.uses_pooler || head_uses_pooler(head.kind);
+    m.model = XlmrForTask(encoder, head);
+    m.model->to(device);
+    out.container->register_module("task" + std::to_string(i), m.model);
+    m.lengths = item_lengths(t.train);
+    m.data_seed = derive_seed(seed, "data:" + t.name);
+    m.steps_per_epoch = member_steps_per_epoch(item_count(t.train), stage.settings);
+    const double items = static_cast<double>(item_count(t.train));
+    const double weight = stage.sampling == Sampling::kUniform       ? 1.0
+                          : stage.sampling == Sampling::kTemperature ? std::pow(items, 1.0 / stage.temperature)
+                                                                     : items;
+    out.cumulative.push_back((out.cumulative.empty() ? 0.0 : out.cumulative.back()) + weight);
+  }
+  return out;
+}
+
+// One step's micro-batches as this rank computes them: its part of each (a slice of the rows in a
+// group; whole micro-batches of its own run when spread), and the step's global loss normaliser.
+struct StepBatches {
+  std::vector<Batch> local;
+  std::vector<std::pair<int64_t, int64_t>> slices;  // rows of each local batch in its micro-batch
+  std::vector<int> micro;                           // index of each among the step's micro-batches
+  double terms = 0;                                 // loss terms of the whole step (all ranks)
+  double tokens = 0;                                // non-padding tokens of the local batches
+};
+
+StepBatches step_batches(Member& m, const TrainConfig& s, const BatchOptions& bo, bool spreading,
+                         std::pair<int64_t, int64_t> owned, int group_rank, int group_size) {
+  StepBatches out;
+  for (int a = 0; a < s.grad_accum; ++a) {
+    const std::vector<int64_t>& micro = m.next_micro_batch(s.batch_size);
+    int64_t longest = 0;
+    for (int64_t item : micro) longest = std::max(longest, m.lengths[static_cast<size_t>(item)]);
+    const auto slice = spreading ? std::pair<int64_t, int64_t>{0, a >= owned.first && a < owned.second
+                                                                      ? static_cast<int64_t>(micro.size()) : 0}
+                                 : slice_rows(static_cast<int64_t>(micro.size()), group_rank, group_size);
+    const std::vector<int64_t> mine(micro.begin() + slice.first, micro.begin() + slice.second);
+    out.terms += static_cast<double>(count_loss_terms(m.task->train, micro, bo));
+    if (mine.empty()) continue;
+    BatchOptions lo = bo;
+    lo.pad_to = longest;
+    out.local.push_back(make_batch(m.task->train, mine, lo));
+    out.slices.push_back(slice);
+    out.micro.push_back(a);
+    out.tokens += static_cast<double>(out.local.back().tokens);
+  }
+  return out;
+}
+
+}  // namespace
+
 StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
                         const TrainHooks& hooks, std::vector<XlmrForTask>* models) {
   check_settings(stage);
@@ -227,31 +302,11 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
   const int spread_rank = spreading ? hooks.spread->rank() : 0;
   const int spread_size = spreading ? hooks.spread->size() : 1;
 
-  // Heads: fresh, initialised from the stage seed (the same on every rank of the group).
-  torch::manual_seed(derive_seed(seed, "heads"));
-  auto container = std::make_shared<torch::nn::Module>("Stage");
-  container->register_module("roberta", encoder);
-  std::vector<Member> members(stage.tasks.size());
-  bool uses_pooler = false;
-  std::vector<double> cumulative;
-  for (size_t i = 0; i < stage.tasks.size(); ++i) {
-    const StageTask& t = stage.tasks[i];
-    Member& m = members[i];
-    m.task = &t;
-    HeadOptions head = head_for(t.info);
-    uses_pooler = uses_pooler || head_uses_pooler(head.kind);
-    m.model = XlmrForTask(encoder, head);
-    m.model->to(device);
-    container->register_module("task" + std::to_string(i), m.model);
-    m.lengths = item_lengths(t.train);
-    m.data_seed = derive_seed(seed, "data:" + t.name);
-    m.steps_per_epoch = member_steps_per_epoch(item_count(t.train), s);
-    const double items = static_cast<double>(item_count(t.train));
-    const double weight = stage.sampling == Sampling::kUniform       ? 1.0
-                          : stage.sampling == Sampling::kTemperature ? std::pow(items, 1.0 / stage.temperature)
-                                                            : items;
-    cumulative.push_back((cumulative.empty() ? 0.0 : cumulative.back()) + weight);
-  }
+  StageModels staged = make_stage_models(encoder, stage, seed, device);
+  std::vector<Member>& members = staged.members;
+  const std::vector<double>& cumulative = staged.cumulative;
+  const std::shared_ptr<torch::nn::Module>& container = staged.container;
+  const bool uses_pooler = staged.uses_pooler;
   // The pooler trains only with a multiple-choice head (Hugging Face's other heads leave it out).
   std::vector<torch::Tensor> frozen;
   if (!encoder->pooler.is_empty() && !uses_pooler)
@@ -358,36 +413,16 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     bo.mask_id = stage.mask_id;
     bo.vocab_size = static_cast<int32_t>(encoder->config().vocab_size);
 
-    // This step's micro-batches, this rank's part of each (a slice of its rows in a group; whole
-    // micro-batches from this rank's run when spread), and the global loss normaliser.
-    std::vector<Batch> local;
-    std::vector<std::pair<int64_t, int64_t>> slices;
-    std::vector<int> local_micro;  // index of each local batch among the step's micro-batches
-    double terms = 0, local_tokens = 0;
-    for (int a = 0; a < s.grad_accum; ++a) {
-      const std::vector<int64_t>& micro = m.next_micro_batch(s.batch_size);
-      int64_t longest = 0;
-      for (int64_t item : micro) longest = std::max(longest, m.lengths[static_cast<size_t>(item)]);
-      const auto slice = spreading ? std::pair<int64_t, int64_t>{0, a >= owned.first && a < owned.second
-                                                                        ? static_cast<int64_t>(micro.size()) : 0}
-                                   : slice_rows(static_cast<int64_t>(micro.size()), group_rank, group_size);
-      const std::vector<int64_t> mine(micro.begin() + slice.first, micro.begin() + slice.second);
-      terms += static_cast<double>(count_loss_terms(m.task->train, micro, bo));
-      if (mine.empty()) continue;
-      BatchOptions lo = bo;
-      lo.pad_to = longest;
-      local.push_back(make_batch(m.task->train, mine, lo));
-      slices.push_back(slice);
-      local_micro.push_back(a);
-      local_tokens += static_cast<double>(local.back().tokens);
-    }
+    const StepBatches b = step_batches(m, s, bo, spreading, owned, group_rank, group_size);
+    const std::vector<Batch>& local = b.local;
+    const double terms = b.terms, local_tokens = b.tokens;
     double loss_total = 0;
     spread_losses.clear();
     for (size_t i = 0; i < local.size(); ++i) {
       // Dropout is seeded per micro-batch, so that a resumed stage, or a rank computing only
       // this micro-batch, draws the masks a lone rank draws.
-      torch::manual_seed(derive_seed(dropout_seed, "micro", static_cast<uint64_t>(local_micro[i])));
-      const DropoutRows rows(slices[i].first, slices[i].second - slices[i].first);
+      torch::manual_seed(derive_seed(dropout_seed, "micro", static_cast<uint64_t>(b.micro[i])));
+      const DropoutRows rows(b.slices[i].first, b.slices[i].second - b.slices[i].first);
       const torch::Tensor sum = loss_sum(*m.model, type, local[i], device);
       if (terms > 0) (sum / terms).backward();
       const double loss = sum.item<double>();

@@ -60,7 +60,7 @@ struct StageTask {
 struct StageSpec {
   std::string name;                     // stage name in orders (task or mixture)
   std::vector<StageTask> tasks;         // one, or the members of a mixture
-  std::string sampling = "proportional";  // proportional | temperature | uniform
+  Sampling sampling = Sampling::kProportional;  // proportional | temperature | uniform
   double temperature = 2.0;
   TrainConfig settings;                 // lr, batch, epochs, ... for this stage
   int32_t mask_id = -1;                 // MLM: <mask> id (vocab_size - 1)
