@@ -2,13 +2,13 @@
 // LibTorch, built with ORDERTUNE_TEST_WITH_TORCH). It owns MPI_Init/Finalize, as HighFive's
 // parallel tests do. Only rank 0 reports to the console, every rank runs every test; a failure
 // on any rank fails the process and so the CTest entry.
+#define CATCH_CONFIG_RUNNER
 #ifdef ORDERTUNE_TEST_WITH_TORCH
 // LibTorch first, and glog's CHECK macros gone before Catch2 (see engine/engine_test.h).
 #include "engine/engine_test.h"
-#endif
-
-#define CATCH_CONFIG_RUNNER
+#else
 #include <catch2/catch.hpp>
+#endif
 #include <mpi.h>
 
 int main(int argc, char** argv) {
