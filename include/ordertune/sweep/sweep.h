@@ -5,7 +5,8 @@
 // works: it answers other workers' requests between its own training steps and while it waits.
 // A worker (the leader of a group) asks for a node, runs it, writes its rows of the results
 // file, and asks again. Waiting never spins: requests are polled with MPI_Test and short sleeps
-// (these machines have 2 cores per 2 ranks).
+// (these machines have 2 cores per 2 ranks). The messages and the order they come in are
+// protocol.h's; one node's run, apart from the messages, is node_run.h's.
 //
 // Weights. A stage node starts from its parent's encoder: from this worker's memory when it ran
 // the parent last, else from the results file (the parent's row in /checkpoints). Nodes whose
