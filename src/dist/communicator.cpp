@@ -10,6 +10,7 @@
 #include <torch/cuda.h>
 
 #include "ordertune/base/error.h"
+#include "ordertune/dist/mpi_check.h"
 
 #ifdef ORDERTUNE_WITH_NCCL
 #include <c10/cuda/CUDAGuard.h>
@@ -19,23 +20,6 @@
 
 namespace ordertune {
 namespace {
-
-// Every MPI call goes through this: a failing call becomes a LibraryError with MPI's own text.
-void mpi_check(int rc, const char* call, const char* file, int line) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING] = {0};
-  int len = 0;
-  MPI_Error_string(rc, text, &len);
-  throw LibraryError(fmt::format("{}:{}: {} failed: {}", file, line, call,
-                                 std::string(text, static_cast<size_t>(len))));
-}
-#define OT_MPI_CHECK(call) mpi_check((call), #call, __FILE__, __LINE__)
-
-bool mpi_finalized() {
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  return finalized != 0;
-}
 
 // A dtype as Python's torch spells it ("bfloat16"), for error messages.
 std::string dtype_name(torch::ScalarType dtype) {
@@ -92,6 +76,7 @@ class MpiCommunicator final : public Communicator {
     OT_MPI_CHECK(MPI_Comm_size(comm_, &size_));
   }
   ~MpiCommunicator() override {
+    // Unchecked, as every MPI call in a destructor: it must not throw (mpi_check.h).
     if (options_.take_ownership && !mpi_finalized()) MPI_Comm_free(&comm_);
   }
   MpiCommunicator(const MpiCommunicator&) = delete;
@@ -376,6 +361,7 @@ bool nccl_available() {
 // ---- rank layout ---------------------------------------------------------------------------
 
 RankLayout::~RankLayout() {
+  // Unchecked, as in ~MpiCommunicator: a destructor (and the noexcept move) must not throw.
   if (group_comm != MPI_COMM_NULL && !mpi_finalized()) MPI_Comm_free(&group_comm);
 }
 

@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <fstream>
+#include <functional>
 #include <ostream>
 #include <sstream>
 
@@ -21,6 +22,7 @@
 
 #include "ordertune/base/error.h"
 #include "ordertune/data/h5.h"
+#include "ordertune/dist/mpi_check.h"
 #include "ordertune/base/hash.h"
 #include "ordertune/base/log.h"
 
@@ -356,25 +358,41 @@ Handle open_parallel(const std::filesystem::path& path, MPI_Comm comm, bool crea
   return Handle(h5_check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id()), "opening results file " + path.string()));
 }
 
-void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const ResultsLayout& L, int rank) {
-  const hsize_t N = plan.nodes.size();
-  h5::set_string_attr(f, "description",
-                      "ordertune sweep results: plan, per-node status and timing, curves, dev and "
-                      "target metrics, predictions, checkpoints (see README: results file)");
-  h5::set_string_attr(f, "created_by", "ordertune");
-  h5::set_string_attr(f, "sweep_name", config.sweep.name);
-  h5::set_string_attr(f, "config_hash", config.hash);
-  h5::set_string_attr(f, "layout_hash", L.hash());
-  h5::set_string_attr(f, "format_version", std::to_string(kResultsFormatVersion));
-  std::vector<Handle> keep;
-  auto ds = [&](hid_t parent, const std::string& name, hid_t type, std::vector<hsize_t> dims,
-                const std::string& desc, const void* fill = nullptr) -> hid_t {
-    keep.push_back(create_dataset(parent, name, type, dims, desc, fill));
-    return keep.back().id();
-  };
-  const hid_t text = ds(f, "config_text", H5T_NATIVE_UINT8, {config.text.size()}, "the sweep config file's bytes (UTF-8 TOML)");
+// The datasets of a new results file as they are created (collectively, by every rank in the
+// same order), and their static contents, written by rank 0 once every dataset exists
+// (independent raw writes). Keeps every handle open until then.
+class LayoutWriter {
+ public:
+  explicit LayoutWriter(int rank) : rank_(rank) {}
+  hid_t dataset(hid_t parent, const std::string& name, hid_t type, std::vector<hsize_t> dims,
+                const std::string& desc, const void* fill = nullptr) {
+    return keep(create_dataset(parent, name, type, dims, desc, fill));
+  }
+  hid_t group(hid_t parent, const std::string& name, const std::string& desc) {
+    return keep(create_group(parent, name, desc));
+  }
+  hid_t keep(Handle h) {
+    handles_.push_back(std::move(h));
+    return handles_.back().id();
+  }
+  // `write` runs on rank 0 in write_contents(), in the order given.
+  void later(std::function<void()> write) { writes_.push_back(std::move(write)); }
+  void write_contents() {
+    if (rank_ == 0)
+      for (const auto& w : writes_) w();
+  }
 
-  Handle plan_g = create_group(f, "plan", "the static plan: one row per node, parents before children");
+ private:
+  int rank_;
+  std::vector<Handle> handles_;
+  std::vector<std::function<void()>> writes_;
+};
+
+const float kNaNf = std::numeric_limits<float>::quiet_NaN();
+
+void create_plan_group(hid_t f, const Plan& plan, LayoutWriter& w) {
+  const hsize_t N = plan.nodes.size();
+  const hid_t g = w.group(f, "plan", "the static plan: one row per node, parents before children");
   std::vector<int8_t> kind;
   std::vector<int64_t> parent;
   std::vector<int32_t> replicate;
@@ -391,40 +409,64 @@ void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const R
     task.push_back(n.stage);
     name.push_back(node_name(n));
   }
-  const hid_t kind_d = ds(plan_g.id(), "kind", H5T_NATIVE_INT8, {N}, "0 root (pretrained model), 1 intermediate stage, 2 target leaf");
-  const hid_t parent_d = ds(plan_g.id(), "parent", H5T_NATIVE_INT64, {N}, "parent node (-1: none)");
-  const hid_t rep_d = ds(plan_g.id(), "replicate", H5T_NATIVE_INT32, {N}, "replicate (seed index); -1: the shared root");
-  Handle ps = string_type(longest(path)), ts = string_type(longest(task)), ns = string_type(longest(name));
-  const hid_t path_d = ds(plan_g.id(), "path", ps.id(), {N}, "stages from the root joined by '>' ('' = root / baseline)");
-  const hid_t task_d = ds(plan_g.id(), "task", ts.id(), {N}, "stage trained (stage nodes) or target task (leaves)");
-  const hid_t name_d = ds(plan_g.id(), "name", ns.id(), {N}, "node name as in logs");
-  const hid_t seed_d = ds(plan_g.id(), "seed", H5T_NATIVE_UINT64, {N}, "node seed from (sweep seed, replicate, path)");
-  const hid_t est_d = ds(plan_g.id(), "estimated_seconds", H5T_NATIVE_DOUBLE, {N}, "cost model estimate at plan time");
+  const hid_t kind_d = w.dataset(g, "kind", H5T_NATIVE_INT8, {N}, "0 root (pretrained model), 1 intermediate stage, 2 target leaf");
+  const hid_t parent_d = w.dataset(g, "parent", H5T_NATIVE_INT64, {N}, "parent node (-1: none)");
+  const hid_t rep_d = w.dataset(g, "replicate", H5T_NATIVE_INT32, {N}, "replicate (seed index); -1: the shared root");
+  const hid_t ps = w.keep(string_type(longest(path))), ts = w.keep(string_type(longest(task))),
+              ns = w.keep(string_type(longest(name)));
+  const hid_t path_d = w.dataset(g, "path", ps, {N}, "stages from the root joined by '>' ('' = root / baseline)");
+  const hid_t task_d = w.dataset(g, "task", ts, {N}, "stage trained (stage nodes) or target task (leaves)");
+  const hid_t name_d = w.dataset(g, "name", ns, {N}, "node name as in logs");
+  const hid_t seed_d = w.dataset(g, "seed", H5T_NATIVE_UINT64, {N}, "node seed from (sweep seed, replicate, path)");
+  const hid_t est_d = w.dataset(g, "estimated_seconds", H5T_NATIVE_DOUBLE, {N}, "cost model estimate at plan time");
+  w.later([=, kind = std::move(kind), parent = std::move(parent), replicate = std::move(replicate),
+           seed = std::move(seed), est = std::move(est), path = std::move(path), task = std::move(task),
+           name = std::move(name)] {
+    write_all(kind_d, kind);
+    write_all(parent_d, parent);
+    write_all(rep_d, replicate);
+    write_all(seed_d, seed);
+    write_all(est_d, est);
+    write_strings(path_d, path);
+    write_strings(task_d, task);
+    write_strings(name_d, name);
+  });
+}
 
-  Handle nodes_g = create_group(f, "nodes", "per-node status and timing, written by the rank that ran the node");
+void create_nodes_group(hid_t f, hsize_t N, LayoutWriter& w) {
+  const hid_t g = w.group(f, "nodes", "per-node status and timing, written by the rank that ran the node");
   const int8_t zero8 = 0;
   const int32_t minus1 = -1;
   const int64_t zero64 = 0;
-  ds(nodes_g.id(), "status", H5T_NATIVE_INT8, {N}, "0 pending, 1 done (written after everything else of the node)", &zero8);
-  ds(nodes_g.id(), "rank", H5T_NATIVE_INT32, {N}, "MPI rank that ran the node (-1: not run; the root runs on every rank at once and says 0)", &minus1);
+  w.dataset(g, "status", H5T_NATIVE_INT8, {N}, "0 pending, 1 done (written after everything else of the node)", &zero8);
+  w.dataset(g, "rank", H5T_NATIVE_INT32, {N}, "MPI rank that ran the node (-1: not run; the root runs on every rank at once and says 0)", &minus1);
   for (const char* t : {"start_time", "end_time"})
-    ds(nodes_g.id(), t, H5T_NATIVE_DOUBLE, {N}, std::string(t) + " (Unix seconds; NaN: not run)", &kNaN);
+    w.dataset(g, t, H5T_NATIVE_DOUBLE, {N}, std::string(t) + " (Unix seconds; NaN: not run)", &kNaN);
   for (const char* t : {"train_seconds", "eval_seconds", "wait_seconds"})
-    ds(nodes_g.id(), t, H5T_NATIVE_DOUBLE, {N}, std::string("seconds ") + (t[0] == 't' ? "training" : t[0] == 'e' ? "evaluating" : "waiting for the parent's weights"), &kNaN);
-  ds(nodes_g.id(), "tokens", H5T_NATIVE_INT64, {N}, "non-padding training tokens", &zero64);
-  ds(nodes_g.id(), "steps", H5T_NATIVE_INT64, {N}, "optimizer steps", &zero64);
+    w.dataset(g, t, H5T_NATIVE_DOUBLE, {N}, std::string("seconds ") + (t[0] == 't' ? "training" : t[0] == 'e' ? "evaluating" : "waiting for the parent's weights"), &kNaN);
+  w.dataset(g, "tokens", H5T_NATIVE_INT64, {N}, "non-padding training tokens", &zero64);
+  w.dataset(g, "steps", H5T_NATIVE_INT64, {N}, "optimizer steps", &zero64);
+}
 
-  Handle curves_g = create_group(f, "curves", "training curves; node n's steps are rows offset[n] .. offset[n+1]");
-  const hid_t co = ds(curves_g.id(), "offset", H5T_NATIVE_INT64, {N + 1}, "first row of each node");
-  const float nanf = std::numeric_limits<float>::quiet_NaN();
-  ds(curves_g.id(), "loss", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(L.curve_offset.back())}, "training loss per optimizer step", &nanf);
-  ds(curves_g.id(), "lr", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(L.curve_offset.back())}, "learning rate per optimizer step", &nanf);
-  Handle dev_g = create_group(f, "dev", "English dev evaluations during training; node n's are rows offset[n] .. offset[n+1]");
-  const hid_t dvo = ds(dev_g.id(), "offset", H5T_NATIVE_INT64, {N + 1}, "first row of each node");
-  ds(dev_g.id(), "step", H5T_NATIVE_INT64, {static_cast<hsize_t>(L.dev_offset.back())}, "optimizer steps done at the evaluation", &zero64);
-  ds(dev_g.id(), "score", H5T_NATIVE_DOUBLE, {static_cast<hsize_t>(L.dev_offset.back())}, "dev score (percent; mean over mixture members)", &kNaN);
+// /curves and /dev: per-step training curves and dev evaluations, rows by node offsets.
+void create_curve_groups(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWriter& w) {
+  const int64_t zero64 = 0;
+  const hid_t curves_g = w.group(f, "curves", "training curves; node n's steps are rows offset[n] .. offset[n+1]");
+  const hid_t co = w.dataset(curves_g, "offset", H5T_NATIVE_INT64, {N + 1}, "first row of each node");
+  w.dataset(curves_g, "loss", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(L.curve_offset.back())}, "training loss per optimizer step", &kNaNf);
+  w.dataset(curves_g, "lr", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(L.curve_offset.back())}, "learning rate per optimizer step", &kNaNf);
+  const hid_t dev_g = w.group(f, "dev", "English dev evaluations during training; node n's are rows offset[n] .. offset[n+1]");
+  const hid_t dvo = w.dataset(dev_g, "offset", H5T_NATIVE_INT64, {N + 1}, "first row of each node");
+  w.dataset(dev_g, "step", H5T_NATIVE_INT64, {static_cast<hsize_t>(L.dev_offset.back())}, "optimizer steps done at the evaluation", &zero64);
+  w.dataset(dev_g, "score", H5T_NATIVE_DOUBLE, {static_cast<hsize_t>(L.dev_offset.back())}, "dev score (percent; mean over mixture members)", &kNaN);
+  w.later([co, dvo, &L] {
+    write_all(co, L.curve_offset);
+    write_all(dvo, L.dev_offset);
+  });
+}
 
-  Handle met_g = create_group(f, "metrics", "zero-shot target metrics per (target leaf, language, metric), official XTREME keys, percent");
+void create_metrics_group(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWriter& w) {
+  const hid_t g = w.group(f, "metrics", "zero-shot target metrics per (target leaf, language, metric), official XTREME keys, percent");
   const hsize_t M = L.metrics.size();
   std::vector<int64_t> mnode;
   std::vector<std::string> mlang, mname, msplit;
@@ -434,15 +476,24 @@ void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const R
     mname.push_back(m.name);
     msplit.push_back(m.split);
   }
-  Handle ls = string_type(longest(mlang)), mn = string_type(longest(mname)), ss = string_type(5);
-  const hid_t mnode_d = ds(met_g.id(), "node", H5T_NATIVE_INT64, {M}, "target leaf node");
-  const hid_t mlang_d = ds(met_g.id(), "language", ls.id(), {M}, "language code");
-  const hid_t mname_d = ds(met_g.id(), "name", mn.id(), {M}, "metric (evaluate.py key)");
-  const hid_t msplit_d = ds(met_g.id(), "split", ss.id(), {M}, "split scored: test, or dev where the test split has no labels");
-  ds(met_g.id(), "value", H5T_NATIVE_DOUBLE, {M}, "metric value in percent (NaN: not done)", &kNaN);
-  ds(met_g.id(), "target_score", H5T_NATIVE_DOUBLE, {N}, "XTREME-R task score of a target leaf: mean over languages (QA: (EM + F1) / 2); NaN otherwise", &kNaN);
+  const hid_t ls = w.keep(string_type(longest(mlang))), mn = w.keep(string_type(longest(mname))),
+              ss = w.keep(string_type(5));
+  const hid_t mnode_d = w.dataset(g, "node", H5T_NATIVE_INT64, {M}, "target leaf node");
+  const hid_t mlang_d = w.dataset(g, "language", ls, {M}, "language code");
+  const hid_t mname_d = w.dataset(g, "name", mn, {M}, "metric (evaluate.py key)");
+  const hid_t msplit_d = w.dataset(g, "split", ss, {M}, "split scored: test, or dev where the test split has no labels");
+  w.dataset(g, "value", H5T_NATIVE_DOUBLE, {M}, "metric value in percent (NaN: not done)", &kNaN);
+  w.dataset(g, "target_score", H5T_NATIVE_DOUBLE, {N}, "XTREME-R task score of a target leaf: mean over languages (QA: (EM + F1) / 2); NaN otherwise", &kNaN);
+  w.later([=, mnode = std::move(mnode), mlang = std::move(mlang), mname = std::move(mname), msplit = std::move(msplit)] {
+    write_all(mnode_d, mnode);
+    write_strings(mlang_d, mlang);
+    write_strings(mname_d, mname);
+    write_strings(msplit_d, msplit);
+  });
+}
 
-  Handle pred_g = create_group(f, "predictions", "test-split predictions per (target leaf, language) for `ordertune export --predictions`");
+void create_predictions_group(hid_t f, const ResultsLayout& L, LayoutWriter& w) {
+  const hid_t g = w.group(f, "predictions", "test-split predictions per (target leaf, language) for `ordertune export --predictions`");
   const hsize_t R = L.predictions.size();
   std::vector<int64_t> pnode, poff{0}, psoff{0};
   std::vector<std::string> plang;
@@ -452,59 +503,69 @@ void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const R
     poff.push_back(poff.back() + p.values);
     psoff.push_back(psoff.back() + p.scores);
   }
-  Handle pls = string_type(longest(plang));
-  const hid_t pnode_d = ds(pred_g.id(), "node", H5T_NATIVE_INT64, {R}, "target leaf node");
-  const hid_t plang_d = ds(pred_g.id(), "language", pls.id(), {R}, "language code");
-  const hid_t poff_d = ds(pred_g.id(), "offset", H5T_NATIVE_INT64, {R + 1}, "first value of each row");
-  const hid_t psoff_d = ds(pred_g.id(), "score_offset", H5T_NATIVE_INT64, {R + 1}, "first score of each row");
-  ds(pred_g.id(), "threshold", H5T_NATIVE_DOUBLE, {R}, "BUCC mining threshold chosen on dev", &kNaN);
+  const hid_t pls = w.keep(string_type(longest(plang)));
+  const hid_t pnode_d = w.dataset(g, "node", H5T_NATIVE_INT64, {R}, "target leaf node");
+  const hid_t plang_d = w.dataset(g, "language", pls, {R}, "language code");
+  const hid_t poff_d = w.dataset(g, "offset", H5T_NATIVE_INT64, {R + 1}, "first value of each row");
+  const hid_t psoff_d = w.dataset(g, "score_offset", H5T_NATIVE_INT64, {R + 1}, "first score of each row");
+  w.dataset(g, "threshold", H5T_NATIVE_DOUBLE, {R}, "BUCC mining threshold chosen on dev", &kNaN);
   const int64_t m1 = -1;
-  ds(pred_g.id(), "values", H5T_NATIVE_INT64, {static_cast<hsize_t>(poff.back())},
-     "labels per example or word, answer byte spans, candidate rankings or BUCC pairs (evaluate.h); -1 padding", &m1);
-  ds(pred_g.id(), "scores", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(psoff.back())}, "BUCC margin scores of the mined pairs", &nanf);
-
-  Handle ck_g = create_group(f, "checkpoints", "encoders kept by output.checkpoints; row[n] indexes weights");
-  h5::set_string_attr(ck_g.id(), "config", L.model_config_json);
-  const hid_t row_d = ds(ck_g.id(), "row", H5T_NATIVE_INT64, {N}, "row of the node's encoder in weights (-1: not kept)");
-  Handle pns = string_type(longest(L.param_names));
-  std::vector<std::string> shapes;
-  for (const auto& s : L.param_shapes) shapes.push_back(shape_string(s));
-  Handle shs = string_type(longest(shapes));
-  const hid_t pn_d = ds(ck_g.id(), "names", pns.id(), {L.param_names.size()}, "parameter names (Hugging Face XLMRobertaModel keys)");
-  const hid_t po_d = ds(ck_g.id(), "offsets", H5T_NATIVE_INT64, {L.param_offsets.size()}, "flat offset of each parameter in a row");
-  const hid_t sh_d = ds(ck_g.id(), "shapes", shs.id(), {shapes.size()}, "parameter shapes, comma-separated");
-  const bool bf16 = L.checkpoint_dtype == WeightDtype::kBFloat16;
-  const hid_t w_d = ds(ck_g.id(), "weights", bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT,
-                       {static_cast<hsize_t>(L.checkpoints), static_cast<hsize_t>(L.param_offsets.back())},
-                       bf16 ? "encoder parameters, bfloat16 bit patterns" : "encoder parameters, float32");
-  h5::set_string_attr(w_d, "dtype", bf16 ? "bfloat16" : "float32");
-
-  // Static contents, written once by rank 0 (independent raw writes).
-  if (rank == 0) {
-    write_slab(text, H5T_NATIVE_UINT8, config.text.data(), 0, config.text.size());
-    write_all(kind_d, kind);
-    write_all(parent_d, parent);
-    write_all(rep_d, replicate);
-    write_all(seed_d, seed);
-    write_all(est_d, est);
-    write_strings(path_d, path);
-    write_strings(task_d, task);
-    write_strings(name_d, name);
-    write_all(co, L.curve_offset);
-    write_all(dvo, L.dev_offset);
-    write_all(mnode_d, mnode);
-    write_strings(mlang_d, mlang);
-    write_strings(mname_d, mname);
-    write_strings(msplit_d, msplit);
+  w.dataset(g, "values", H5T_NATIVE_INT64, {static_cast<hsize_t>(poff.back())},
+            "labels per example or word, answer byte spans, candidate rankings or BUCC pairs (evaluate.h); -1 padding", &m1);
+  w.dataset(g, "scores", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(psoff.back())}, "BUCC margin scores of the mined pairs", &kNaNf);
+  w.later([=, pnode = std::move(pnode), plang = std::move(plang), poff = std::move(poff), psoff = std::move(psoff)] {
     write_all(pnode_d, pnode);
     write_strings(plang_d, plang);
     write_all(poff_d, poff);
     write_all(psoff_d, psoff);
+  });
+}
+
+void create_checkpoints_group(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWriter& w) {
+  const hid_t g = w.group(f, "checkpoints", "encoders kept by output.checkpoints; row[n] indexes weights");
+  h5::set_string_attr(g, "config", L.model_config_json);
+  const hid_t row_d = w.dataset(g, "row", H5T_NATIVE_INT64, {N}, "row of the node's encoder in weights (-1: not kept)");
+  const hid_t pns = w.keep(string_type(longest(L.param_names)));
+  std::vector<std::string> shapes;
+  for (const auto& s : L.param_shapes) shapes.push_back(shape_string(s));
+  const hid_t shs = w.keep(string_type(longest(shapes)));
+  const hid_t pn_d = w.dataset(g, "names", pns, {L.param_names.size()}, "parameter names (Hugging Face XLMRobertaModel keys)");
+  const hid_t po_d = w.dataset(g, "offsets", H5T_NATIVE_INT64, {L.param_offsets.size()}, "flat offset of each parameter in a row");
+  const hid_t sh_d = w.dataset(g, "shapes", shs, {shapes.size()}, "parameter shapes, comma-separated");
+  const bool bf16 = L.checkpoint_dtype == WeightDtype::kBFloat16;
+  const hid_t w_d = w.dataset(g, "weights", bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT,
+                              {static_cast<hsize_t>(L.checkpoints), static_cast<hsize_t>(L.param_offsets.back())},
+                              bf16 ? "encoder parameters, bfloat16 bit patterns" : "encoder parameters, float32");
+  h5::set_string_attr(w_d, "dtype", bf16 ? "bfloat16" : "float32");
+  w.later([=, &L, shapes = std::move(shapes)] {
     write_all(row_d, L.checkpoint_row);
     write_strings(pn_d, L.param_names);
     write_all(po_d, L.param_offsets);
     write_strings(sh_d, shapes);
-  }
+  });
+}
+
+// Every group and dataset of a new results file (collective), then its static contents.
+void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const ResultsLayout& L, int rank) {
+  const hsize_t N = plan.nodes.size();
+  h5::set_string_attr(f, "description",
+                      "ordertune sweep results: plan, per-node status and timing, curves, dev and "
+                      "target metrics, predictions, checkpoints (see README: results file)");
+  h5::set_string_attr(f, "created_by", "ordertune");
+  h5::set_string_attr(f, "sweep_name", config.sweep.name);
+  h5::set_string_attr(f, "config_hash", config.hash);
+  h5::set_string_attr(f, "layout_hash", L.hash());
+  h5::set_string_attr(f, "format_version", std::to_string(kResultsFormatVersion));
+  LayoutWriter w(rank);
+  const hid_t text = w.dataset(f, "config_text", H5T_NATIVE_UINT8, {config.text.size()}, "the sweep config file's bytes (UTF-8 TOML)");
+  w.later([text, &config] { write_slab(text, H5T_NATIVE_UINT8, config.text.data(), 0, config.text.size()); });
+  create_plan_group(f, plan, w);
+  create_nodes_group(f, N, w);
+  create_curve_groups(f, L, N, w);
+  create_metrics_group(f, L, N, w);
+  create_predictions_group(f, L, w);
+  create_checkpoints_group(f, L, N, w);
+  w.write_contents();
 }
 
 std::string read_text_attr(hid_t f, const char* name) { return h5::get_string_attr(f, name); }
@@ -519,7 +580,7 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
   Impl& I = *r->impl_;
   I.comm = comm;
   I.path = path;
-  MPI_Comm_rank(comm, &I.rank);
+  OT_MPI_CHECK(MPI_Comm_rank(comm, &I.rank));
   r->layout_ = layout;
 
   // One writer: rank 0 holds PATH.lock for the sweep's lifetime (released by the kernel on exit).
@@ -530,13 +591,13 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
     I.lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
     locked = I.lock_fd >= 0 && ::flock(I.lock_fd, LOCK_EX | LOCK_NB) == 0;
   }
-  MPI_Bcast(&locked, 1, MPI_INT, 0, comm);
+  OT_MPI_CHECK(MPI_Bcast(&locked, 1, MPI_INT, 0, comm));
   if (!locked)
     throw ConfigError(path.string() + ": another sweep is writing this results file (its lock " +
                       path.string() + ".lock is held); wait for it or use another --results");
 
   int exists = I.rank == 0 ? std::filesystem::exists(path) : 0;
-  MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+  OT_MPI_CHECK(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
   if (exists) {
     I.file = open_parallel(path, comm, false);
     const std::string stored_hash = read_text_attr(I.file.id(), "config_hash");
@@ -564,9 +625,9 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
     create_layout(f.id(), config, plan, layout, I.rank);
     h5_check(H5Fflush(f.id(), H5F_SCOPE_GLOBAL), "H5Fflush");
   }
-  MPI_Barrier(comm);
+  OT_MPI_CHECK(MPI_Barrier(comm));
   if (I.rank == 0) std::filesystem::rename(tmp, path);
-  MPI_Barrier(comm);
+  OT_MPI_CHECK(MPI_Barrier(comm));
   I.file = open_parallel(path, comm, false);
   r->done_.assign(plan.nodes.size(), 0);
   return r;

@@ -5,7 +5,8 @@
 // works: it answers other workers' requests between its own training steps and while it waits.
 // A worker (the leader of a group) asks for a node, runs it, writes its rows of the results
 // file, and asks again. Waiting never spins: requests are polled with MPI_Test and short sleeps
-// (these machines have 2 cores per 2 ranks).
+// (these machines have 2 cores per 2 ranks). The messages and the order they come in are
+// protocol.h's; one node's run, apart from the messages, is node_run.h's.
 //
 // Weights (decision 5). A node starts from its parent's encoder, from the cheapest source: this
 // worker's memory when it ran (or kept) the parent, else the worker that holds it (sent over
