@@ -9,11 +9,19 @@
 
 namespace ordertune::testing {
 
-inline std::filesystem::path source_dir() { return ORDERTUNE_SOURCE_DIR; }
+inline std::filesystem::path source_dir() {
+  return ORDERTUNE_SOURCE_DIR;
+}
 // Third-party and reference material with its notices (tests/fixtures/README.md).
-inline std::filesystem::path fixtures() { return source_dir() / "tests" / "fixtures"; }
-inline std::filesystem::path test_data() { return source_dir() / "tests" / "data"; }
-inline std::filesystem::path binary_dir() { return ORDERTUNE_BINARY_DIR; }
+inline std::filesystem::path fixtures() {
+  return source_dir() / "tests" / "fixtures";
+}
+inline std::filesystem::path test_data() {
+  return source_dir() / "tests" / "data";
+}
+inline std::filesystem::path binary_dir() {
+  return ORDERTUNE_BINARY_DIR;
+}
 
 // A fresh scratch folder per call, removed when the object goes out of scope.
 class ScratchDir {

@@ -11,9 +11,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "ordertune/config/config.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
+#include "ordertune/config/config.h"
 #include "ordertune/text/prepare.h"
 
 int main(int argc, char** argv) {

@@ -22,18 +22,22 @@ std::string quote_found(const std::string& text, size_t max_chars) {
   }
   std::string out = "'";
   for (char c : cut) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else
+      out += c;
   }
   out += truncated ? "...'" : "'";
   return out;
 }
 
 void check_failed(const char* file, int line, const char* condition, const std::string& message) {
-  std::fprintf(stderr, "ordertune: internal check failed at %s:%d: %s: %s\n", file, line,
-               condition, message.c_str());
+  std::fprintf(stderr, "ordertune: internal check failed at %s:%d: %s: %s\n", file, line, condition,
+               message.c_str());
   std::fflush(stderr);
   std::abort();
 }

@@ -21,7 +21,9 @@ Hasher& Hasher::update(const void* data, size_t size) {
   return *this;
 }
 
-Hasher& Hasher::update(std::string_view text) { return update(text.data(), text.size()); }
+Hasher& Hasher::update(std::string_view text) {
+  return update(text.data(), text.size());
+}
 
 Hasher& Hasher::field(std::string_view text) {
   const uint64_t n = text.size();
@@ -40,9 +42,13 @@ Hasher& Hasher::file(const std::filesystem::path& path) {
   return *this;
 }
 
-std::string Hasher::hex() const { return fmt::format("{:016x}", state_); }
+std::string Hasher::hex() const {
+  return fmt::format("{:016x}", state_);
+}
 
-std::string hash_hex(std::string_view text) { return Hasher().update(text).hex(); }
+std::string hash_hex(std::string_view text) {
+  return Hasher().update(text).hex();
+}
 
 // ---- seeds ------------------------------------------------------------------------------------
 
@@ -53,7 +59,9 @@ uint64_t SplitMix64::next() {
   return z ^ (z >> 31);
 }
 
-double SplitMix64::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double SplitMix64::uniform() {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
 uint64_t SplitMix64::below(uint64_t n) {
   OT_CHECK(n > 0, "SplitMix64::below(0)");

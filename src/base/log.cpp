@@ -27,10 +27,14 @@ State& state() {
 
 const char* level_tag(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug: ";
-    case Level::kInfo: return "";
-    case Level::kWarn: return "warning: ";
-    case Level::kError: return "error: ";
+    case Level::kDebug:
+      return "debug: ";
+    case Level::kInfo:
+      return "";
+    case Level::kWarn:
+      return "warning: ";
+    case Level::kError:
+      return "error: ";
   }
   return "";
 }
@@ -42,9 +46,13 @@ void configure(int rank, Level min_level) {
   state().min_level = min_level;
 }
 
-void set_program(const std::string& name) { state().program = name; }
+void set_program(const std::string& name) {
+  state().program = name;
+}
 
-int rank() { return state().rank; }
+int rank() {
+  return state().rank;
+}
 
 double elapsed_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - state().start).count();
@@ -72,6 +80,8 @@ void set_status_line(const std::string& text) {
   s.status_line = text;
 }
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() {
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 }  // namespace ordertune::log

@@ -3,7 +3,9 @@
 namespace ordertune {
 namespace {
 
-bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
+bool is_continuation(unsigned char b) {
+  return (b & 0xC0) == 0x80;
+}
 
 // The length of the sequence a lead byte starts (0: not a lead byte) and its payload bits.
 int sequence_length(unsigned char lead, uint32_t* bits) {

@@ -38,10 +38,11 @@ class TableReader {
   }
   [[noreturn]] void fail(const toml::node& node, const std::string& key,
                          const std::string& expected) const {
-    throw ConfigError(fmt::format("{}:{}: {}: expected {}, got {}", file_,
-                                  node.source().begin.line, field(key), expected, describe(node)));
+    throw ConfigError(fmt::format("{}:{}: {}: expected {}, got {}", file_, node.source().begin.line,
+                                  field(key), expected, describe(node)));
   }
-  [[noreturn]] void fail_at(int64_t line, const std::string& key, const std::string& message) const {
+  [[noreturn]] void fail_at(int64_t line, const std::string& key,
+                            const std::string& message) const {
     throw ConfigError(fmt::format("{}:{}: {}: {}", file_, line, field(key), message));
   }
   int64_t line_of(const std::string& key) const {
@@ -59,9 +60,12 @@ class TableReader {
     const toml::node* n = take(key);
     if (!n) return;
     double v;
-    if (auto f = n->as_floating_point()) v = f->get();
-    else if (auto i = n->as_integer()) v = static_cast<double>(i->get());
-    else fail(*n, key, range_text("a number", min, exclusive_min, max));
+    if (auto f = n->as_floating_point())
+      v = f->get();
+    else if (auto i = n->as_integer())
+      v = static_cast<double>(i->get());
+    else
+      fail(*n, key, range_text("a number", min, exclusive_min, max));
     if (v < min || (exclusive_min && v == min) || v > max)
       fail(*n, key, range_text("a number", min, exclusive_min, max));
     *out = v;
@@ -73,8 +77,8 @@ class TableReader {
     if (!n) return;
     auto i = n->as_integer();
     if (!i || i->get() < min || i->get() > max)
-      fail(*n, key, range_text("an integer", static_cast<double>(min), false,
-                               static_cast<double>(max)));
+      fail(*n, key,
+           range_text("an integer", static_cast<double>(min), false, static_cast<double>(max)));
     *out = static_cast<Int>(i->get());
   }
 
@@ -147,10 +151,9 @@ class TableReader {
     for (const auto& [k, v] : table_) {
       const std::string key(k.str());
       if (!used_.count(key))
-        throw ConfigError(fmt::format("{}:{}: {}: unknown key (see configs/reference.toml)", file_,
-                                      k.source().begin.line ? k.source().begin.line
-                                                            : v.source().begin.line,
-                                      field(key)));
+        throw ConfigError(fmt::format(
+            "{}:{}: {}: unknown key (see configs/reference.toml)", file_,
+            k.source().begin.line ? k.source().begin.line : v.source().begin.line, field(key)));
     }
   }
 
@@ -208,10 +211,17 @@ void read_task(TableReader& r, const std::string& name, TaskRegistry* registry) 
               fmt::format("required for a new task (one of {})", fmt::join(formats, ", ")));
   if (!existing && !r.raw().contains("metric")) {  // a new task's default: by its type
     switch (spec.type) {
-      case TaskType::kTagging: spec.metric = Metric::kSeqevalF1; break;
-      case TaskType::kExtractiveQA: spec.metric = Metric::kSquad; break;
-      case TaskType::kMLM: spec.metric = Metric::kMlm; break;
-      default: spec.metric = Metric::kAccuracy;
+      case TaskType::kTagging:
+        spec.metric = Metric::kSeqevalF1;
+        break;
+      case TaskType::kExtractiveQA:
+        spec.metric = Metric::kSquad;
+        break;
+      case TaskType::kMLM:
+        spec.metric = Metric::kMlm;
+        break;
+      default:
+        spec.metric = Metric::kAccuracy;
     }
   }
   r.choice("metric", &spec.metric);
@@ -253,14 +263,17 @@ void read_task(TableReader& r, const std::string& name, TaskRegistry* registry) 
     if (spec.languages[split].empty()) spec.languages[split] = {"en"};
   if (const toml::table* opts = r.table("options")) {
     for (const auto& [k, v] : *opts) {
-      if (auto s = v.as_string()) spec.options[std::string(k.str())] = s->get();
-      else if (auto i = v.as_integer()) spec.options[std::string(k.str())] = std::to_string(i->get());
-      else if (auto b = v.as_boolean()) spec.options[std::string(k.str())] = b->get() ? "true" : "false";
+      if (auto s = v.as_string())
+        spec.options[std::string(k.str())] = s->get();
+      else if (auto i = v.as_integer())
+        spec.options[std::string(k.str())] = std::to_string(i->get());
+      else if (auto b = v.as_boolean())
+        spec.options[std::string(k.str())] = b->get() ? "true" : "false";
       else
-        throw ConfigError(fmt::format("{}:{}: {}.options.{}: expected a string, integer or "
-                                      "boolean, got {}",
-                                      r.file(), v.source().begin.line, r.prefix(), k.str(),
-                                      describe(v)));
+        throw ConfigError(
+            fmt::format("{}:{}: {}.options.{}: expected a string, integer or "
+                        "boolean, got {}",
+                        r.file(), v.source().begin.line, r.prefix(), k.str(), describe(v)));
     }
   }
   r.finish();
@@ -314,10 +327,9 @@ void read_model_section(const toml::table& t, const std::string& name, SweepConf
     tr.integer("pretrain_batch_size", &m.pretrain_batch_size, 1);
     tr.integer("pretrain_micro_batches", &m.pretrain_micro_batches, 0, 4096);
     if (m.pretrain_batch_size % m.micro_batches() != 0)
-      tr.fail_at(tr.line_of("pretrain_micro_batches"),
-                 "pretrain_micro_batches",
-                 fmt::format("expected a divisor of pretrain_batch_size ({}), got {}", m.pretrain_batch_size,
-                             m.pretrain_micro_batches));
+      tr.fail_at(tr.line_of("pretrain_micro_batches"), "pretrain_micro_batches",
+                 fmt::format("expected a divisor of pretrain_batch_size ({}), got {}",
+                             m.pretrain_batch_size, m.pretrain_micro_batches));
     if (m.hidden % m.heads != 0)
       tr.fail_at(tr.line_of("heads"), "heads",
                  fmt::format("expected a divisor of hidden ({}), got {}", m.hidden, m.heads));
@@ -343,8 +355,8 @@ void read_data_section(const toml::table& t, const std::string& name, SweepConfi
   r.number("demo_scale", &d.demo_scale, 0, /*exclusive_min=*/true, 100);
   if (d.qa_max_query_length + 4 >= d.qa_max_length)
     r.fail_at(r.line_of("qa_max_query_length"), "qa_max_query_length",
-              fmt::format("expected less than qa_max_length - 4 ({}), got {}",
-                          d.qa_max_length - 4, d.qa_max_query_length));
+              fmt::format("expected less than qa_max_length - 4 ({}), got {}", d.qa_max_length - 4,
+                          d.qa_max_query_length));
   if (d.qa_stride >= d.qa_max_length - d.qa_max_query_length - 4)
     r.fail_at(r.line_of("qa_stride"), "qa_stride",
               fmt::format("expected less than the context part of a window ({}), got {}",
@@ -404,9 +416,9 @@ void read_orders_section(const toml::table& t, const std::string& name, SweepCon
   auto check_stage = [&](const std::string& key, const std::string& stage) {
     if (c.mixtures.count(stage)) return;
     if (!c.registry.contains(stage))
-      r.fail_at(r.line_of(key), key,
-                fmt::format("expected intermediate tasks or mixtures, got unknown stage '{}'",
-                            stage));
+      r.fail_at(
+          r.line_of(key), key,
+          fmt::format("expected intermediate tasks or mixtures, got unknown stage '{}'", stage));
     const TaskSpec& spec = c.registry.get(stage);
     if (spec.type == TaskType::kRetrieval)
       r.fail_at(r.line_of(key), key,
@@ -421,16 +433,18 @@ void read_orders_section(const toml::table& t, const std::string& name, SweepCon
   for (const auto& order : o.explicit_orders)
     for (const auto& s : order) check_stage("explicit", s);
   if (o.mode == OrdersMode::kExplicit && o.explicit_orders.empty())
-    r.fail_at(r.line_of("mode"), "explicit", "expected at least one order with mode = \"explicit\"");
+    r.fail_at(r.line_of("mode"), "explicit",
+              "expected at least one order with mode = \"explicit\"");
   if (o.mode != OrdersMode::kExplicit && !o.explicit_orders.empty())
-    r.fail_at(r.line_of("explicit"), "explicit",
-              fmt::format("only used with mode = \"explicit\", but mode is \"{}\"", choice_name(o.mode)));
+    r.fail_at(
+        r.line_of("explicit"), "explicit",
+        fmt::format("only used with mode = \"explicit\", but mode is \"{}\"", choice_name(o.mode)));
   if (o.mode == OrdersMode::kKPermutations && !o.stages.empty())
     for (int k : o.lengths)
       if (k > static_cast<int>(o.stages.size()))
-        r.fail_at(r.line_of("lengths"), "lengths",
-                  fmt::format("expected lengths <= number of stages ({}), got {}",
-                              o.stages.size(), k));
+        r.fail_at(
+            r.line_of("lengths"), "lengths",
+            fmt::format("expected lengths <= number of stages ({}), got {}", o.stages.size(), k));
   r.finish();
 }
 
@@ -462,9 +476,10 @@ void read_train_section(const toml::table& t, const std::string& name, SweepConf
     if (!v.is_table()) continue;
     r.take(task);
     if (!c.registry.contains(task) && !c.mixtures.count(task))
-      throw ConfigError(fmt::format("{}:{}: train.{}: expected a task or mixture name, got "
-                                    "unknown '{}'",
-                                    name, v.source().begin.line, task, task));
+      throw ConfigError(
+          fmt::format("{}:{}: train.{}: expected a task or mixture name, got "
+                      "unknown '{}'",
+                      name, v.source().begin.line, task, task));
     TrainConfig override_cfg = c.train;
     TableReader tr(*v.as_table(), "train." + task, name);
     read_train(tr, &override_cfg);
@@ -495,8 +510,10 @@ std::vector<std::string> SweepConfig::intermediate_tasks() const {
   std::set<std::string> out;
   auto add_stage = [&](const std::string& stage) {
     auto m = mixtures.find(stage);
-    if (m != mixtures.end()) out.insert(m->second.tasks.begin(), m->second.tasks.end());
-    else out.insert(stage);
+    if (m != mixtures.end())
+      out.insert(m->second.tasks.begin(), m->second.tasks.end());
+    else
+      out.insert(stage);
   };
   for (const auto& s : orders.stages) add_stage(s);
   for (const auto& order : orders.explicit_orders)
@@ -534,10 +551,10 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
   // defined there; mixtures before orders, whose stages may be mixtures.
   using Section = void (*)(const toml::table&, const std::string&, SweepConfig&);
   const std::pair<const char*, Section> sections[] = {
-      {"tasks", read_tasks_section},   {"sweep", read_sweep_section},
-      {"model", read_model_section},   {"data", read_data_section},
+      {"tasks", read_tasks_section},       {"sweep", read_sweep_section},
+      {"model", read_model_section},       {"data", read_data_section},
       {"mixtures", read_mixtures_section}, {"orders", read_orders_section},
-      {"targets", read_targets_section}, {"train", read_train_section},
+      {"targets", read_targets_section},   {"train", read_train_section},
       {"output", read_output_section},
   };
   for (const auto& [key, read] : sections)
@@ -556,7 +573,8 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
 SweepConfig load_config(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw ConfigError(fmt::format("{}: cannot read the config file (no such file?)", path.string()));
+    throw ConfigError(
+        fmt::format("{}: cannot read the config file (no such file?)", path.string()));
   std::stringstream buffer;
   buffer << in.rdbuf();
   return parse_config(buffer.str(), path.string());

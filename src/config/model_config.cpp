@@ -14,7 +14,9 @@ namespace ordertune {
 
 XlmrConfig read_hf_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw CheckpointError(fmt::format("{}: cannot open (expected a Hugging Face config.json)", path));
+  if (!in)
+    throw CheckpointError(
+        fmt::format("{}: cannot open (expected a Hugging Face config.json)", path));
   nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object())
     throw CheckpointError(fmt::format("{}: expected a JSON object, found malformed JSON", path));
@@ -23,15 +25,16 @@ XlmrConfig read_hf_config(const std::string& path) {
     auto it = j.find(key);
     if (it == j.end()) return;
     if (!it->is_number_integer() || it->get<int64_t>() < min)
-      throw CheckpointError(fmt::format("{}: {}: expected an integer >= {}, found {}", path, key,
-                                        min, it->dump()));
+      throw CheckpointError(
+          fmt::format("{}: {}: expected an integer >= {}, found {}", path, key, min, it->dump()));
     *out = it->get<int64_t>();
   };
   auto get_num = [&](const char* key, double* out) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
     if (!it->is_number())
-      throw CheckpointError(fmt::format("{}: {}: expected a number, found {}", path, key, it->dump()));
+      throw CheckpointError(
+          fmt::format("{}: {}: expected a number, found {}", path, key, it->dump()));
     *out = it->get<double>();
   };
   get_int("vocab_size", &c.vocab_size, 1);
@@ -48,16 +51,17 @@ XlmrConfig read_hf_config(const std::string& path) {
   get_num("initializer_range", &c.initializer_range);
   if (auto it = j.find("hidden_act"); it != j.end() && it->is_string()) c.hidden_act = *it;
   if (c.hidden_act != "gelu")
-    throw CheckpointError(fmt::format("{}: hidden_act: expected \"gelu\" (exact), found \"{}\"",
-                                      path, c.hidden_act));
+    throw CheckpointError(
+        fmt::format("{}: hidden_act: expected \"gelu\" (exact), found \"{}\"", path, c.hidden_act));
   if (auto it = j.find("position_embedding_type");
       it != j.end() && it->is_string() && *it != "absolute")
-    throw CheckpointError(fmt::format("{}: position_embedding_type: expected \"absolute\", found {}",
-                                      path, it->dump()));
+    throw CheckpointError(fmt::format(
+        "{}: position_embedding_type: expected \"absolute\", found {}", path, it->dump()));
   if (c.hidden_size % c.num_attention_heads != 0)
-    throw CheckpointError(fmt::format("{}: num_attention_heads: expected a divisor of hidden_size "
-                                      "({}), found {}",
-                                      path, c.hidden_size, c.num_attention_heads));
+    throw CheckpointError(
+        fmt::format("{}: num_attention_heads: expected a divisor of hidden_size "
+                    "({}), found {}",
+                    path, c.hidden_size, c.num_attention_heads));
   return c;
 }
 
@@ -85,7 +89,8 @@ std::string hf_config_json(const XlmrConfig& c, const std::string& architecture)
   return j.dump(2);
 }
 
-void write_hf_config(const XlmrConfig& c, const std::string& path, const std::string& architecture) {
+void write_hf_config(const XlmrConfig& c, const std::string& path,
+                     const std::string& architecture) {
   std::ofstream out(path);
   if (!out) throw CheckpointError(fmt::format("{}: cannot write", path));
   out << hf_config_json(c, architecture) << "\n";

@@ -17,8 +17,8 @@ const TaskSpec& TaskRegistry::get(const std::string& name) const {
   if (it == tasks_.end()) {
     std::string known;
     for (const auto& [key, spec] : tasks_) known += (known.empty() ? "" : ", ") + key;
-    throw ConfigError(fmt::format("unknown task '{}' (known: {}; define it under [tasks.{}])",
-                                  name, known, name));
+    throw ConfigError(fmt::format("unknown task '{}' (known: {}; define it under [tasks.{}])", name,
+                                  known, name));
   }
   return it->second;
 }

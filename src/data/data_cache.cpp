@@ -15,12 +15,18 @@ bool has_labels(const SplitFeatures& s) {
     return std::any_of(v.begin(), v.end(), [](int32_t l) { return l >= 0; });
   };
   switch (s.type) {
-    case TaskType::kClassification: return any_labelled(s.classification.labels);
-    case TaskType::kMultipleChoice: return any_labelled(s.multiple_choice.labels);
-    case TaskType::kTagging: return any_labelled(s.tagging.word_labels.values);
-    case TaskType::kExtractiveQA: return !s.qa.answer_texts.values.empty();
-    case TaskType::kRetrieval: return !s.retrieval.gold_query.empty();
-    case TaskType::kMLM: return s.mlm.input_ids.rows() > 0;
+    case TaskType::kClassification:
+      return any_labelled(s.classification.labels);
+    case TaskType::kMultipleChoice:
+      return any_labelled(s.multiple_choice.labels);
+    case TaskType::kTagging:
+      return any_labelled(s.tagging.word_labels.values);
+    case TaskType::kExtractiveQA:
+      return !s.qa.answer_texts.values.empty();
+    case TaskType::kRetrieval:
+      return !s.retrieval.gold_query.empty();
+    case TaskType::kMLM:
+      return s.mlm.input_ids.rows() > 0;
   }
   return false;
 }
@@ -64,7 +70,9 @@ Ragged<T> read_ragged(const Group& g, const std::string& name) {
   return r;
 }
 
-std::string to_json_array(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
+std::string to_json_array(const std::vector<std::string>& v) {
+  return nlohmann::json(v).dump();
+}
 
 std::vector<std::string> from_json_array(const std::string& s) {
   return nlohmann::json::parse(s).get<std::vector<std::string>>();
@@ -200,12 +208,18 @@ SplitFeatures read_features(const Group& g) {
 
 size_t SplitFeatures::size() const {
   switch (type) {
-    case TaskType::kClassification: return classification.labels.size();
-    case TaskType::kMultipleChoice: return multiple_choice.labels.size();
-    case TaskType::kTagging: return tagging.input_ids.rows();
-    case TaskType::kExtractiveQA: return qa.ids.size();
-    case TaskType::kRetrieval: return retrieval.query_ids.rows();
-    case TaskType::kMLM: return mlm.input_ids.rows();
+    case TaskType::kClassification:
+      return classification.labels.size();
+    case TaskType::kMultipleChoice:
+      return multiple_choice.labels.size();
+    case TaskType::kTagging:
+      return tagging.input_ids.rows();
+    case TaskType::kExtractiveQA:
+      return qa.ids.size();
+    case TaskType::kRetrieval:
+      return retrieval.query_ids.rows();
+    case TaskType::kMLM:
+      return mlm.input_ids.rows();
   }
   return 0;
 }
@@ -244,11 +258,14 @@ void CacheWriter::write_header(const std::string& settings_json,
   root.set_attr("created_by", std::string("ordertune-prepare"));
   root.set_attr("settings", settings_json);
   root.set_attr("tokenizer_hash", tokenizer_hash);
-  root.set_attr("description",
-                std::string("ordertune data cache: tokenized tasks under /tasks/<task>/<split>/<lang>"));
+  root.set_attr(
+      "description",
+      std::string("ordertune data cache: tokenized tasks under /tasks/<task>/<split>/<lang>"));
   Group tok = root.require_group("tokenizer");
-  tok.set_attr("description",
-               std::string("sentencepiece model; XLM-R ids = fairseq mapping (<s>=0 <pad>=1 </s>=2 <unk>=3)"));
+  tok.set_attr(
+      "description",
+      std::string(
+          "sentencepiece model; XLM-R ids = fairseq mapping (<s>=0 <pad>=1 </s>=2 <unk>=3)"));
   std::vector<uint8_t> bytes(tokenizer_model_bytes.begin(), tokenizer_model_bytes.end());
   tok.write("model", bytes, "serialized sentencepiece ModelProto");
 }
@@ -262,22 +279,24 @@ void CacheWriter::begin_task(const CachedTask& task) {
   g.set_attr("labels", to_json_array(task.labels));
   g.set_attr("num_choices", static_cast<int64_t>(task.num_choices));
   g.set_attr("content_hash", task.content_hash);
-  g.set_attr("description", std::string("task ") + task.name + ": <split>/<lang> groups of features");
+  g.set_attr("description",
+             std::string("task ") + task.name + ": <split>/<lang> groups of features");
 }
 
 void CacheWriter::write_split(const std::string& task, const std::string& split,
                               const std::string& language, const SplitFeatures& features) {
-  Group g = impl_->file.root().open_group("tasks").open_group(task).require_group(split).create_group(
-      language);
+  Group g =
+      impl_->file.root().open_group("tasks").open_group(task).require_group(split).create_group(
+          language);
   write_features(g, features);
 }
 
 void CacheWriter::copy_task_from(const std::filesystem::path& old_cache, const std::string& task) {
   h5::File old = h5::File::open(old_cache, /*writable=*/false);
   const std::string path = "tasks/" + task;
-  h5::h5_check(H5Ocopy(old.id(), path.c_str(), impl_->file.id(), path.c_str(), H5P_DEFAULT,
-                       H5P_DEFAULT),
-               "copying " + path + " from " + old_cache.string());
+  h5::h5_check(
+      H5Ocopy(old.id(), path.c_str(), impl_->file.id(), path.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+      "copying " + path + " from " + old_cache.string());
 }
 
 void CacheWriter::commit() {
@@ -300,18 +319,20 @@ CacheReader::CacheReader(const std::filesystem::path& path) : impl_(std::make_un
   impl_->path = path;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    throw DataError(fmt::format("{}: expected a data cache, found no such file (run `ordertune "
-                                "prepare --config FILE` first)",
-                                path.string()));
+    throw DataError(
+        fmt::format("{}: expected a data cache, found no such file (run `ordertune "
+                    "prepare --config FILE` first)",
+                    path.string()));
   if (H5Fis_hdf5(path.string().c_str()) <= 0)
-    throw DataError(fmt::format("{}: expected an HDF5 data cache, found another kind of file",
-                                path.string()));
+    throw DataError(
+        fmt::format("{}: expected an HDF5 data cache, found another kind of file", path.string()));
   impl_->file = h5::File::open(path, /*writable=*/false);
   Group root = impl_->file.root();
   if (!root.has_attr("format_version") || !root.exists("tasks"))
-    throw DataError(fmt::format("{}: expected an ordertune data cache, found an HDF5 file "
-                                "without its layout",
-                                path.string()));
+    throw DataError(
+        fmt::format("{}: expected an ordertune data cache, found an HDF5 file "
+                    "without its layout",
+                    path.string()));
   const int64_t version = root.attr_int("format_version");
   if (version != kCacheFormatVersion)
     throw DataError(fmt::format("{}: expected cache format version {}, found {} (re-run prepare)",
@@ -322,8 +343,12 @@ CacheReader::CacheReader(const std::filesystem::path& path) : impl_(std::make_un
 
 CacheReader::~CacheReader() = default;
 
-const std::string& CacheReader::settings_json() const { return impl_->settings; }
-const std::string& CacheReader::tokenizer_hash() const { return impl_->tokenizer_hash; }
+const std::string& CacheReader::settings_json() const {
+  return impl_->settings;
+}
+const std::string& CacheReader::tokenizer_hash() const {
+  return impl_->tokenizer_hash;
+}
 
 std::string CacheReader::tokenizer_model() const {
   const auto bytes = impl_->file.root().open_group("tokenizer").read<uint8_t>("model");
@@ -340,16 +365,19 @@ bool CacheReader::has_task(const std::string& task) const {
 
 CachedTask CacheReader::task(const std::string& name) const {
   if (!has_task(name))
-    throw DataError(fmt::format("{}: expected task '{}' in the cache, found only [{}] (re-run "
-                                "prepare with this config)",
-                                impl_->path.string(), name, fmt::join(task_names(), ", ")));
+    throw DataError(
+        fmt::format("{}: expected task '{}' in the cache, found only [{}] (re-run "
+                    "prepare with this config)",
+                    impl_->path.string(), name, fmt::join(task_names(), ", ")));
   Group g = impl_->file.root().open_group("tasks").open_group(name);
   CachedTask t;
   t.name = name;
-  if (!parse_choice(g.attr_string("type"), &t.type) || !parse_choice(g.attr_string("metric"), &t.metric))
-    throw DataError(fmt::format("{}: task '{}': expected a task type and a metric, found '{}' and '{}' "
-                                "(re-run prepare with this config)",
-                                impl_->path.string(), name, g.attr_string("type"), g.attr_string("metric")));
+  if (!parse_choice(g.attr_string("type"), &t.type) ||
+      !parse_choice(g.attr_string("metric"), &t.metric))
+    throw DataError(
+        fmt::format("{}: task '{}': expected a task type and a metric, found '{}' and '{}' "
+                    "(re-run prepare with this config)",
+                    impl_->path.string(), name, g.attr_string("type"), g.attr_string("metric")));
   t.format = g.attr_string("format");
   t.train_task = g.attr_string("train_task");
   t.labels = from_json_array(g.attr_string("labels"));
@@ -372,8 +400,8 @@ namespace {
 Group open_split(const CacheReader& cache, const h5::File& file, const std::filesystem::path& path,
                  const std::string& task, const std::string& split, const std::string& language) {
   if (!cache.has_split(task, split, language))
-    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none", path.string(), task,
-                                split, language));
+    throw DataError(fmt::format("{}: expected {}/{}/{} in the cache, found none", path.string(),
+                                task, split, language));
   return file.root().open_group("tasks").open_group(task).open_group(split).open_group(language);
 }
 
@@ -385,13 +413,15 @@ int64_t CacheReader::dataset_size(const std::string& task, const std::string& sp
 }
 
 std::vector<int64_t> CacheReader::row_sizes(const std::string& task, const std::string& split,
-                                            const std::string& language, const std::string& dataset) const {
+                                            const std::string& language,
+                                            const std::string& dataset) const {
   const Group g = open_split(*this, impl_->file, impl_->path, task, split, language);
   const std::vector<int64_t> offsets = g.read<int64_t>(dataset + "_offsets");
   std::vector<int64_t> sizes;
   for (size_t i = 1; i < offsets.size(); ++i) {
     if (offsets[i] < offsets[i - 1])
-      throw DataError(fmt::format("{}/{}: expected ascending offsets, found a damaged index", g.path(), dataset));
+      throw DataError(fmt::format("{}/{}: expected ascending offsets, found a damaged index",
+                                  g.path(), dataset));
     sizes.push_back(offsets[i] - offsets[i - 1]);
   }
   return sizes;

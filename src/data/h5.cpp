@@ -57,13 +57,34 @@ void Handle::reset() {
   id_ = H5I_INVALID_HID;
 }
 
-template <> hid_t native_type<int8_t>() { return H5T_NATIVE_INT8; }
-template <> hid_t native_type<int32_t>() { return H5T_NATIVE_INT32; }
-template <> hid_t native_type<int64_t>() { return H5T_NATIVE_INT64; }
-template <> hid_t native_type<uint8_t>() { return H5T_NATIVE_UINT8; }
-template <> hid_t native_type<uint64_t>() { return H5T_NATIVE_UINT64; }
-template <> hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
-template <> hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <>
+hid_t native_type<int8_t>() {
+  return H5T_NATIVE_INT8;
+}
+template <>
+hid_t native_type<int32_t>() {
+  return H5T_NATIVE_INT32;
+}
+template <>
+hid_t native_type<int64_t>() {
+  return H5T_NATIVE_INT64;
+}
+template <>
+hid_t native_type<uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
+template <>
+hid_t native_type<uint64_t>() {
+  return H5T_NATIVE_UINT64;
+}
+template <>
+hid_t native_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
+template <>
+hid_t native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 
 File File::create(const std::filesystem::path& path) {
   silence_hdf5_once();
@@ -78,9 +99,9 @@ File File::open(const std::filesystem::path& path, bool writable) {
   silence_hdf5_once();
   File f;
   f.path_ = path.string();
-  f.handle_ = Handle(h5_check(
-      H5Fopen(f.path_.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT),
-      "opening " + f.path_));
+  f.handle_ = Handle(
+      h5_check(H5Fopen(f.path_.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT),
+               "opening " + f.path_));
   return f;
 }
 
@@ -89,7 +110,9 @@ Group File::root() const {
                path_ + ":/");
 }
 
-void File::flush() const { h5_check(H5Fflush(handle_.id(), H5F_SCOPE_GLOBAL), "flushing " + path_); }
+void File::flush() const {
+  h5_check(H5Fflush(handle_.id(), H5F_SCOPE_GLOBAL), "flushing " + path_);
+}
 
 bool Group::exists(const std::string& name) const {
   return h5_check(H5Lexists(id(), name.c_str(), H5P_DEFAULT), path_ + ": checking " + name) > 0;
@@ -97,15 +120,16 @@ bool Group::exists(const std::string& name) const {
 
 Group Group::create_group(const std::string& name) const {
   const std::string child = path_ + (path_.back() == '/' ? "" : "/") + name;
-  return Group(Handle(h5_check(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                               "creating group " + child)),
-               child);
+  return Group(
+      Handle(h5_check(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                      "creating group " + child)),
+      child);
 }
 
 Group Group::open_group(const std::string& name) const {
   const std::string child = path_ + (path_.back() == '/' ? "" : "/") + name;
-  return Group(Handle(h5_check(H5Gopen2(id(), name.c_str(), H5P_DEFAULT), "opening group " + child)),
-               child);
+  return Group(
+      Handle(h5_check(H5Gopen2(id(), name.c_str(), H5P_DEFAULT), "opening group " + child)), child);
 }
 
 Group Group::require_group(const std::string& name) const {
@@ -130,8 +154,9 @@ void set_string_attr(hid_t object, const std::string& name, const std::string& v
   h5_check(H5Tset_size(type.id(), std::max<size_t>(value.size(), 1)), "attribute size");
   h5_check(H5Tset_cset(type.id(), H5T_CSET_UTF8), "attribute charset");
   Handle space(h5_check(H5Screate(H5S_SCALAR), "attribute space"));
-  Handle attr(h5_check(H5Acreate2(object, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
-                       "creating attribute " + name));
+  Handle attr(
+      h5_check(H5Acreate2(object, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+               "creating attribute " + name));
   std::string padded = value.empty() ? std::string(1, '\0') : value;
   h5_check(H5Awrite(attr.id(), type.id(), padded.data()), "writing attribute " + name);
 }
@@ -166,14 +191,18 @@ template <typename T>
 static void set_scalar_attr(hid_t object, const std::string& name, T value) {
   if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
   Handle space(h5_check(H5Screate(H5S_SCALAR), "attribute space"));
-  Handle attr(h5_check(H5Acreate2(object, name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
-                                  H5P_DEFAULT),
-                       "creating attribute " + name));
+  Handle attr(h5_check(
+      H5Acreate2(object, name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+      "creating attribute " + name));
   h5_check(H5Awrite(attr.id(), native_type<T>(), &value), "writing attribute " + name);
 }
 
-void Group::set_attr(const std::string& name, int64_t value) const { set_scalar_attr(id(), name, value); }
-void Group::set_attr(const std::string& name, double value) const { set_scalar_attr(id(), name, value); }
+void Group::set_attr(const std::string& name, int64_t value) const {
+  set_scalar_attr(id(), name, value);
+}
+void Group::set_attr(const std::string& name, double value) const {
+  set_scalar_attr(id(), name, value);
+}
 
 bool Group::has_attr(const std::string& name) const {
   return h5_check(H5Aexists(id(), name.c_str()), path_ + ": attribute " + name) > 0;
@@ -233,9 +262,9 @@ void Group::write_strings(const std::string& name, const std::vector<std::string
     const hsize_t chunk = kChunkElements;
     h5_check(H5Pset_chunk(dcpl.id(), 1, &chunk), "chunking");
   }
-  Handle ds(h5_check(H5Dcreate2(id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(),
-                                H5P_DEFAULT),
-                     path_ + ": creating dataset " + name));
+  Handle ds(h5_check(
+      H5Dcreate2(id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+      path_ + ": creating dataset " + name));
   if (n > 0) {
     std::vector<const char*> ptrs(n);
     for (size_t i = 0; i < n; ++i) ptrs[i] = values[i].c_str();
@@ -246,10 +275,13 @@ void Group::write_strings(const std::string& name, const std::vector<std::string
 }
 
 int64_t Group::dataset_size(const std::string& name) const {
-  Handle ds(h5_check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), path_ + ": opening dataset " + name));
+  Handle ds(
+      h5_check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), path_ + ": opening dataset " + name));
   Handle space(h5_check(H5Dget_space(ds.id()), "dataspace"));
   const int rank = H5Sget_simple_extent_ndims(space.id());
-  if (rank != 1) throw LibraryError(fmt::format("{}/{}: expected a 1-d dataset, found rank {}", path_, name, rank));
+  if (rank != 1)
+    throw LibraryError(
+        fmt::format("{}/{}: expected a 1-d dataset, found rank {}", path_, name, rank));
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space.id(), &n, nullptr);
   return static_cast<int64_t>(n);
@@ -259,7 +291,8 @@ template <typename T>
 std::vector<T> Group::read(const std::string& name) const {
   const int64_t n = dataset_size(name);
   std::vector<T> out(static_cast<size_t>(n));
-  Handle ds(h5_check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), path_ + ": opening dataset " + name));
+  Handle ds(
+      h5_check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), path_ + ": opening dataset " + name));
   if (n > 0)
     h5_check(H5Dread(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
              path_ + ": reading dataset " + name);
@@ -271,7 +304,8 @@ std::vector<std::string> Group::read_strings(const std::string& name) const {
   std::vector<std::string> out;
   out.reserve(static_cast<size_t>(n));
   if (n == 0) return out;
-  Handle ds(h5_check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), path_ + ": opening dataset " + name));
+  Handle ds(
+      h5_check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), path_ + ": opening dataset " + name));
   Handle type(h5_check(H5Tcopy(H5T_C_S1), "string type"));
   H5Tset_size(type.id(), H5T_VARIABLE);
   H5Tset_cset(type.id(), H5T_CSET_UTF8);
@@ -284,9 +318,9 @@ std::vector<std::string> Group::read_strings(const std::string& name) const {
   return out;
 }
 
-#define OT_H5_INSTANTIATE(T)                                                               \
+#define OT_H5_INSTANTIATE(T)                                                                   \
   template void Group::write<T>(const std::string&, const std::vector<T>&, const std::string&) \
-      const;                                                                               \
+      const;                                                                                   \
   template std::vector<T> Group::read<T>(const std::string&) const;
 OT_H5_INSTANTIATE(int32_t)
 OT_H5_INSTANTIATE(int64_t)

@@ -35,8 +35,8 @@
 #include <fmt/format.h>
 
 #include "ordertune/base/error.h"
-#include "ordertune/data/task_reader.h"
 #include "ordertune/config/task_registry.h"
+#include "ordertune/data/task_reader.h"
 
 namespace ordertune {
 
@@ -397,8 +397,8 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // QQP. jiant: hf_datasets_tasks.py "qqp" (glue/qqp; question1/question2 -> text_a/text_b,
   // labels -> "0"/"1", test keeps -1); tasks/lib/qqp.py LABELS = ["0", "1"].
   {
-    TaskSpec s = english_task("qqp", TaskType::kClassification, "jiant_pair_jsonl", Metric::kAccuracy,
-                              jiant_jsonl_paths("qqp"),
+    TaskSpec s = english_task("qqp", TaskType::kClassification, "jiant_pair_jsonl",
+                              Metric::kAccuracy, jiant_jsonl_paths("qqp"),
                               "Quora Question Pairs, English paraphrase; jiant layout");
     s.labels = {"0", "1"};
     s.options = {{"text_a", "text_a"}, {"text_b", "text_b"}, {"label", "label"}, {"id", "idx"}};
@@ -407,8 +407,8 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // SNLI, a member of jiant's "anli" mixture. jiant: hf_datasets_tasks.py "snli" (labels 0/1/2 ->
   // entailment/neutral/contradiction, -1 = no gold label); tasks/lib/snli.py skips label -1.
   {
-    TaskSpec s = english_task("snli", TaskType::kClassification, "jiant_pair_jsonl", Metric::kAccuracy,
-                              jiant_jsonl_paths("snli"),
+    TaskSpec s = english_task("snli", TaskType::kClassification, "jiant_pair_jsonl",
+                              Metric::kAccuracy, jiant_jsonl_paths("snli"),
                               "Stanford NLI, English; jiant layout (no-gold-label pairs skipped)");
     s.labels = kNliLabels;
     s.options = {{"text_a", "premise"},
@@ -423,10 +423,10 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   const std::map<std::string, std::string> kAnliOptions = {
       {"text_a", "context"}, {"text_b", "hypothesis"}, {"label", "label"}, {"id", "uid"}};
   for (const char* round : {"1", "2", "3"}) {
-    TaskSpec s =
-        english_task(fmt::format("anli_r{}", round), TaskType::kClassification, "jiant_pair_jsonl",
-                     Metric::kAccuracy, jiant_jsonl_paths(fmt::format("adversarial_nli_r{}", round)),
-                     fmt::format("Adversarial NLI round {}, English; jiant layout", round));
+    TaskSpec s = english_task(
+        fmt::format("anli_r{}", round), TaskType::kClassification, "jiant_pair_jsonl",
+        Metric::kAccuracy, jiant_jsonl_paths(fmt::format("adversarial_nli_r{}", round)),
+        fmt::format("Adversarial NLI round {}, English; jiant layout", round));
     s.labels = {"c", "e", "n"};
     s.options = kAnliOptions;
     registry.add(std::move(s));
@@ -435,8 +435,8 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // X-STILTs' "ANLI" intermediate task is jiant's mixture ANLI + MNLI + SNLI; here that is a
   // mixture stage in the config, e.g. [mixtures.anli_mnli_snli] tasks = ["anli", "mnli", "snli"].
   {
-    TaskSpec s = english_task("anli", TaskType::kClassification, "jiant_pair_jsonl", Metric::kAccuracy,
-                              jiant_jsonl_paths("adversarial_nli_r{round}"),
+    TaskSpec s = english_task("anli", TaskType::kClassification, "jiant_pair_jsonl",
+                              Metric::kAccuracy, jiant_jsonl_paths("adversarial_nli_r{round}"),
                               "Adversarial NLI rounds 1-3 combined, English; X-STILTs' ANLI = "
                               "mixture stage anli + mnli + snli in the config");
     s.labels = {"c", "e", "n"};
@@ -447,10 +447,11 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // CCG supertagging (CCGbank, LDC2005T13; no download). jiant: scripts/ccg/ccg_proc.py writes
   // ccg.train / ccg.dev / ccg.test ("tokens<TAB>tags"), read by tasks/lib/ccg.py; we expect them
   // in data/ccg/. Open tag set: labels are collected from the training split.
-  registry.add(english_task(
-      "ccg", TaskType::kTagging, "jiant_ccg", Metric::kAccuracy,
-      {{kSplitTrain, "jiant/ccg/ccg.train"}, {kSplitDev, "jiant/ccg/ccg.dev"}, {kSplitTest, "jiant/ccg/ccg.test"}},
-      "CCG supertagging (CCGbank), English; jiant layout"));
+  registry.add(english_task("ccg", TaskType::kTagging, "jiant_ccg", Metric::kAccuracy,
+                            {{kSplitTrain, "jiant/ccg/ccg.train"},
+                             {kSplitDev, "jiant/ccg/ccg.dev"},
+                             {kSplitTest, "jiant/ccg/ccg.test"}},
+                            "CCG supertagging (CCGbank), English; jiant layout"));
   // CommonsenseQA. jiant: hf_datasets_tasks.py "commonsenseqa" (HF commonsense_qa, train/val/
   // test); tasks/lib/commonsenseqa.py also reads the original JSONL; CHOICE_KEYS = A..E.
   {
@@ -463,8 +464,8 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // Cosmos QA. jiant: hf_datasets_tasks.py "cosmosqa" (HF cosmos_qa, train/val/test);
   // tasks/lib/cosmosqa.py: context + " " + question, answer0..answer3, label.
   {
-    TaskSpec s = english_task("cosmosqa", TaskType::kMultipleChoice, "cosmosqa_jsonl", Metric::kAccuracy,
-                              jiant_jsonl_paths("cosmosqa"),
+    TaskSpec s = english_task("cosmosqa", TaskType::kMultipleChoice, "cosmosqa_jsonl",
+                              Metric::kAccuracy, jiant_jsonl_paths("cosmosqa"),
                               "Cosmos QA, 4-way multiple choice, English; jiant layout");
     s.num_choices = 4;
     registry.add(std::move(s));
@@ -472,8 +473,8 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // HellaSwag. jiant: hf_datasets_tasks.py "hellaswag" (HF hellaswag, train/val/test, labels
   // "0".."3" -> 0..3, test label ""); tasks/lib/hellaswag.py: ctx_a, ctx_b + " " + ending.
   {
-    TaskSpec s = english_task("hellaswag", TaskType::kMultipleChoice, "hellaswag_jsonl", Metric::kAccuracy,
-                              jiant_jsonl_paths("hellaswag"),
+    TaskSpec s = english_task("hellaswag", TaskType::kMultipleChoice, "hellaswag_jsonl",
+                              Metric::kAccuracy, jiant_jsonl_paths("hellaswag"),
                               "HellaSwag, 4-way multiple choice, English; jiant layout");
     s.num_choices = 4;
     registry.add(std::move(s));
@@ -481,14 +482,14 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   // SQuAD. jiant: dl_datasets/files_tasks.py download_squad_data_and_write_config keeps the
   // official file names (rajpurkar.github.io/SQuAD-explorer) in data/squad_v1 and data/squad_v2;
   // there is no public test set.
-  registry.add(english_task(
-      "squad_v1", TaskType::kExtractiveQA, "squad_json", Metric::kSquad,
-      {{kSplitTrain, "jiant/squad_v1/train-v1.1.json"}, {kSplitDev, "jiant/squad_v1/dev-v1.1.json"}},
-      "SQuAD v1.1, English extractive QA; jiant layout"));
-  registry.add(english_task(
-      "squad_v2", TaskType::kExtractiveQA, "squad_json", Metric::kSquad,
-      {{kSplitTrain, "jiant/squad_v2/train-v2.0.json"}, {kSplitDev, "jiant/squad_v2/dev-v2.0.json"}},
-      "SQuAD v2.0 (with unanswerable questions), English; jiant layout"));
+  registry.add(english_task("squad_v1", TaskType::kExtractiveQA, "squad_json", Metric::kSquad,
+                            {{kSplitTrain, "jiant/squad_v1/train-v1.1.json"},
+                             {kSplitDev, "jiant/squad_v1/dev-v1.1.json"}},
+                            "SQuAD v1.1, English extractive QA; jiant layout"));
+  registry.add(english_task("squad_v2", TaskType::kExtractiveQA, "squad_json", Metric::kSquad,
+                            {{kSplitTrain, "jiant/squad_v2/train-v2.0.json"},
+                             {kSplitDev, "jiant/squad_v2/dev-v2.0.json"}},
+                            "SQuAD v2.0 (with unanswerable questions), English; jiant layout"));
   // Masked language modelling on raw text, one line per example (jiant's mlm_simple reads the
   // same: one text per line). Languages come from the user's config; the built-in is English.
   registry.add(english_task("mlm", TaskType::kMLM, "text", Metric::kMlm,

@@ -31,8 +31,8 @@
 #include <fmt/format.h>
 
 #include "ordertune/base/error.h"
-#include "ordertune/data/task_reader.h"
 #include "ordertune/config/task_registry.h"
+#include "ordertune/data/task_reader.h"
 
 namespace ordertune {
 
@@ -732,8 +732,8 @@ Languages without(const Languages& languages, const Languages& removed) {
   return out;
 }
 
-TaskSpec target(const std::string& name, TaskType type, const std::string& format,
-                Metric metric, const std::string& description) {
+TaskSpec target(const std::string& name, TaskType type, const std::string& format, Metric metric,
+                const std::string& description) {
   TaskSpec spec;
   spec.name = name;
   spec.type = type;

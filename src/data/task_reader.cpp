@@ -12,12 +12,18 @@ using nlohmann::json;
 
 size_t RawSplit::size() const {
   switch (type) {
-    case TaskType::kClassification: return classification.size();
-    case TaskType::kMultipleChoice: return multiple_choice.size();
-    case TaskType::kExtractiveQA: return qa.size();
-    case TaskType::kTagging: return tagging.size();
-    case TaskType::kRetrieval: return retrieval.queries.size();
-    case TaskType::kMLM: return mlm_lines.size();
+    case TaskType::kClassification:
+      return classification.size();
+    case TaskType::kMultipleChoice:
+      return multiple_choice.size();
+    case TaskType::kExtractiveQA:
+      return qa.size();
+    case TaskType::kTagging:
+      return tagging.size();
+    case TaskType::kRetrieval:
+      return retrieval.queries.size();
+    case TaskType::kMLM:
+      return mlm_lines.size();
   }
   return 0;
 }
@@ -32,8 +38,9 @@ LineReader::LineReader(const std::filesystem::path& path) : impl_(new Impl), pat
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     delete impl_;
-    throw DataError(fmt::format("{}: expected a readable file, found {}", path_,
-                                std::filesystem::exists(path, ec) ? "something else" : "no such file"));
+    throw DataError(
+        fmt::format("{}: expected a readable file, found {}", path_,
+                    std::filesystem::exists(path, ec) ? "something else" : "no such file"));
   }
   impl_->in.open(path, std::ios::binary);
   if (!impl_->in) {
@@ -42,7 +49,9 @@ LineReader::LineReader(const std::filesystem::path& path) : impl_(new Impl), pat
   }
 }
 
-LineReader::~LineReader() { delete impl_; }
+LineReader::~LineReader() {
+  delete impl_;
+}
 
 bool LineReader::next(std::string* line) {
   if (!std::getline(impl_->in, *line)) return false;
@@ -62,15 +71,22 @@ bool LineReader::next(std::string* line) {
 
 std::string describe_json(const json& value) {
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return value.get<bool>() ? "true" : "false";
-    case json::value_t::string: return "string " + quote_found(value.get<std::string>(), 40);
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return value.get<bool>() ? "true" : "false";
+    case json::value_t::string:
+      return "string " + quote_found(value.get<std::string>(), 40);
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "number " + value.dump();
-    case json::value_t::array: return fmt::format("array of {}", value.size());
-    case json::value_t::object: return "object";
-    default: return "a value of unsupported type";
+    case json::value_t::number_float:
+      return "number " + value.dump();
+    case json::value_t::array:
+      return fmt::format("array of {}", value.size());
+    case json::value_t::object:
+      return "object";
+    default:
+      return "a value of unsupported type";
   }
 }
 
@@ -160,12 +176,11 @@ size_t locate_squad_answer(const std::string& context, const json& answer,
   const int64_t start_cp = json_int(answer, "answer_start", where);
   const size_t start = codepoint_to_byte_offset(context, start_cp);
   if (start == std::string::npos || context.compare(start, text->size(), *text) != 0) {
-    throw_data_error(where.file, where.line,
-                     fmt::format("answer {} at character {} of the context",
-                                 quote_found(*text, 40), start_cp),
-                     start == std::string::npos
-                         ? std::string("an offset past the end of the context")
-                         : quote_found(context.substr(start, text->size()), 40));
+    throw_data_error(
+        where.file, where.line,
+        fmt::format("answer {} at character {} of the context", quote_found(*text, 40), start_cp),
+        start == std::string::npos ? std::string("an offset past the end of the context")
+                                   : quote_found(context.substr(start, text->size()), 40));
   }
   return start;
 }
@@ -226,8 +241,8 @@ RawSplit read_task_split(const TaskSpec& spec, const ReadRequest& request) {
   const auto& formats = reader_formats();
   auto it = formats.find(spec.format);
   if (it == formats.end())
-    throw ConfigError(fmt::format("tasks.{}.format: expected a known format, found '{}'",
-                                  spec.name, spec.format));
+    throw ConfigError(fmt::format("tasks.{}.format: expected a known format, found '{}'", spec.name,
+                                  spec.format));
   RawSplit split = it->second(spec, request);
   split.type = spec.type;
   if (split.files.empty()) split.files.push_back(request.path.string());
@@ -349,8 +364,8 @@ RawSplit read_tsv_classification(const TaskSpec& spec, const ReadRequest& reques
     ClassificationExample ex;
     ex.where = {reader.path(), reader.line_number()};
     // A test file with hidden labels has one column fewer: accept it as unlabeled.
-    const bool unlabeled = col_label >= 0 && static_cast<int>(cols.size()) == needed - 1 &&
-                           col_label == needed - 1;
+    const bool unlabeled =
+        col_label >= 0 && static_cast<int>(cols.size()) == needed - 1 && col_label == needed - 1;
     if (static_cast<int>(cols.size()) < needed && !unlabeled)
       throw_data_error(reader.path(), reader.line_number(),
                        fmt::format("{} tab-separated columns", needed),
@@ -404,8 +419,8 @@ RawSplit read_jsonl(const TaskSpec& spec, const ReadRequest& request) {
                            describe_json(choices));
         for (const json& c : choices) {
           if (!c.is_string())
-            throw_data_error(where.file, where.line,
-                             fmt::format("strings in '{}'", key_choices), describe_json(c));
+            throw_data_error(where.file, where.line, fmt::format("strings in '{}'", key_choices),
+                             describe_json(c));
           ex.choices.push_back(c.get<std::string>());
         }
         const std::string key_label = task_option(spec, "label", "label");

@@ -24,13 +24,20 @@ namespace {
 // A dtype as Python's torch spells it ("bfloat16"), for error messages.
 std::string dtype_name(torch::ScalarType dtype) {
   switch (dtype) {
-    case torch::kFloat32: return "float32";
-    case torch::kFloat64: return "float64";
-    case torch::kFloat16: return "float16";
-    case torch::kBFloat16: return "bfloat16";
-    case torch::kInt32: return "int32";
-    case torch::kInt64: return "int64";
-    default: return c10::toString(dtype);
+    case torch::kFloat32:
+      return "float32";
+    case torch::kFloat64:
+      return "float64";
+    case torch::kFloat16:
+      return "float16";
+    case torch::kBFloat16:
+      return "bfloat16";
+    case torch::kInt32:
+      return "int32";
+    case torch::kInt64:
+      return "int64";
+    default:
+      return c10::toString(dtype);
   }
 }
 
@@ -54,24 +61,28 @@ void require_contiguous(const torch::Tensor& t, const char* backend, const char*
 // (MPI has no 16-bit floating-point type).
 MPI_Datatype mpi_sum_type(torch::ScalarType dtype) {
   switch (dtype) {
-    case torch::kFloat32: return MPI_FLOAT;
-    case torch::kFloat64: return MPI_DOUBLE;
-    case torch::kInt32: return MPI_INT32_T;
-    case torch::kInt64: return MPI_INT64_T;
-    default: return MPI_DATATYPE_NULL;
+    case torch::kFloat32:
+      return MPI_FLOAT;
+    case torch::kFloat64:
+      return MPI_DOUBLE;
+    case torch::kInt32:
+      return MPI_INT32_T;
+    case torch::kInt64:
+      return MPI_INT64_T;
+    default:
+      return MPI_DATATYPE_NULL;
   }
 }
 
 class MpiCommunicator final : public Communicator {
  public:
-  MpiCommunicator(MPI_Comm comm, MpiCommunicatorOptions options)
-      : comm_(comm), options_(options) {
+  MpiCommunicator(MPI_Comm comm, MpiCommunicatorOptions options) : comm_(comm), options_(options) {
     if (comm_ == MPI_COMM_NULL)
       throw ConfigError("communicator (mpi): expected an MPI communicator, found MPI_COMM_NULL");
     if (options_.max_count_per_call < 1 || options_.max_count_per_call > INT_MAX)
-      throw ConfigError(fmt::format(
-          "communicator (mpi): max_count_per_call: expected 1..{}, found {}", INT_MAX,
-          options_.max_count_per_call));
+      throw ConfigError(
+          fmt::format("communicator (mpi): max_count_per_call: expected 1..{}, found {}", INT_MAX,
+                      options_.max_count_per_call));
     OT_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
     OT_MPI_CHECK(MPI_Comm_size(comm_, &size_));
   }
@@ -197,16 +208,29 @@ void nccl_check(ncclResult_t result, ncclComm_t comm, const char* call, const ch
 // The NCCL type that ncclSum can add; false when there is none.
 bool nccl_sum_type(torch::ScalarType dtype, ncclDataType_t* out) {
   switch (dtype) {
-    case torch::kFloat32: *out = ncclFloat32; return true;
-    case torch::kFloat64: *out = ncclFloat64; return true;
-    case torch::kFloat16: *out = ncclFloat16; return true;
+    case torch::kFloat32:
+      *out = ncclFloat32;
+      return true;
+    case torch::kFloat64:
+      *out = ncclFloat64;
+      return true;
+    case torch::kFloat16:
+      *out = ncclFloat16;
+      return true;
 #if NCCL_VERSION_CODE >= NCCL_VERSION(2, 10, 0) && \
     (NCCL_VERSION_CODE >= NCCL_VERSION(2, 19, 0) || defined(__CUDA_BF16_TYPES_EXIST__))
-    case torch::kBFloat16: *out = ncclBfloat16; return true;
+    case torch::kBFloat16:
+      *out = ncclBfloat16;
+      return true;
 #endif
-    case torch::kInt32: *out = ncclInt32; return true;
-    case torch::kInt64: *out = ncclInt64; return true;
-    default: return false;
+    case torch::kInt32:
+      *out = ncclInt32;
+      return true;
+    case torch::kInt64:
+      *out = ncclInt64;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -240,13 +264,13 @@ class NcclCommunicator final : public Communicator {
     check_tensor(t, "all_reduce_sum");
     ncclDataType_t type;
     if (!nccl_sum_type(t.scalar_type(), &type))
-      throw ConfigError(fmt::format(
-          "communicator (nccl): all_reduce_sum: expected a float32, float64, float16, "
-          "bfloat16, int32 or int64 tensor, found {}",
-          dtype_name(t.scalar_type())));
+      throw ConfigError(
+          fmt::format("communicator (nccl): all_reduce_sum: expected a float32, float64, float16, "
+                      "bfloat16, int32 or int64 tensor, found {}",
+                      dtype_name(t.scalar_type())));
     c10::cuda::CUDAGuard guard(device_.index());
-    OT_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
-                                type, ncclSum, comm_, stream()),
+    OT_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), type,
+                                ncclSum, comm_, stream()),
                   comm_);
   }
 
@@ -254,9 +278,9 @@ class NcclCommunicator final : public Communicator {
     check_tensor(t, "broadcast");
     check_peer(root, "broadcast root");
     c10::cuda::CUDAGuard guard(device_.index());
-    OT_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.nbytes(), ncclUint8, root, comm_,
-                                stream()),
-                  comm_);
+    OT_NCCL_CHECK(
+        ncclBroadcast(t.data_ptr(), t.data_ptr(), t.nbytes(), ncclUint8, root, comm_, stream()),
+        comm_);
   }
 
   void send(const torch::Tensor& t, int peer, int /*tag*/) override {
@@ -289,9 +313,9 @@ class NcclCommunicator final : public Communicator {
     if (!t.defined())
       throw ConfigError(fmt::format("communicator (nccl): {}: expected a tensor, found none", op));
     if (t.device() != device_)
-      throw ConfigError(fmt::format(
-          "communicator (nccl): {}: expected a tensor on {}, found one on {}", op, device_.str(),
-          t.device().str()));
+      throw ConfigError(
+          fmt::format("communicator (nccl): {}: expected a tensor on {}, found one on {}", op,
+                      device_.str(), t.device().str()));
     require_contiguous(t, "nccl", op);
   }
 
@@ -365,7 +389,9 @@ RankLayout::~RankLayout() {
   if (group_comm != MPI_COMM_NULL && !mpi_finalized()) MPI_Comm_free(&group_comm);
 }
 
-RankLayout::RankLayout(RankLayout&& other) noexcept { *this = std::move(other); }
+RankLayout::RankLayout(RankLayout&& other) noexcept {
+  *this = std::move(other);
+}
 
 RankLayout& RankLayout::operator=(RankLayout&& other) noexcept {
   if (this == &other) return *this;
@@ -411,25 +437,24 @@ RankLayout make_rank_layout(MPI_Comm world, int group_size) {
 
 torch::Device resolve_device(DeviceChoice choice, int local_rank, const std::string& what) {
   if (choice == DeviceChoice::kCpu) return torch::Device(torch::kCPU);
-  const int64_t gpus = torch::cuda::is_available()
-                           ? static_cast<int64_t>(torch::cuda::device_count())
-                           : int64_t{0};
+  const int64_t gpus =
+      torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : int64_t{0};
   if (gpus == 0) {
     if (choice == DeviceChoice::kCuda)
-      throw ConfigError(what + ": expected a CUDA device, found none (LibTorch sees no GPU or was "
-                               "built without CUDA)");
+      throw ConfigError(what +
+                        ": expected a CUDA device, found none (LibTorch sees no GPU or was "
+                        "built without CUDA)");
     return torch::Device(torch::kCPU);
   }
-  return torch::Device(torch::kCUDA,
-                       static_cast<c10::DeviceIndex>(std::max(0, local_rank) % gpus));
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(std::max(0, local_rank) % gpus));
 }
 
 torch::Device select_device(int local_rank) {
   const char* env = std::getenv("ORDERTUNE_DEVICE");
   DeviceChoice choice = DeviceChoice::kAuto;
   if (env != nullptr && *env != '\0' && !parse_choice(env, &choice))
-    throw ConfigError(fmt::format("ORDERTUNE_DEVICE: expected cpu, cuda or auto, found {}",
-                                  quote_found(env)));
+    throw ConfigError(
+        fmt::format("ORDERTUNE_DEVICE: expected cpu, cuda or auto, found {}", quote_found(env)));
   return resolve_device(choice, local_rank, "ORDERTUNE_DEVICE");
 }
 

@@ -4,24 +4,36 @@ namespace ordertune {
 
 const char* head_kind_name(HeadKind kind) {
   switch (kind) {
-    case HeadKind::kSequenceClassification: return "sequence_classification";
-    case HeadKind::kMultipleChoice: return "multiple_choice";
-    case HeadKind::kQuestionAnswering: return "question_answering";
-    case HeadKind::kTokenClassification: return "token_classification";
-    case HeadKind::kMaskedLM: return "masked_lm";
-    case HeadKind::kRetrieval: return "retrieval";
-    case HeadKind::kDualEncoder: return "dual_encoder";
+    case HeadKind::kSequenceClassification:
+      return "sequence_classification";
+    case HeadKind::kMultipleChoice:
+      return "multiple_choice";
+    case HeadKind::kQuestionAnswering:
+      return "question_answering";
+    case HeadKind::kTokenClassification:
+      return "token_classification";
+    case HeadKind::kMaskedLM:
+      return "masked_lm";
+    case HeadKind::kRetrieval:
+      return "retrieval";
+    case HeadKind::kDualEncoder:
+      return "dual_encoder";
   }
   return "unknown";
 }
 
 std::string head_module_name(HeadKind kind) {
   switch (kind) {
-    case HeadKind::kQuestionAnswering: return "qa_outputs";
-    case HeadKind::kMaskedLM: return "lm_head";
-    case HeadKind::kRetrieval: return "";
-    case HeadKind::kDualEncoder: return "";
-    default: return "classifier";
+    case HeadKind::kQuestionAnswering:
+      return "qa_outputs";
+    case HeadKind::kMaskedLM:
+      return "lm_head";
+    case HeadKind::kRetrieval:
+      return "";
+    case HeadKind::kDualEncoder:
+      return "";
+    default:
+      return "classifier";
   }
 }
 
@@ -35,7 +47,8 @@ namespace {
 constexpr double kInitialLogitScale = 100.0;
 }  // namespace
 
-XlmrForTaskImpl::XlmrForTaskImpl(const XlmrConfig& c, HeadOptions head, EncoderOptions encoder_options)
+XlmrForTaskImpl::XlmrForTaskImpl(const XlmrConfig& c, HeadOptions head,
+                                 EncoderOptions encoder_options)
     : head_(head), dropout_p_(c.hidden_dropout_prob) {
   // XLMRobertaFor{SequenceClassification,TokenClassification,QuestionAnswering,MaskedLM} build
   // the encoder without a pooler; only multiple choice uses it.
@@ -46,8 +59,8 @@ XlmrForTaskImpl::XlmrForTaskImpl(const XlmrConfig& c, HeadOptions head, EncoderO
 
 XlmrForTaskImpl::XlmrForTaskImpl(XlmrEncoder encoder, HeadOptions head)
     : head_(head), dropout_p_(encoder->config().hidden_dropout_prob) {
-  TORCH_CHECK(!head_uses_pooler(head.kind) || !encoder->pooler.is_empty(),
-              "a ", head_kind_name(head.kind), " head needs an encoder with a pooler");
+  TORCH_CHECK(!head_uses_pooler(head.kind) || !encoder->pooler.is_empty(), "a ",
+              head_kind_name(head.kind), " head needs an encoder with a pooler");
   roberta = register_module("roberta", std::move(encoder));
   build_head(roberta->config());
 }
@@ -94,14 +107,16 @@ void XlmrForTaskImpl::build_head(const XlmrConfig& c) {
       logit_scale = register_parameter("logit_scale", torch::full({}, kInitialLogitScale));
       break;
     case HeadKind::kRetrieval:
-      if (head_.retrieval_layer < 0) head_.retrieval_layer = default_retrieval_layer(c.num_hidden_layers);
+      if (head_.retrieval_layer < 0)
+        head_.retrieval_layer = default_retrieval_layer(c.num_hidden_layers);
       TORCH_CHECK(head_.retrieval_layer <= c.num_hidden_layers, "retrieval layer ",
                   head_.retrieval_layer, " exceeds the ", c.num_hidden_layers, " layers");
       break;
   }
 }
 
-torch::Tensor XlmrForTaskImpl::forward(const torch::Tensor& input_ids, torch::Tensor attention_mask) {
+torch::Tensor XlmrForTaskImpl::forward(const torch::Tensor& input_ids,
+                                       torch::Tensor attention_mask) {
   const int64_t pad = roberta->config().pad_token_id;
   const bool train = is_training();
   switch (head_.kind) {
@@ -114,8 +129,8 @@ torch::Tensor XlmrForTaskImpl::forward(const torch::Tensor& input_ids, torch::Te
       return out_proj->forward(x);
     }
     case HeadKind::kMultipleChoice: {
-      TORCH_CHECK(input_ids.dim() == 3, "multiple choice input: expected [batch, choices, seq], got ",
-                  input_ids.sizes());
+      TORCH_CHECK(input_ids.dim() == 3,
+                  "multiple choice input: expected [batch, choices, seq], got ", input_ids.sizes());
       const int64_t B = input_ids.size(0), C = input_ids.size(1), T = input_ids.size(2);
       torch::Tensor mask = attention_mask.defined() ? attention_mask.reshape({B * C, T})
                                                     : input_ids.reshape({B * C, T}).ne(pad);
@@ -144,8 +159,10 @@ torch::Tensor XlmrForTaskImpl::forward(const torch::Tensor& input_ids, torch::Te
     }
     case HeadKind::kRetrieval: {
       if (!attention_mask.defined()) attention_mask = input_ids.ne(pad);
-      const EncoderOutput enc = roberta->forward(input_ids, attention_mask, /*all_hidden_states=*/true);
-      return mean_pool(enc.hidden_states[static_cast<size_t>(head_.retrieval_layer)], attention_mask);
+      const EncoderOutput enc =
+          roberta->forward(input_ids, attention_mask, /*all_hidden_states=*/true);
+      return mean_pool(enc.hidden_states[static_cast<size_t>(head_.retrieval_layer)],
+                       attention_mask);
     }
   }
   return {};

@@ -112,7 +112,8 @@ struct HashDropout : public torch::autograd::Function<HashDropout> {
                                    keep.data_ptr<uint8_t>(), xc.numel(), seed, p, dropout_base(xc));
     } else {
       dropout_forward_kernel<false>(xc.data_ptr<float>(), nullptr, y.data_ptr<float>(),
-                                    keep.data_ptr<uint8_t>(), xc.numel(), seed, p, dropout_base(xc));
+                                    keep.data_ptr<uint8_t>(), xc.numel(), seed, p,
+                                    dropout_base(xc));
     }
     ctx->save_for_backward({keep});
     ctx->saved_data["p"] = p;
@@ -182,7 +183,8 @@ torch::nn::LayerNorm layer_norm(const XlmrConfig& c) {
 XlmrEmbeddingsImpl::XlmrEmbeddingsImpl(const XlmrConfig& c) : pad_id_(c.pad_token_id) {
   word_embeddings = register_module(
       "word_embeddings",
-      torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size).padding_idx(c.pad_token_id)));
+      torch::nn::Embedding(
+          torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size).padding_idx(c.pad_token_id)));
   position_embeddings = register_module(
       "position_embeddings",
       torch::nn::Embedding(torch::nn::EmbeddingOptions(c.max_position_embeddings, c.hidden_size)
@@ -215,7 +217,8 @@ XlmrSelfAttentionImpl::XlmrSelfAttentionImpl(const XlmrConfig& c)
   value = register_module("value", linear(c.hidden_size, c.hidden_size));
 }
 
-torch::Tensor XlmrSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_add) {
+torch::Tensor XlmrSelfAttentionImpl::forward(const torch::Tensor& x,
+                                             const torch::Tensor& mask_add) {
   const int64_t B = x.size(0), T = x.size(1), H = heads_ * head_dim_;
   const double p = is_training() ? dropout_p_ : 0.0;
   // One matmul for Q, K and V: HF keeps three Linear modules (and so do we, for the parameter
@@ -259,7 +262,8 @@ XlmrResidualOutputImpl::XlmrResidualOutputImpl(int64_t in, int64_t out, const Xl
   dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
 }
 
-torch::Tensor XlmrResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+torch::Tensor XlmrResidualOutputImpl::forward(const torch::Tensor& x,
+                                              const torch::Tensor& residual) {
   // dropout(dense(x)) + residual in one pass, as HF's (dropout(...) + input_tensor).
   return LayerNorm->forward(
       dropout_add(linear(x, dense), residual, dropout->options.p(), is_training()));
@@ -369,7 +373,8 @@ EncoderOutput XlmrEncoderImpl::forward(const torch::Tensor& input_ids, torch::Te
   TORCH_CHECK(input_ids.dim() == 2, "input_ids: expected [batch, seq], got ", input_ids.sizes());
   TORCH_CHECK(input_ids.size(1) <= config_.max_position_embeddings - config_.pad_token_id - 1,
               "sequence of ", input_ids.size(1), " tokens exceeds the ",
-              config_.max_position_embeddings - config_.pad_token_id - 1, " positions of the model");
+              config_.max_position_embeddings - config_.pad_token_id - 1,
+              " positions of the model");
   if (!attention_mask.defined()) attention_mask = input_ids.ne(config_.pad_token_id);
   EncoderOutput out;
   torch::Tensor x = embeddings->forward(input_ids);
@@ -377,9 +382,10 @@ EncoderOutput XlmrEncoderImpl::forward(const torch::Tensor& input_ids, torch::Te
   // Without padding it is all zeros and adding it changes nothing, so it is left out (checked on
   // CPU only: on a GPU the check would synchronise).
   const auto dtype = x.scalar_type();
-  const double neg = dtype == torch::kBFloat16   ? -3.3895313892515355e38
-                     : dtype == torch::kFloat16 ? -65504.0
-                                                 : static_cast<double>(std::numeric_limits<float>::lowest());
+  const double neg = dtype == torch::kBFloat16 ? -3.3895313892515355e38
+                     : dtype == torch::kFloat16
+                         ? -65504.0
+                         : static_cast<double>(std::numeric_limits<float>::lowest());
   torch::Tensor mask_add;
   if (!(attention_mask.device().is_cpu() && attention_mask.ne(0).all().item<bool>()))
     mask_add =

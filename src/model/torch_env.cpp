@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <mpi.h>
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include "ordertune/base/error.h"
@@ -18,9 +18,10 @@ namespace ordertune {
 void set_training_precision(Precision precision, const c10::Device& device) {
   if (precision != Precision::kBf16) return;
   if (!device.is_cuda())
-    throw ConfigError("model.dtype = \"bf16\": expected a CUDA device (bf16 autocast is CUDA only), found " +
-                      device.str());
-  // The API was renamed in LibTorch 2.4.
+    throw ConfigError(
+        "model.dtype = \"bf16\": expected a CUDA device (bf16 autocast is CUDA only), found " +
+        device.str());
+    // The API was renamed in LibTorch 2.4.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
   at::autocast::set_autocast_enabled(at::kCUDA, true);
   at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);

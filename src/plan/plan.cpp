@@ -11,9 +11,9 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "ordertune/data/data_cache.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/hash.h"
+#include "ordertune/data/data_cache.h"
 #include "ordertune/plan/stage_steps.h"
 
 namespace ordertune {
@@ -120,8 +120,9 @@ const NominalTask kNominalTasks[] = {
     // Mewsli-X trains a dual encoder on English Wikipedia mention-entity pairs
     // (wikipedia_pairs-train.jsonl; the count is an unverified order of magnitude); LAReQA on
     // SQuAD v1.1's training questions with their answer sentences.
-    {"mewslix", 115'000, 0, 2'500, 1'000'000, 64},  // ~1M candidate entity descriptions per language
-    {"lareqa", 87'599, 0, 1'190, 13'000, 64},       // XQuAD-R: answer sentences of all languages pooled
+    {"mewslix", 115'000, 0, 2'500, 1'000'000,
+     64},                                      // ~1M candidate entity descriptions per language
+    {"lareqa", 87'599, 0, 1'190, 13'000, 64},  // XQuAD-R: answer sentences of all languages pooled
     {"mlm", 100'000, 1'000, 0, 0, 0},
 };
 
@@ -203,7 +204,9 @@ SplitSummary summarize(const CacheReader& cache, const CachedTask& info, const s
   auto size = [&](const std::string& dataset) {
     return cache.dataset_size(info.name, split, lang, dataset);
   };
-  auto rows = [&](const std::string& ragged) { return std::max<int64_t>(0, size(ragged + "_offsets") - 1); };
+  auto rows = [&](const std::string& ragged) {
+    return std::max<int64_t>(0, size(ragged + "_offsets") - 1);
+  };
   switch (info.type) {
     case TaskType::kClassification:
       out.items = size("labels");
@@ -215,7 +218,9 @@ SplitSummary summarize(const CacheReader& cache, const CachedTask& info, const s
       const std::vector<int64_t> lengths = cache.row_sizes(info.name, split, lang, "input_ids");
       // Rows are example-major, num_choices per example (the split's own count: a task's spec
       // may leave it to the featurizer).
-      const int64_t c = out.items > 0 ? std::max<int64_t>(1, static_cast<int64_t>(lengths.size()) / out.items) : 1;
+      const int64_t c = out.items > 0
+                            ? std::max<int64_t>(1, static_cast<int64_t>(lengths.size()) / out.items)
+                            : 1;
       for (int64_t i = 0; i < out.items; ++i) {
         int64_t longest = 0;
         for (int64_t j = 0; j < c && static_cast<size_t>(i * c + j) < lengths.size(); ++j)

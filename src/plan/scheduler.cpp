@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ordertune/config/config.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
+#include "ordertune/config/config.h"
 
 namespace ordertune {
 
@@ -39,7 +39,10 @@ bool Scheduler::ByPriority::operator()(int64_t a, int64_t b) const {
 
 Scheduler::Scheduler(const Plan& plan, int workers, const std::vector<uint8_t>& done,
                      bool parents_in_file)
-    : plan_(plan), workers_(workers), costs_(plan.costs), runnable_(ByPriority{this}),
+    : plan_(plan),
+      workers_(workers),
+      costs_(plan.costs),
+      runnable_(ByPriority{this}),
       parents_in_file_(parents_in_file) {
   const size_t n = plan.nodes.size();
   OT_CHECK(workers >= 1, "a scheduler needs at least one worker, got {}", workers);
@@ -225,9 +228,12 @@ Assignment Scheduler::next(int worker, double now) {
   if (!kept_anywhere_.empty()) {
     int64_t fewest = -1;
     for (int64_t k : kept_anywhere_)  // ascending ids: ties go to the smaller
-      if (fewest < 0 || unstarted_[static_cast<size_t>(k)] < unstarted_[static_cast<size_t>(fewest)]) fewest = k;
+      if (fewest < 0 ||
+          unstarted_[static_cast<size_t>(k)] < unstarted_[static_cast<size_t>(fewest)])
+        fewest = k;
     for (int64_t c : plan_.nodes[static_cast<size_t>(fewest)].children)
-      if (state_[static_cast<size_t>(c)] == State::kRunnable && (closing < 0 || ByPriority{this}(c, closing)))
+      if (state_[static_cast<size_t>(c)] == State::kRunnable &&
+          (closing < 0 || ByPriority{this}(c, closing)))
         closing = c;
   }
   if (acceptable(local_target))
@@ -435,9 +441,10 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
   }
   j["results_file_bytes"] = resources.results_file_bytes;
   // Rule 6's kept copies (fp32, in host memory) come on top of the working set when simulated.
-  j["memory_per_rank_bytes"] = resources.memory_per_rank_bytes +
-                               (j.contains("kept_encoders_max") ? j["kept_encoders_max"].get<int64_t>() : 0) *
-                                   resources.parameters * 4;
+  j["memory_per_rank_bytes"] =
+      resources.memory_per_rank_bytes +
+      (j.contains("kept_encoders_max") ? j["kept_encoders_max"].get<int64_t>() : 0) *
+          resources.parameters * 4;
 
   if (command.json) {
     out << j.dump() << "\n";

@@ -178,12 +178,16 @@ bool has_metric(const MetricSet& metrics, const std::string& name) {
 std::vector<std::string> metric_keys(Metric metric) {
   switch (metric) {
     case Metric::kSeqevalF1:
-    case Metric::kBuccF1: return {"f1", "precision", "recall"};
+    case Metric::kBuccF1:
+      return {"f1", "precision", "recall"};
     case Metric::kSquad:
-    case Metric::kMlqa: return {"exact_match", "f1"};
-    case Metric::kMap20: return {"map@20"};
+    case Metric::kMlqa:
+      return {"exact_match", "f1"};
+    case Metric::kMap20:
+      return {"map@20"};
     case Metric::kAccuracy:
-    case Metric::kMlm: break;
+    case Metric::kMlm:
+      break;
   }
   return {"accuracy"};
 }

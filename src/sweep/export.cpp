@@ -4,13 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ordertune/config/config.h"
 #include "ordertune/base/error.h"
-#include "ordertune/train/evaluate.h"
 #include "ordertune/base/log.h"
-#include "ordertune/sweep/results.h"
-#include "ordertune/train/runner.h"
+#include "ordertune/config/config.h"
 #include "ordertune/model/weights.h"
+#include "ordertune/sweep/results.h"
+#include "ordertune/train/evaluate.h"
+#include "ordertune/train/runner.h"
 
 namespace ordertune {
 
@@ -36,7 +36,8 @@ void write_submission_file(const std::filesystem::path& dir, const CachedTask& t
     case TaskType::kClassification:
     case TaskType::kMultipleChoice:
       for (int64_t v : values)
-        out << (split.type == TaskType::kClassification && v >= 0 && v < static_cast<int64_t>(task.labels.size())
+        out << (split.type == TaskType::kClassification && v >= 0 &&
+                        v < static_cast<int64_t>(task.labels.size())
                     ? task.labels[static_cast<size_t>(v)]
                     : std::to_string(v))
             << '\n';
@@ -79,7 +80,8 @@ void write_submission_file(const std::filesystem::path& dir, const CachedTask& t
       }
       break;
     }
-    case TaskType::kMLM: break;
+    case TaskType::kMLM:
+      break;
   }
   if (!out) throw DataError(path.string() + ": write failed");
 }
@@ -96,14 +98,15 @@ void run_export(const ExportOptions& o) {
                       std::to_string(o.replicate) + " --order, found no node '" + o.order + "'");
   if (!o.model.empty()) {
     if (!results.status[static_cast<size_t>(node)])
-      throw DataError(o.results.string() + ": order '" + o.order + "' (seed " + std::to_string(o.replicate) +
-                      ") is not finished yet");
+      throw DataError(o.results.string() + ": order '" + o.order + "' (seed " +
+                      std::to_string(o.replicate) + ") is not finished yet");
     const XlmrEncoder e = results.read_encoder(node);
     save_hf_checkpoint(*e, o.model);
     log::info("{}: encoder of '{}' (seed {}) written", o.model.string(), o.order, o.replicate);
   }
   if (o.predictions.empty()) return;
-  const SweepConfig config = parse_config(results.config_text(), o.results.string() + ":/config_text");
+  const SweepConfig config =
+      parse_config(results.config_text(), o.results.string() + ":/config_text");
   TaskData data(config);
   int written = 0, pending = 0;
   for (const auto& row : results.prediction_rows()) {
@@ -118,13 +121,15 @@ void run_export(const ExportOptions& o) {
     }
     const std::string& target = results.task[leaf];
     const CachedTask info = data.cache().task(target);
-    write_submission_file(o.predictions, info, row.language, data.split(target, kSplitTest, row.language),
-                          results.prediction_values(row), results.prediction_scores(row), row.threshold);
+    write_submission_file(
+        o.predictions, info, row.language, data.split(target, kSplitTest, row.language),
+        results.prediction_values(row), results.prediction_scores(row), row.threshold);
     ++written;
   }
   if (written == 0)
-    throw DataError(o.results.string() + ": order '" + o.order + "' (seed " + std::to_string(o.replicate) +
-                    ") has no finished target predictions" + (pending ? " yet" : ""));
+    throw DataError(o.results.string() + ": order '" + o.order + "' (seed " +
+                    std::to_string(o.replicate) + ") has no finished target predictions" +
+                    (pending ? " yet" : ""));
   log::info("{}: {} prediction files written{}", o.predictions.string(), written,
             pending ? fmt::format(" ({} target(s) not finished)", pending) : std::string());
 }

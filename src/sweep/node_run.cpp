@@ -27,7 +27,9 @@ void HeldEncoders::keep_held() {
   kept_.insert_or_assign(held_node_, held_);
 }
 
-void HeldEncoders::drop(int64_t node) { kept_.erase(node); }
+void HeldEncoders::drop(int64_t node) {
+  kept_.erase(node);
+}
 
 XlmrEncoder HeldEncoders::find(int64_t node) const {
   if (held_ && held_node_ == node) return held_;
@@ -39,7 +41,10 @@ XlmrEncoder HeldEncoders::find(int64_t node) const {
 
 NodeRunner::NodeRunner(SweepContext& s, PeerTransfer& peers, std::function<bool()> keep_going,
                        std::function<void()> while_waiting)
-    : s_(s), peers_(peers), keep_going_(std::move(keep_going)), while_waiting_(std::move(while_waiting)),
+    : s_(s),
+      peers_(peers),
+      keep_going_(std::move(keep_going)),
+      while_waiting_(std::move(while_waiting)),
       leader_(s.ranks.group_rank == 0) {}
 
 bool NodeRunner::run_root_everywhere(Communicator* everyone) {
@@ -61,7 +66,8 @@ bool NodeRunner::run_root_everywhere(Communicator* everyone) {
 bool NodeRunner::run(const protocol::Run& assigned) {
   const int64_t id = assigned.node;
   const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
-  OT_CHECK(node.kind != NodeKind::kRoot, "the root runs on every rank at once, not on worker {}", s_.ranks.group_index);
+  OT_CHECK(node.kind != NodeKind::kRoot, "the root runs on every rank at once, not on worker {}",
+           s_.ranks.group_index);
   Started run;
   begin_node(id, s_.group, leader_, "", run);
   run.hooks.group = s_.group;
@@ -82,7 +88,8 @@ bool NodeRunner::run(const protocol::Run& assigned) {
   return true;
 }
 
-void NodeRunner::begin_node(int64_t id, Communicator* ranks, bool writer, const std::string& where, Started& run) {
+void NodeRunner::begin_node(int64_t id, Communicator* ranks, bool writer, const std::string& where,
+                            Started& run) {
   const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
   run.hooks.on_step = [this, ranks, &run](int64_t, int64_t, const StageResult&) {
     int go = keep_going_() ? 1 : 0;
@@ -122,7 +129,8 @@ void NodeRunner::finish_node(int64_t id, NodeRecord& rec, bool writer) {
   s_.resume.remove(id);
 }
 
-XlmrEncoder NodeRunner::parent_encoder(int64_t parent, const protocol::Run& assigned, double* wait) {
+XlmrEncoder NodeRunner::parent_encoder(int64_t parent, const protocol::Run& assigned,
+                                       double* wait) {
   const double t0 = unix_now();
   XlmrEncoder e{nullptr};
   if (const XlmrEncoder in_memory = encoders_.find(parent)) {

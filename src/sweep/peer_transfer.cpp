@@ -18,7 +18,11 @@ constexpr int kHeaderInts = 2;  // {node, parameters or -1}
 }  // namespace
 
 PeerTransfer::PeerTransfer(MPI_Comm world, Communicator* group, bool leader, const Plan& plan)
-    : world_(world), link_(make_mpi_communicator(world)), group_(group), leader_(leader), plan_(plan) {}
+    : world_(world),
+      link_(make_mpi_communicator(world)),
+      group_(group),
+      leader_(leader),
+      plan_(plan) {}
 
 void PeerTransfer::send(int64_t node, const XlmrEncoder& source, int to) {
   const bool have = static_cast<bool>(source);
@@ -33,17 +37,21 @@ void PeerTransfer::send(int64_t node, const XlmrEncoder& source, int to) {
   }
   OT_MPI_CHECK(MPI_Send(header, kHeaderInts, MPI_INT64_T, to, protocol::kTagWeights, world_));
   for (const torch::Tensor& p : params) link_->send(p, to, protocol::kTagWeights);
-  if (have) log::debug("sent the encoder of {} to rank {}", node_name(plan_.nodes[static_cast<size_t>(node)]), to);
+  if (have)
+    log::debug("sent the encoder of {} to rank {}",
+               node_name(plan_.nodes[static_cast<size_t>(node)]), to);
 }
 
-bool PeerTransfer::receive(int64_t node, int from, XlmrEncoder& into, const std::function<void()>& while_waiting) {
+bool PeerTransfer::receive(int64_t node, int from, XlmrEncoder& into,
+                           const std::function<void()>& while_waiting) {
   int64_t ok = 0;
   std::vector<torch::Tensor> params;
   for (const auto& p : into->parameters()) params.push_back(p);
   if (leader_) {
     int64_t header[kHeaderInts] = {-1, -1};
     MPI_Request req;
-    OT_MPI_CHECK(MPI_Irecv(header, kHeaderInts, MPI_INT64_T, from, protocol::kTagWeights, world_, &req));
+    OT_MPI_CHECK(
+        MPI_Irecv(header, kHeaderInts, MPI_INT64_T, from, protocol::kTagWeights, world_, &req));
     int done = 0;
     while (!done) {
       OT_MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
@@ -54,8 +62,8 @@ bool PeerTransfer::receive(int64_t node, int from, XlmrEncoder& into, const std:
     int64_t total = 0;
     for (const torch::Tensor& p : params) total += p.numel();
     OT_CHECK(header[0] == node && (header[1] == -1 || header[1] == total),
-             "rank {} sent node {} with {} parameters; expected node {} with {}", from, header[0], header[1], node,
-             total);
+             "rank {} sent node {} with {} parameters; expected node {} with {}", from, header[0],
+             header[1], node, total);
     ok = header[1] == total;
   }
   if (group_) {

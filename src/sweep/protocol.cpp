@@ -15,8 +15,8 @@ constexpr int64_t kKindRun = 0, kKindFinish = 1, kKindServe = 2, kKindDrop = 3;
 constexpr int64_t kUnused = -1;
 
 [[noreturn]] void bad_wire(const char* what, const Wire& in, const std::string& expected) {
-  throw ProtocolError(fmt::format("sweep protocol: {} {{{}, {}, {}, {}, {}}}: expected {}", what, in[0],
-                                  in[1], in[2], in[3], in[4], expected));
+  throw ProtocolError(fmt::format("sweep protocol: {} {{{}, {}, {}, {}, {}}}: expected {}", what,
+                                  in[0], in[1], in[2], in[3], in[4], expected));
 }
 
 // An int (a world rank or worker index) from a wire slot.
@@ -27,7 +27,8 @@ int as_int(const Wire& in, int slot, const char* what) {
 }
 
 [[noreturn]] void broken(int worker, const std::string& rule, const Reply& reply) {
-  throw ProtocolError(fmt::format("sweep protocol: worker {}: {} ({}; protocol.h)", worker, describe(reply), rule));
+  throw ProtocolError(
+      fmt::format("sweep protocol: worker {}: {} ({}; protocol.h)", worker, describe(reply), rule));
 }
 
 }  // namespace
@@ -40,15 +41,16 @@ std::string describe(const Reply& reply) {
                : fmt::format("Run {} (parent: {}{})", r->node, weight_source_name(r->source),
                              r->keep_held ? ", keeping the held encoder" : "");
   if (std::holds_alternative<Finish>(reply)) return "Finish";
-  if (const auto* s = std::get_if<Serve>(&reply)) return fmt::format("Serve {} to rank {}", s->node, s->to);
+  if (const auto* s = std::get_if<Serve>(&reply))
+    return fmt::format("Serve {} to rank {}", s->node, s->to);
   return fmt::format("Drop {}", std::get<Drop>(reply).node);
 }
 
 // ---- wire format -------------------------------------------------------------------------------
 
 Wire pack(const Request& request) {
-  return {request.worker, request.finished, request.stopped ? 1 : 0, static_cast<int64_t>(request.seconds * 1000),
-          request.tokens};
+  return {request.worker, request.finished, request.stopped ? 1 : 0,
+          static_cast<int64_t>(request.seconds * 1000), request.tokens};
 }
 
 Request unpack_request(const Wire& in) {
@@ -68,8 +70,10 @@ Request unpack_request(const Wire& in) {
 Wire pack(const Reply& reply) {
   if (const auto* r = std::get_if<Run>(&reply))
     return {kKindRun, r->node, static_cast<int64_t>(r->source), r->holder, r->keep_held ? 1 : 0};
-  if (std::holds_alternative<Finish>(reply)) return {kKindFinish, kUnused, kUnused, kUnused, kUnused};
-  if (const auto* s = std::get_if<Serve>(&reply)) return {kKindServe, s->node, s->to, kUnused, kUnused};
+  if (std::holds_alternative<Finish>(reply))
+    return {kKindFinish, kUnused, kUnused, kUnused, kUnused};
+  if (const auto* s = std::get_if<Serve>(&reply))
+    return {kKindServe, s->node, s->to, kUnused, kUnused};
   return {kKindDrop, std::get<Drop>(reply).node, kUnused, kUnused, kUnused};
 }
 
@@ -83,7 +87,8 @@ Reply unpack_reply(const Wire& in) {
     case kKindRun: {
       Run r;
       r.node = in[1];
-      if (in[2] < static_cast<int64_t>(WeightSource::kNone) || in[2] > static_cast<int64_t>(WeightSource::kResultsFile))
+      if (in[2] < static_cast<int64_t>(WeightSource::kNone) ||
+          in[2] > static_cast<int64_t>(WeightSource::kResultsFile))
         bad_wire("reply", in, "a weight source 0..3");
       r.source = static_cast<WeightSource>(in[2]);
       r.holder = as_int(in, 3, "reply");
@@ -115,7 +120,8 @@ Reply unpack_reply(const Wire& in) {
 Reply reply_for(const Assignment& a, int group_size) {
   if (a.node < 0) {
     if (!a.finished)
-      throw ProtocolError("sweep protocol: an assignment without a node that is not finished has no reply");
+      throw ProtocolError(
+          "sweep protocol: an assignment without a node that is not finished has no reply");
     return Finish{};
   }
   Run r;
@@ -130,18 +136,22 @@ Reply reply_for(const Assignment& a, int group_size) {
 
 void ReplyStream::requested() {
   if (awaiting_)
-    throw ProtocolError(fmt::format(
-        "sweep protocol: worker {}: a second request before the first was answered (rule 1; protocol.h)", worker_));
+    throw ProtocolError(
+        fmt::format("sweep protocol: worker {}: a second request before the first was answered "
+                    "(rule 1; protocol.h)",
+                    worker_));
   awaiting_ = true;
 }
 
 bool ReplyStream::replied(const Reply& reply) {
   if (std::holds_alternative<Run>(reply) || std::holds_alternative<Finish>(reply)) {
-    if (!awaiting_) broken(worker_, "rule 1: a Run or Finish answers a request, and none is outstanding", reply);
+    if (!awaiting_)
+      broken(worker_, "rule 1: a Run or Finish answers a request, and none is outstanding", reply);
     awaiting_ = false;
     return true;
   }
-  const int64_t node = std::holds_alternative<Serve>(reply) ? std::get<Serve>(reply).node : std::get<Drop>(reply).node;
+  const int64_t node = std::holds_alternative<Serve>(reply) ? std::get<Serve>(reply).node
+                                                            : std::get<Drop>(reply).node;
   const bool was_dropped = std::find(dropped_.begin(), dropped_.end(), node) != dropped_.end();
   if (std::holds_alternative<Serve>(reply)) {
     if (was_dropped) broken(worker_, "rule 4: every Serve of a node comes before its Drop", reply);
@@ -160,37 +170,44 @@ ReplyOrder::ReplyOrder(const Plan& plan, int workers, int group_size)
 int ReplyOrder::worker_of(int world_rank, const char* what) const {
   const int workers = static_cast<int>(streams_.size());
   if (world_rank < 0 || world_rank % group_size_ != 0 || world_rank / group_size_ >= workers)
-    throw ProtocolError(fmt::format("sweep protocol: {} {}: expected the leader of one of {} workers of {} ranks",
-                                    what, world_rank, workers, group_size_));
+    throw ProtocolError(
+        fmt::format("sweep protocol: {} {}: expected the leader of one of {} workers of {} ranks",
+                    what, world_rank, workers, group_size_));
   return world_rank / group_size_;
 }
 
 void ReplyOrder::requested(int worker) {
   if (serve_owed(worker))
-    throw ProtocolError(fmt::format(
-        "sweep protocol: worker {}: asked again before its parent (node {}) was served (rule 3; protocol.h)", worker,
-        owed_[static_cast<size_t>(worker)].node));
+    throw ProtocolError(
+        fmt::format("sweep protocol: worker {}: asked again before its parent (node {}) was served "
+                    "(rule 3; protocol.h)",
+                    worker, owed_[static_cast<size_t>(worker)].node));
   streams_[static_cast<size_t>(worker)].requested();
 }
 
 void ReplyOrder::sending(int worker, const Reply& reply) {
   Owed& owed = owed_[static_cast<size_t>(worker)];
-  if (const auto* r = std::get_if<Run>(&reply); r && r->node >= static_cast<int64_t>(plan_.nodes.size()))
+  if (const auto* r = std::get_if<Run>(&reply);
+      r && r->node >= static_cast<int64_t>(plan_.nodes.size()))
     broken(worker, fmt::format("a node of the plan's {}", plan_.nodes.size()), reply);
   if (const auto* r = std::get_if<Run>(&reply); r && r->source == WeightSource::kPeer) {
     if (worker_of(r->holder, "Run from the peer at rank") == worker)
       broken(worker, "rule 3: a peer holder is another worker", reply);
-    if (owed.node >= 0) broken(worker, "rule 3: one Serve per Run from a peer, before the next", reply);
+    if (owed.node >= 0)
+      broken(worker, "rule 3: one Serve per Run from a peer, before the next", reply);
   }
   if (const auto* s = std::get_if<Serve>(&reply)) {
     Owed& theirs = owed_[static_cast<size_t>(worker_of(s->to, "Serve to rank"))];
     if (theirs.node != s->node || theirs.holder != worker * group_size_)
-      broken(worker, "rule 3: a Serve follows the Run that names this worker as the holder of its parent", reply);
+      broken(worker,
+             "rule 3: a Serve follows the Run that names this worker as the holder of its parent",
+             reply);
   }
   streams_[static_cast<size_t>(worker)].replied(reply);  // rules 1 and 4
   if (const auto* r = std::get_if<Run>(&reply); r && r->source == WeightSource::kPeer)
     owed = Owed{plan_.nodes[static_cast<size_t>(r->node)].parent, r->holder};
-  if (const auto* s = std::get_if<Serve>(&reply)) owed_[static_cast<size_t>(s->to / group_size_)] = Owed{};
+  if (const auto* s = std::get_if<Serve>(&reply))
+    owed_[static_cast<size_t>(s->to / group_size_)] = Owed{};
 }
 
 // ---- over MPI ----------------------------------------------------------------------------------
@@ -206,11 +223,13 @@ bool receive_request(MPI_Comm world, int group_size, Request* out) {
   OT_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, kTagRequest, world, &flag, &st));
   if (!flag) return false;
   Wire w{};
-  OT_MPI_CHECK(MPI_Recv(w.data(), kWireInts, MPI_INT64_T, st.MPI_SOURCE, kTagRequest, world, MPI_STATUS_IGNORE));
+  OT_MPI_CHECK(MPI_Recv(w.data(), kWireInts, MPI_INT64_T, st.MPI_SOURCE, kTagRequest, world,
+                        MPI_STATUS_IGNORE));
   *out = unpack_request(w);
   if (static_cast<int64_t>(out->worker) * group_size != st.MPI_SOURCE)
-    throw ProtocolError(fmt::format("sweep protocol: rank {} asked for worker {}, whose leader is rank {}",
-                                    st.MPI_SOURCE, out->worker, static_cast<int64_t>(out->worker) * group_size));
+    throw ProtocolError(
+        fmt::format("sweep protocol: rank {} asked for worker {}, whose leader is rank {}",
+                    st.MPI_SOURCE, out->worker, static_cast<int64_t>(out->worker) * group_size));
   return true;
 }
 

@@ -7,24 +7,24 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
-#include <map>
 #include <fstream>
 #include <functional>
+#include <limits>
+#include <map>
 #include <ostream>
 #include <sstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include <ATen/Parallel.h>
 
 #include "ordertune/base/error.h"
-#include "ordertune/data/h5.h"
-#include "ordertune/dist/mpi_check.h"
 #include "ordertune/base/hash.h"
 #include "ordertune/base/log.h"
+#include "ordertune/data/h5.h"
+#include "ordertune/dist/mpi_check.h"
 
 namespace ordertune {
 
@@ -67,8 +67,9 @@ Handle create_dataset(hid_t parent, const std::string& name, hid_t type,
   } else {
     h5_check(H5Pset_fill_time(dcpl.id(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
   }
-  Handle d(h5_check(H5Dcreate2(parent, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
-                    "H5Dcreate2 " + name));
+  Handle d(h5_check(
+      H5Dcreate2(parent, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+      "H5Dcreate2 " + name));
   h5::set_string_attr(d.id(), "description", description);
   return d;
 }
@@ -91,8 +92,8 @@ constexpr hsize_t kMaxTransferBytes = hsize_t{1} << 30;
 
 // Reads or writes elements [offset, offset + count) of a 1-D dataset, or (row >= 0) columns
 // [offset, offset + count) of row `row` of a 2-D dataset, in pieces of at most kMaxTransferBytes.
-void transfer_slab(hid_t dset, hid_t mem_type, void* data, hsize_t offset, hsize_t count, int64_t row,
-                   bool write) {
+void transfer_slab(hid_t dset, hid_t mem_type, void* data, hsize_t offset, hsize_t count,
+                   int64_t row, bool write) {
   if (count == 0) return;
   Handle file_space(h5_check(H5Dget_space(dset), "H5Dget_space"));
   const hsize_t element = std::max<hsize_t>(1, H5Tget_size(mem_type));
@@ -106,13 +107,16 @@ void transfer_slab(hid_t dset, hid_t mem_type, void* data, hsize_t offset, hsize
       cnt[0] = 1;
       cnt[1] = n;
     }
-    h5_check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, cnt, nullptr), "select");
+    h5_check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, cnt, nullptr),
+             "select");
     Handle mem_space(h5_check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
     char* piece = static_cast<char*>(data) + done * element;
     if (write)
-      h5_check(H5Dwrite(dset, mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, piece), "H5Dwrite");
+      h5_check(H5Dwrite(dset, mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, piece),
+               "H5Dwrite");
     else
-      h5_check(H5Dread(dset, mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, piece), "H5Dread");
+      h5_check(H5Dread(dset, mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, piece),
+               "H5Dread");
     done += n;
   }
 }
@@ -158,9 +162,11 @@ void transfer_encoder(hid_t weights, int64_t row, bool bf16, const std::vector<s
     OT_CHECK(found != nullptr, "the encoder has no parameter {}", names[i]);
     torch::Tensor& p = *found;
     const int64_t n = offsets[i + 1] - offsets[i];
-    OT_CHECK(p.numel() == n, "parameter {}: {} values, the checkpoint layout has {}", names[i], p.numel(), n);
+    OT_CHECK(p.numel() == n, "parameter {}: {} values, the checkpoint layout has {}", names[i],
+             p.numel(), n);
     const auto at = static_cast<hsize_t>(offsets[i]);
-    const bool cpu_fp32 = p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && p.is_contiguous();
+    const bool cpu_fp32 =
+        p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && p.is_contiguous();
     const hid_t type = bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT;
     if (cpu_fp32 && !bf16) {
       transfer_slab(weights, type, p.data_ptr(), at, static_cast<hsize_t>(n), row, write);
@@ -168,7 +174,8 @@ void transfer_encoder(hid_t weights, int64_t row, bool bf16, const std::vector<s
       // bf16 rows: converted in pieces through one small buffer, on every thread.
       float* data = p.data_ptr<float>();
       const int64_t piece = std::min<int64_t>(n, kBf16Piece);
-      if (static_cast<int64_t>(bf16_buffer.size()) < piece) bf16_buffer.resize(static_cast<size_t>(piece));
+      if (static_cast<int64_t>(bf16_buffer.size()) < piece)
+        bf16_buffer.resize(static_cast<size_t>(piece));
       uint16_t* buf = bf16_buffer.data();
       for (int64_t from = 0; from < n; from += piece) {
         const int64_t count = std::min(piece, n - from);
@@ -176,14 +183,16 @@ void transfer_encoder(hid_t weights, int64_t row, bool bf16, const std::vector<s
           at::parallel_for(0, count, 1 << 16, [&](int64_t b0, int64_t b1) {
             floats_to_bf16(data + from + b0, buf + b0, b1 - b0);
           });
-        transfer_slab(weights, type, buf, at + static_cast<hsize_t>(from), static_cast<hsize_t>(count), row, write);
+        transfer_slab(weights, type, buf, at + static_cast<hsize_t>(from),
+                      static_cast<hsize_t>(count), row, write);
         if (!write)
           at::parallel_for(0, count, 1 << 16, [&](int64_t b0, int64_t b1) {
             bf16_to_floats(buf + b0, data + from + b0, b1 - b0);
           });
       }
     } else if (write) {
-      torch::Tensor staged = p.detach().to(torch::kCPU, bf16 ? torch::kBFloat16 : torch::kFloat32).contiguous();
+      torch::Tensor staged =
+          p.detach().to(torch::kCPU, bf16 ? torch::kBFloat16 : torch::kFloat32).contiguous();
       transfer_slab(weights, type, staged.data_ptr(), at, static_cast<hsize_t>(n), row, true);
     } else {
       torch::Tensor staged = torch::empty({n}, bf16 ? torch::kBFloat16 : torch::kFloat32);
@@ -203,7 +212,8 @@ void write_strings(hid_t dset, const std::vector<std::string>& v) {
   Handle type(h5_check(H5Dget_type(dset), "H5Dget_type"));
   const size_t width = H5Tget_size(type.id());
   std::vector<char> buf(width * v.size(), '\0');
-  for (size_t i = 0; i < v.size(); ++i) std::copy(v[i].begin(), v[i].end(), buf.begin() + i * width);
+  for (size_t i = 0; i < v.size(); ++i)
+    std::copy(v[i].begin(), v[i].end(), buf.begin() + i * width);
   write_slab(dset, type.id(), buf.data(), 0, v.size());
 }
 
@@ -213,7 +223,9 @@ std::vector<T> read_all(hid_t file, const std::string& path) {
   Handle space(h5_check(H5Dget_space(d.id()), "H5Dget_space"));
   const hssize_t n = H5Sget_simple_extent_npoints(space.id());
   std::vector<T> out(static_cast<size_t>(n));
-  if (n > 0) h5_check(H5Dread(d.id(), h5::native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread " + path);
+  if (n > 0)
+    h5_check(H5Dread(d.id(), h5::native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
+             "H5Dread " + path);
   return out;
 }
 
@@ -224,7 +236,9 @@ std::vector<std::string> read_strings(hid_t file, const std::string& path) {
   const size_t width = H5Tget_size(type.id());
   const auto n = static_cast<size_t>(H5Sget_simple_extent_npoints(space.id()));
   std::vector<char> buf(width * n);
-  if (n > 0) h5_check(H5Dread(d.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "H5Dread " + path);
+  if (n > 0)
+    h5_check(H5Dread(d.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()),
+             "H5Dread " + path);
   std::vector<std::string> out(n);
   for (size_t i = 0; i < n; ++i) {
     const char* p = buf.data() + i * width;
@@ -241,14 +255,18 @@ std::string shape_string(const std::vector<int64_t>& s) {
 
 // ---- config comparison ------------------------------------------------------------------------
 
-void flatten(const toml::node& node, const std::string& prefix, std::map<std::string, std::string>* out) {
+void flatten(const toml::node& node, const std::string& prefix,
+             std::map<std::string, std::string>* out) {
   if (const toml::table* t = node.as_table()) {
-    for (const auto& [k, v] : *t) flatten(v, prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str()), out);
+    for (const auto& [k, v] : *t)
+      flatten(v, prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str()), out);
     return;
   }
   std::ostringstream s;
-  if (const toml::array* a = node.as_array()) s << *a;
-  else node.visit([&](const auto& v) { s << v; });
+  if (const toml::array* a = node.as_array())
+    s << *a;
+  else
+    node.visit([&](const auto& v) { s << v; });
   (*out)[prefix] = s.str();
 }
 
@@ -283,7 +301,8 @@ std::string ResultsLayout::hash() const {
   vec(checkpoint_row);
   vec(param_offsets);
   for (const auto& m : metrics) h.field(m.language).field(m.name).field(m.split);
-  for (const auto& p : predictions) h.field(p.language).update(&p.values, sizeof p.values).update(&p.scores, sizeof p.scores);
+  for (const auto& p : predictions)
+    h.field(p.language).update(&p.values, sizeof p.values).update(&p.scores, sizeof p.scores);
   h.field(std::to_string(static_cast<int>(checkpoint_dtype)));
   return h.hex();
 }
@@ -312,7 +331,8 @@ ResultsLayout make_results_layout(const Plan& plan, const std::vector<NodeOutput
     L.prediction_offset.push_back(static_cast<int64_t>(L.predictions.size()));
     if (keeps_checkpoint(node, config.output.checkpoints)) L.checkpoint_row[n] = L.checkpoints++;
   }
-  L.checkpoint_dtype = config.output.checkpoint_dtype == Precision::kBf16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
+  L.checkpoint_dtype = config.output.checkpoint_dtype == Precision::kBf16 ? WeightDtype::kBFloat16
+                                                                          : WeightDtype::kFloat32;
   torch::manual_seed(0);
   XlmrEncoder probe(model, EncoderOptions{true, false});
   set_checkpoint_parameters(L, *probe);
@@ -355,7 +375,8 @@ Handle open_parallel(const std::filesystem::path& path, MPI_Comm comm, bool crea
   if (create)
     return Handle(h5_check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()),
                            "creating results file " + path.string()));
-  return Handle(h5_check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id()), "opening results file " + path.string()));
+  return Handle(h5_check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id()),
+                         "opening results file " + path.string()));
 }
 
 // The datasets of a new results file as they are created (collectively, by every rank in the
@@ -400,7 +421,9 @@ void create_plan_group(hid_t f, const Plan& plan, LayoutWriter& w) {
   std::vector<double> est;
   std::vector<std::string> path, task, name;
   for (const PlanNode& n : plan.nodes) {
-    kind.push_back(static_cast<int8_t>(n.kind == NodeKind::kRoot ? 0 : n.kind == NodeKind::kStage ? 1 : 2));
+    kind.push_back(static_cast<int8_t>(n.kind == NodeKind::kRoot    ? 0
+                                       : n.kind == NodeKind::kStage ? 1
+                                                                    : 2));
     parent.push_back(n.parent);
     replicate.push_back(n.replicate);
     seed.push_back(n.seed);
@@ -409,19 +432,25 @@ void create_plan_group(hid_t f, const Plan& plan, LayoutWriter& w) {
     task.push_back(n.stage);
     name.push_back(node_name(n));
   }
-  const hid_t kind_d = w.dataset(g, "kind", H5T_NATIVE_INT8, {N}, "0 root (pretrained model), 1 intermediate stage, 2 target leaf");
+  const hid_t kind_d = w.dataset(g, "kind", H5T_NATIVE_INT8, {N},
+                                 "0 root (pretrained model), 1 intermediate stage, 2 target leaf");
   const hid_t parent_d = w.dataset(g, "parent", H5T_NATIVE_INT64, {N}, "parent node (-1: none)");
-  const hid_t rep_d = w.dataset(g, "replicate", H5T_NATIVE_INT32, {N}, "replicate (seed index); -1: the shared root");
+  const hid_t rep_d = w.dataset(g, "replicate", H5T_NATIVE_INT32, {N},
+                                "replicate (seed index); -1: the shared root");
   const hid_t ps = w.keep(string_type(longest(path))), ts = w.keep(string_type(longest(task))),
               ns = w.keep(string_type(longest(name)));
-  const hid_t path_d = w.dataset(g, "path", ps, {N}, "stages from the root joined by '>' ('' = root / baseline)");
-  const hid_t task_d = w.dataset(g, "task", ts, {N}, "stage trained (stage nodes) or target task (leaves)");
+  const hid_t path_d =
+      w.dataset(g, "path", ps, {N}, "stages from the root joined by '>' ('' = root / baseline)");
+  const hid_t task_d =
+      w.dataset(g, "task", ts, {N}, "stage trained (stage nodes) or target task (leaves)");
   const hid_t name_d = w.dataset(g, "name", ns, {N}, "node name as in logs");
-  const hid_t seed_d = w.dataset(g, "seed", H5T_NATIVE_UINT64, {N}, "node seed from (sweep seed, replicate, path)");
-  const hid_t est_d = w.dataset(g, "estimated_seconds", H5T_NATIVE_DOUBLE, {N}, "cost model estimate at plan time");
+  const hid_t seed_d =
+      w.dataset(g, "seed", H5T_NATIVE_UINT64, {N}, "node seed from (sweep seed, replicate, path)");
+  const hid_t est_d =
+      w.dataset(g, "estimated_seconds", H5T_NATIVE_DOUBLE, {N}, "cost model estimate at plan time");
   w.later([=, kind = std::move(kind), parent = std::move(parent), replicate = std::move(replicate),
-           seed = std::move(seed), est = std::move(est), path = std::move(path), task = std::move(task),
-           name = std::move(name)] {
+           seed = std::move(seed), est = std::move(est), path = std::move(path),
+           task = std::move(task), name = std::move(name)] {
     write_all(kind_d, kind);
     write_all(parent_d, parent);
     write_all(rep_d, replicate);
@@ -434,16 +463,26 @@ void create_plan_group(hid_t f, const Plan& plan, LayoutWriter& w) {
 }
 
 void create_nodes_group(hid_t f, hsize_t N, LayoutWriter& w) {
-  const hid_t g = w.group(f, "nodes", "per-node status and timing, written by the rank that ran the node");
+  const hid_t g =
+      w.group(f, "nodes", "per-node status and timing, written by the rank that ran the node");
   const int8_t zero8 = 0;
   const int32_t minus1 = -1;
   const int64_t zero64 = 0;
-  w.dataset(g, "status", H5T_NATIVE_INT8, {N}, "0 pending, 1 done (written after everything else of the node)", &zero8);
-  w.dataset(g, "rank", H5T_NATIVE_INT32, {N}, "MPI rank that ran the node (-1: not run; the root runs on every rank at once and says 0)", &minus1);
+  w.dataset(g, "status", H5T_NATIVE_INT8, {N},
+            "0 pending, 1 done (written after everything else of the node)", &zero8);
+  w.dataset(
+      g, "rank", H5T_NATIVE_INT32, {N},
+      "MPI rank that ran the node (-1: not run; the root runs on every rank at once and says 0)",
+      &minus1);
   for (const char* t : {"start_time", "end_time"})
-    w.dataset(g, t, H5T_NATIVE_DOUBLE, {N}, std::string(t) + " (Unix seconds; NaN: not run)", &kNaN);
+    w.dataset(g, t, H5T_NATIVE_DOUBLE, {N}, std::string(t) + " (Unix seconds; NaN: not run)",
+              &kNaN);
   for (const char* t : {"train_seconds", "eval_seconds", "wait_seconds"})
-    w.dataset(g, t, H5T_NATIVE_DOUBLE, {N}, std::string("seconds ") + (t[0] == 't' ? "training" : t[0] == 'e' ? "evaluating" : "waiting for the parent's weights"), &kNaN);
+    w.dataset(g, t, H5T_NATIVE_DOUBLE, {N},
+              std::string("seconds ") + (t[0] == 't'   ? "training"
+                                         : t[0] == 'e' ? "evaluating"
+                                                       : "waiting for the parent's weights"),
+              &kNaN);
   w.dataset(g, "tokens", H5T_NATIVE_INT64, {N}, "non-padding training tokens", &zero64);
   w.dataset(g, "steps", H5T_NATIVE_INT64, {N}, "optimizer steps", &zero64);
 }
@@ -451,14 +490,22 @@ void create_nodes_group(hid_t f, hsize_t N, LayoutWriter& w) {
 // /curves and /dev: per-step training curves and dev evaluations, rows by node offsets.
 void create_curve_groups(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWriter& w) {
   const int64_t zero64 = 0;
-  const hid_t curves_g = w.group(f, "curves", "training curves; node n's steps are rows offset[n] .. offset[n+1]");
-  const hid_t co = w.dataset(curves_g, "offset", H5T_NATIVE_INT64, {N + 1}, "first row of each node");
-  w.dataset(curves_g, "loss", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(L.curve_offset.back())}, "training loss per optimizer step", &kNaNf);
-  w.dataset(curves_g, "lr", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(L.curve_offset.back())}, "learning rate per optimizer step", &kNaNf);
-  const hid_t dev_g = w.group(f, "dev", "English dev evaluations during training; node n's are rows offset[n] .. offset[n+1]");
+  const hid_t curves_g =
+      w.group(f, "curves", "training curves; node n's steps are rows offset[n] .. offset[n+1]");
+  const hid_t co =
+      w.dataset(curves_g, "offset", H5T_NATIVE_INT64, {N + 1}, "first row of each node");
+  w.dataset(curves_g, "loss", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(L.curve_offset.back())},
+            "training loss per optimizer step", &kNaNf);
+  w.dataset(curves_g, "lr", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(L.curve_offset.back())},
+            "learning rate per optimizer step", &kNaNf);
+  const hid_t dev_g = w.group(
+      f, "dev",
+      "English dev evaluations during training; node n's are rows offset[n] .. offset[n+1]");
   const hid_t dvo = w.dataset(dev_g, "offset", H5T_NATIVE_INT64, {N + 1}, "first row of each node");
-  w.dataset(dev_g, "step", H5T_NATIVE_INT64, {static_cast<hsize_t>(L.dev_offset.back())}, "optimizer steps done at the evaluation", &zero64);
-  w.dataset(dev_g, "score", H5T_NATIVE_DOUBLE, {static_cast<hsize_t>(L.dev_offset.back())}, "dev score (percent; mean over mixture members)", &kNaN);
+  w.dataset(dev_g, "step", H5T_NATIVE_INT64, {static_cast<hsize_t>(L.dev_offset.back())},
+            "optimizer steps done at the evaluation", &zero64);
+  w.dataset(dev_g, "score", H5T_NATIVE_DOUBLE, {static_cast<hsize_t>(L.dev_offset.back())},
+            "dev score (percent; mean over mixture members)", &kNaN);
   w.later([co, dvo, &L] {
     write_all(co, L.curve_offset);
     write_all(dvo, L.dev_offset);
@@ -466,7 +513,9 @@ void create_curve_groups(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWrite
 }
 
 void create_metrics_group(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWriter& w) {
-  const hid_t g = w.group(f, "metrics", "zero-shot target metrics per (target leaf, language, metric), official XTREME keys, percent");
+  const hid_t g = w.group(f, "metrics",
+                          "zero-shot target metrics per (target leaf, language, metric), official "
+                          "XTREME keys, percent");
   const hsize_t M = L.metrics.size();
   std::vector<int64_t> mnode;
   std::vector<std::string> mlang, mname, msplit;
@@ -481,10 +530,15 @@ void create_metrics_group(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWrit
   const hid_t mnode_d = w.dataset(g, "node", H5T_NATIVE_INT64, {M}, "target leaf node");
   const hid_t mlang_d = w.dataset(g, "language", ls, {M}, "language code");
   const hid_t mname_d = w.dataset(g, "name", mn, {M}, "metric (evaluate.py key)");
-  const hid_t msplit_d = w.dataset(g, "split", ss, {M}, "split scored: test, or dev where the test split has no labels");
+  const hid_t msplit_d = w.dataset(g, "split", ss, {M},
+                                   "split scored: test, or dev where the test split has no labels");
   w.dataset(g, "value", H5T_NATIVE_DOUBLE, {M}, "metric value in percent (NaN: not done)", &kNaN);
-  w.dataset(g, "target_score", H5T_NATIVE_DOUBLE, {N}, "XTREME-R task score of a target leaf: mean over languages (QA: (EM + F1) / 2); NaN otherwise", &kNaN);
-  w.later([=, mnode = std::move(mnode), mlang = std::move(mlang), mname = std::move(mname), msplit = std::move(msplit)] {
+  w.dataset(g, "target_score", H5T_NATIVE_DOUBLE, {N},
+            "XTREME-R task score of a target leaf: mean over languages (QA: (EM + F1) / 2); NaN "
+            "otherwise",
+            &kNaN);
+  w.later([=, mnode = std::move(mnode), mlang = std::move(mlang), mname = std::move(mname),
+           msplit = std::move(msplit)] {
     write_all(mnode_d, mnode);
     write_strings(mlang_d, mlang);
     write_strings(mname_d, mname);
@@ -493,7 +547,9 @@ void create_metrics_group(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWrit
 }
 
 void create_predictions_group(hid_t f, const ResultsLayout& L, LayoutWriter& w) {
-  const hid_t g = w.group(f, "predictions", "test-split predictions per (target leaf, language) for `ordertune export --predictions`");
+  const hid_t g = w.group(
+      f, "predictions",
+      "test-split predictions per (target leaf, language) for `ordertune export --predictions`");
   const hsize_t R = L.predictions.size();
   std::vector<int64_t> pnode, poff{0}, psoff{0};
   std::vector<std::string> plang;
@@ -507,13 +563,18 @@ void create_predictions_group(hid_t f, const ResultsLayout& L, LayoutWriter& w) 
   const hid_t pnode_d = w.dataset(g, "node", H5T_NATIVE_INT64, {R}, "target leaf node");
   const hid_t plang_d = w.dataset(g, "language", pls, {R}, "language code");
   const hid_t poff_d = w.dataset(g, "offset", H5T_NATIVE_INT64, {R + 1}, "first value of each row");
-  const hid_t psoff_d = w.dataset(g, "score_offset", H5T_NATIVE_INT64, {R + 1}, "first score of each row");
+  const hid_t psoff_d =
+      w.dataset(g, "score_offset", H5T_NATIVE_INT64, {R + 1}, "first score of each row");
   w.dataset(g, "threshold", H5T_NATIVE_DOUBLE, {R}, "BUCC mining threshold chosen on dev", &kNaN);
   const int64_t m1 = -1;
   w.dataset(g, "values", H5T_NATIVE_INT64, {static_cast<hsize_t>(poff.back())},
-            "labels per example or word, answer byte spans, candidate rankings or BUCC pairs (evaluate.h); -1 padding", &m1);
-  w.dataset(g, "scores", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(psoff.back())}, "BUCC margin scores of the mined pairs", &kNaNf);
-  w.later([=, pnode = std::move(pnode), plang = std::move(plang), poff = std::move(poff), psoff = std::move(psoff)] {
+            "labels per example or word, answer byte spans, candidate rankings or BUCC pairs "
+            "(evaluate.h); -1 padding",
+            &m1);
+  w.dataset(g, "scores", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(psoff.back())},
+            "BUCC margin scores of the mined pairs", &kNaNf);
+  w.later([=, pnode = std::move(pnode), plang = std::move(plang), poff = std::move(poff),
+           psoff = std::move(psoff)] {
     write_all(pnode_d, pnode);
     write_strings(plang_d, plang);
     write_all(poff_d, poff);
@@ -522,20 +583,26 @@ void create_predictions_group(hid_t f, const ResultsLayout& L, LayoutWriter& w) 
 }
 
 void create_checkpoints_group(hid_t f, const ResultsLayout& L, hsize_t N, LayoutWriter& w) {
-  const hid_t g = w.group(f, "checkpoints", "encoders kept by output.checkpoints; row[n] indexes weights");
+  const hid_t g =
+      w.group(f, "checkpoints", "encoders kept by output.checkpoints; row[n] indexes weights");
   h5::set_string_attr(g, "config", L.model_config_json);
-  const hid_t row_d = w.dataset(g, "row", H5T_NATIVE_INT64, {N}, "row of the node's encoder in weights (-1: not kept)");
+  const hid_t row_d = w.dataset(g, "row", H5T_NATIVE_INT64, {N},
+                                "row of the node's encoder in weights (-1: not kept)");
   const hid_t pns = w.keep(string_type(longest(L.param_names)));
   std::vector<std::string> shapes;
   for (const auto& s : L.param_shapes) shapes.push_back(shape_string(s));
   const hid_t shs = w.keep(string_type(longest(shapes)));
-  const hid_t pn_d = w.dataset(g, "names", pns, {L.param_names.size()}, "parameter names (Hugging Face XLMRobertaModel keys)");
-  const hid_t po_d = w.dataset(g, "offsets", H5T_NATIVE_INT64, {L.param_offsets.size()}, "flat offset of each parameter in a row");
-  const hid_t sh_d = w.dataset(g, "shapes", shs, {shapes.size()}, "parameter shapes, comma-separated");
+  const hid_t pn_d = w.dataset(g, "names", pns, {L.param_names.size()},
+                               "parameter names (Hugging Face XLMRobertaModel keys)");
+  const hid_t po_d = w.dataset(g, "offsets", H5T_NATIVE_INT64, {L.param_offsets.size()},
+                               "flat offset of each parameter in a row");
+  const hid_t sh_d =
+      w.dataset(g, "shapes", shs, {shapes.size()}, "parameter shapes, comma-separated");
   const bool bf16 = L.checkpoint_dtype == WeightDtype::kBFloat16;
-  const hid_t w_d = w.dataset(g, "weights", bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT,
-                              {static_cast<hsize_t>(L.checkpoints), static_cast<hsize_t>(L.param_offsets.back())},
-                              bf16 ? "encoder parameters, bfloat16 bit patterns" : "encoder parameters, float32");
+  const hid_t w_d =
+      w.dataset(g, "weights", bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT,
+                {static_cast<hsize_t>(L.checkpoints), static_cast<hsize_t>(L.param_offsets.back())},
+                bf16 ? "encoder parameters, bfloat16 bit patterns" : "encoder parameters, float32");
   h5::set_string_attr(w_d, "dtype", bf16 ? "bfloat16" : "float32");
   w.later([=, &L, shapes = std::move(shapes)] {
     write_all(row_d, L.checkpoint_row);
@@ -546,7 +613,8 @@ void create_checkpoints_group(hid_t f, const ResultsLayout& L, hsize_t N, Layout
 }
 
 // Every group and dataset of a new results file (collective), then its static contents.
-void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const ResultsLayout& L, int rank) {
+void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const ResultsLayout& L,
+                   int rank) {
   const hsize_t N = plan.nodes.size();
   h5::set_string_attr(f, "description",
                       "ordertune sweep results: plan, per-node status and timing, curves, dev and "
@@ -557,8 +625,11 @@ void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const R
   h5::set_string_attr(f, "layout_hash", L.hash());
   h5::set_string_attr(f, "format_version", std::to_string(kResultsFormatVersion));
   LayoutWriter w(rank);
-  const hid_t text = w.dataset(f, "config_text", H5T_NATIVE_UINT8, {config.text.size()}, "the sweep config file's bytes (UTF-8 TOML)");
-  w.later([text, &config] { write_slab(text, H5T_NATIVE_UINT8, config.text.data(), 0, config.text.size()); });
+  const hid_t text = w.dataset(f, "config_text", H5T_NATIVE_UINT8, {config.text.size()},
+                               "the sweep config file's bytes (UTF-8 TOML)");
+  w.later([text, &config] {
+    write_slab(text, H5T_NATIVE_UINT8, config.text.data(), 0, config.text.size());
+  });
   create_plan_group(f, plan, w);
   create_nodes_group(f, N, w);
   create_curve_groups(f, L, N, w);
@@ -568,12 +639,15 @@ void create_layout(hid_t f, const SweepConfig& config, const Plan& plan, const R
   w.write_contents();
 }
 
-std::string read_text_attr(hid_t f, const char* name) { return h5::get_string_attr(f, name); }
+std::string read_text_attr(hid_t f, const char* name) {
+  return h5::get_string_attr(f, name);
+}
 
 }  // namespace
 
-std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::path& path, MPI_Comm comm,
-                                                         const SweepConfig& config, const Plan& plan,
+std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::path& path,
+                                                         MPI_Comm comm, const SweepConfig& config,
+                                                         const Plan& plan,
                                                          const ResultsLayout& layout) {
   std::unique_ptr<ResultsFile> r(new ResultsFile());
   r->impl_ = std::make_unique<Impl>();
@@ -611,7 +685,8 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
                           "); use another --results or output.results");
     }
     if (read_text_attr(I.file.id(), "layout_hash") != layout.hash())
-      throw ConfigError(path.string() + ": its layout differs from what this config and data cache "
+      throw ConfigError(path.string() +
+                        ": its layout differs from what this config and data cache "
                         "give (was the cache re-prepared?); use another --results");
     const std::vector<int8_t> status = read_all<int8_t>(I.file.id(), "/nodes/status");
     r->done_.assign(status.begin(), status.end());
@@ -654,9 +729,11 @@ void ResultsFile::write_node(int64_t node, const NodeRecord& rec) {
   // Curves and dev evaluations.
   const StageResult& t = rec.target ? rec.target->training : rec.training;
   const int64_t slots = L.curve_offset[node + 1] - L.curve_offset[node];
-  const auto steps = static_cast<hsize_t>(std::min<int64_t>(slots, static_cast<int64_t>(t.losses.size())));
+  const auto steps =
+      static_cast<hsize_t>(std::min<int64_t>(slots, static_cast<int64_t>(t.losses.size())));
   write_slab(I.d("/curves/loss"), H5T_NATIVE_FLOAT, t.losses.data(), L.curve_offset[node], steps);
-  write_slab(I.d("/curves/lr"), H5T_NATIVE_FLOAT, t.learning_rates.data(), L.curve_offset[node], steps);
+  write_slab(I.d("/curves/lr"), H5T_NATIVE_FLOAT, t.learning_rates.data(), L.curve_offset[node],
+             steps);
   std::vector<int64_t> dev_step;
   std::vector<double> dev_score;
   for (size_t i = 0; i < t.evals.size();) {
@@ -670,8 +747,10 @@ void ResultsFile::write_node(int64_t node, const NodeRecord& rec) {
   const auto dev_slots = static_cast<size_t>(L.dev_offset[node + 1] - L.dev_offset[node]);
   dev_step.resize(std::min(dev_step.size(), dev_slots));
   dev_score.resize(dev_step.size());
-  write_slab(I.d("/dev/step"), H5T_NATIVE_INT64, dev_step.data(), L.dev_offset[node], dev_step.size());
-  write_slab(I.d("/dev/score"), H5T_NATIVE_DOUBLE, dev_score.data(), L.dev_offset[node], dev_score.size());
+  write_slab(I.d("/dev/step"), H5T_NATIVE_INT64, dev_step.data(), L.dev_offset[node],
+             dev_step.size());
+  write_slab(I.d("/dev/score"), H5T_NATIVE_DOUBLE, dev_score.data(), L.dev_offset[node],
+             dev_score.size());
 
   if (rec.target) {
     const TargetResult& tr = *rec.target;
@@ -697,15 +776,21 @@ void ResultsFile::write_node(int64_t node, const NodeRecord& rec) {
       if (it != by_lang.end() && it->second->has_test) {
         const Predictions& p = it->second->predictions;
         std::vector<int64_t> values;
-        if (p.type == TaskType::kExtractiveQA) values = p.spans;
-        else if (p.type == TaskType::kRetrieval) values = p.ranked;
-        else values.assign(p.labels.begin(), p.labels.end());
+        if (p.type == TaskType::kExtractiveQA)
+          values = p.spans;
+        else if (p.type == TaskType::kRetrieval)
+          values = p.ranked;
+        else
+          values.assign(p.labels.begin(), p.labels.end());
         values.resize(static_cast<size_t>(pr.values), -1);
         std::vector<float> scores = p.scores;
         scores.resize(static_cast<size_t>(pr.scores), std::numeric_limits<float>::quiet_NaN());
-        write_slab(I.d("/predictions/values"), H5T_NATIVE_INT64, values.data(), value_at, values.size());
-        write_slab(I.d("/predictions/scores"), H5T_NATIVE_FLOAT, scores.data(), score_at, scores.size());
-        write_slab(I.d("/predictions/threshold"), H5T_NATIVE_DOUBLE, &p.threshold, static_cast<hsize_t>(row), 1);
+        write_slab(I.d("/predictions/values"), H5T_NATIVE_INT64, values.data(), value_at,
+                   values.size());
+        write_slab(I.d("/predictions/scores"), H5T_NATIVE_FLOAT, scores.data(), score_at,
+                   scores.size());
+        write_slab(I.d("/predictions/threshold"), H5T_NATIVE_DOUBLE, &p.threshold,
+                   static_cast<hsize_t>(row), 1);
       }
       value_at += pr.values;
       score_at += pr.scores;
@@ -731,15 +816,17 @@ void ResultsFile::write_node(int64_t node, const NodeRecord& rec) {
 void ResultsFile::write_checkpoint(int64_t node, XlmrEncoderImpl& encoder) {
   const int64_t row = layout_.checkpoint_row[static_cast<size_t>(node)];
   if (row < 0) return;
-  transfer_encoder(impl_->d("/checkpoints/weights"), row, layout_.checkpoint_dtype == WeightDtype::kBFloat16,
-                   layout_.param_names, layout_.param_offsets, encoder, /*write=*/true);
+  transfer_encoder(impl_->d("/checkpoints/weights"), row,
+                   layout_.checkpoint_dtype == WeightDtype::kBFloat16, layout_.param_names,
+                   layout_.param_offsets, encoder, /*write=*/true);
 }
 
 void ResultsFile::read_checkpoint(int64_t node, XlmrEncoderImpl& encoder) const {
   const int64_t row = layout_.checkpoint_row[static_cast<size_t>(node)];
   OT_CHECK(row >= 0, "node {} has no checkpoint", node);
-  transfer_encoder(impl_->d("/checkpoints/weights"), row, layout_.checkpoint_dtype == WeightDtype::kBFloat16,
-                   layout_.param_names, layout_.param_offsets, encoder, /*write=*/false);
+  transfer_encoder(impl_->d("/checkpoints/weights"), row,
+                   layout_.checkpoint_dtype == WeightDtype::kBFloat16, layout_.param_names,
+                   layout_.param_offsets, encoder, /*write=*/false);
 }
 
 // ---- reading ------------------------------------------------------------------------------------
@@ -815,7 +902,8 @@ ResultsReader::ResultsReader(const std::filesystem::path& path) : path_(path) {
     order = read_strings(f, "/plan/path");
     task = read_strings(f, "/plan/task");
   } catch (const Error&) {
-    throw DataError(path.string() + ": expected an ordertune results file, found another HDF5 file or none");
+    throw DataError(path.string() +
+                    ": expected an ordertune results file, found another HDF5 file or none");
   }
 }
 
@@ -843,7 +931,8 @@ std::vector<ResultsReader::PredictionRow> ResultsReader::prediction_rows() const
   const auto thr = read_all<double>(f, "/predictions/threshold");
   std::vector<PredictionRow> out;
   for (size_t i = 0; i < node.size(); ++i)
-    out.push_back({node[i], lang[i], off[i], off[i + 1] - off[i], soff[i], soff[i + 1] - soff[i], thr[i]});
+    out.push_back(
+        {node[i], lang[i], off[i], off[i + 1] - off[i], soff[i], soff[i + 1] - soff[i], thr[i]});
   return out;
 }
 
@@ -877,9 +966,7 @@ XlmrEncoder ResultsReader::read_encoder(int64_t node) const {
   const std::string config_json = h5::get_string_attr(ck.id(), "config");
   const std::filesystem::path tmp = std::filesystem::temp_directory_path() /
                                     ("ordertune-config-" + std::to_string(::getpid()) + ".json");
-  {
-    std::ofstream(tmp) << config_json;
-  }
+  { std::ofstream(tmp) << config_json; }
   const XlmrConfig config = read_hf_config(tmp.string());
   std::filesystem::remove(tmp);
   torch::manual_seed(0);

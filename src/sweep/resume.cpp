@@ -43,7 +43,8 @@ std::vector<EvalRecord> evals_from_json(const std::string& text) {
     e.step = j.at("step").get<int64_t>();
     e.task = j.at("task").get<std::string>();
     e.score = j.at("score").get<double>();
-    for (const auto& m : j.at("metrics")) e.metrics.push_back({m.at(0).get<std::string>(), m.at(1).get<double>()});
+    for (const auto& m : j.at("metrics"))
+      e.metrics.push_back({m.at(0).get<std::string>(), m.at(1).get<double>()});
     out.push_back(std::move(e));
   }
   return out;
@@ -63,8 +64,11 @@ torch::Tensor read_tensor(torch::serialize::InputArchive& in, const std::string&
 
 }  // namespace
 
-ResumeStore::ResumeStore(const std::filesystem::path& results_path, std::string config_hash, int64_t every)
-    : dir_(results_path.string() + ".resume"), config_hash_(std::move(config_hash)), every_(every) {}
+ResumeStore::ResumeStore(const std::filesystem::path& results_path, std::string config_hash,
+                         int64_t every)
+    : dir_(results_path.string() + ".resume"),
+      config_hash_(std::move(config_hash)),
+      every_(every) {}
 
 std::filesystem::path ResumeStore::path_of(int64_t node) const {
   return dir_ / ("node-" + std::to_string(node) + ".pt");
@@ -102,7 +106,8 @@ void ResumeStore::save(int64_t node, uint64_t seed, const TrainerSnapshot& s) co
   const std::filesystem::path tmp = final_path.string() + ".tmp-" + std::to_string(::getpid());
   out.save_to(tmp.string());
   std::filesystem::rename(tmp, final_path, ec);
-  if (ec) throw DataError(final_path.string() + ": cannot write the resume snapshot: " + ec.message());
+  if (ec)
+    throw DataError(final_path.string() + ": cannot write the resume snapshot: " + ec.message());
 }
 
 std::optional<TrainerSnapshot> ResumeStore::load(int64_t node, uint64_t seed) const {
@@ -117,8 +122,10 @@ std::optional<TrainerSnapshot> ResumeStore::load(int64_t node, uint64_t seed) co
     const std::string stored_seed = read_value(in, "seed").toStringRef();
     if (format != kSnapshotFormat || hash != config_hash_ || stored_node != node ||
         stored_seed != std::to_string(seed)) {
-      log::warn("{}: resume snapshot of another sweep or node (format {}, config {}, node {}); "
-                "ignored, the node starts from its first step", path.string(), format, hash, stored_node);
+      log::warn(
+          "{}: resume snapshot of another sweep or node (format {}, config {}, node {}); "
+          "ignored, the node starts from its first step",
+          path.string(), format, hash, stored_node);
       return std::nullopt;
     }
     TrainerSnapshot s;

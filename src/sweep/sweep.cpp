@@ -3,26 +3,26 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <deque>
 #include <thread>
 #include <variant>
 
-#include "ordertune/dist/communicator.h"
-#include "ordertune/dist/mpi_check.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
+#include "ordertune/dist/communicator.h"
+#include "ordertune/dist/mpi_check.h"
+#include "ordertune/model/torch_env.h"
+#include "ordertune/model/weights.h"
 #include "ordertune/plan/plan.h"
+#include "ordertune/plan/scheduler.h"
 #include "ordertune/sweep/node_run.h"
 #include "ordertune/sweep/peer_transfer.h"
 #include "ordertune/sweep/protocol.h"
 #include "ordertune/sweep/results.h"
 #include "ordertune/sweep/resume.h"
 #include "ordertune/train/runner.h"
-#include "ordertune/plan/scheduler.h"
-#include "ordertune/model/torch_env.h"
-#include "ordertune/model/weights.h"
 
 namespace ordertune {
 
@@ -36,7 +36,9 @@ using protocol::Run;
 using protocol::Serve;
 
 volatile std::sig_atomic_t g_stop_signal = 0;
-extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+extern "C" void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+}
 
 constexpr auto kPollSleep = std::chrono::milliseconds(2);
 constexpr double kBarRefreshSeconds = 0.5;
@@ -59,12 +61,18 @@ class Coordinator {
  public:
   Coordinator(const Plan& plan, int workers, const std::vector<uint8_t>& done, bool parents_in_file,
               int group_size, const SweepOptions& options, MPI_Comm world)
-      : plan_(plan), sched_(plan, workers, done, parents_in_file), order_(plan, workers, group_size),
-        group_size_(group_size), world_(world), start_(unix_now()),
+      : plan_(plan),
+        sched_(plan, workers, done, parents_in_file),
+        order_(plan, workers, group_size),
+        group_size_(group_size),
+        world_(world),
+        start_(unix_now()),
         bar_(options.progress == ProgressStyle::kBar ||
              (options.progress == ProgressStyle::kAuto && log::stderr_is_terminal())),
-        lines_(options.progress == ProgressStyle::kLines || (options.progress == ProgressStyle::kAuto && !bar_)),
-        line_every_(options.progress_every), last_line_(start_) {
+        lines_(options.progress == ProgressStyle::kLines ||
+               (options.progress == ProgressStyle::kAuto && !bar_)),
+        line_every_(options.progress_every),
+        last_line_(start_) {
     stopped_.assign(static_cast<size_t>(workers), false);
     unanswered_.assign(static_cast<size_t>(workers), false);
   }
@@ -126,10 +134,10 @@ class Coordinator {
     const double total = p.done_work_s + p.remaining_work_s;
     const double fraction = total > 0 ? p.done_work_s / total : 1.0;
     const double elapsed = unix_now() - start_;
-    return fmt::format("{}/{} nodes, {:.0f}% of the work, {} running, elapsed {}, ETA {}, {:.0f} tokens/s",
-                       p.done_nodes, p.total_nodes, 100.0 * fraction, p.running_nodes,
-                       human_duration(elapsed), human_duration(eta(p)),
-                       elapsed > 0 ? static_cast<double>(tokens_) / elapsed : 0.0);
+    return fmt::format(
+        "{}/{} nodes, {:.0f}% of the work, {} running, elapsed {}, ETA {}, {:.0f} tokens/s",
+        p.done_nodes, p.total_nodes, 100.0 * fraction, p.running_nodes, human_duration(elapsed),
+        human_duration(eta(p)), elapsed > 0 ? static_cast<double>(tokens_) / elapsed : 0.0);
   }
 
   // A live bar on a terminal (refreshed at most twice a second), else a log line every
@@ -142,8 +150,10 @@ class Coordinator {
       const double total = p.done_work_s + p.remaining_work_s;
       constexpr int kWidth = 24;
       const int filled = total > 0 ? static_cast<int>(kWidth * p.done_work_s / total) : kWidth;
-      log::set_status_line(final_report ? "" : fmt::format("[{}{}] {}", std::string(filled, '#'),
-                                                           std::string(kWidth - filled, '.'), progress_text()));
+      log::set_status_line(final_report
+                               ? ""
+                               : fmt::format("[{}{}] {}", std::string(filled, '#'),
+                                             std::string(kWidth - filled, '.'), progress_text()));
     }
     if (lines_ && line_every_ > 0 && now - last_line_ >= line_every_) {
       last_line_ = now;
@@ -168,8 +178,10 @@ class Coordinator {
   // (on kTagReply) or into worker 0's queue.
   void deliver(int w, const Reply& reply) {
     order_.sending(w, reply);
-    if (w == 0) local_.push_back(reply);
-    else protocol::send_reply(world_, w * group_size_, reply);
+    if (w == 0)
+      local_.push_back(reply);
+    else
+      protocol::send_reply(world_, w * group_size_, reply);
   }
 
   // One line per finished node.
@@ -208,9 +220,15 @@ class Coordinator {
 class Worker {
  public:
   Worker(SweepContext& s, Coordinator* coordinator, MPI_Comm world)
-      : s_(s), coord_(coordinator), world_(world), worker_(s.ranks.group_index), leader_(s.ranks.group_rank == 0),
-        inbox_(worker_), peers_(world, s.group, leader_, s.plan),
-        runner_(s, peers_, [this] { return keep_going(); }, [this] { serve_everyone(); }) {}
+      : s_(s),
+        coord_(coordinator),
+        world_(world),
+        worker_(s.ranks.group_index),
+        leader_(s.ranks.group_rank == 0),
+        inbox_(worker_),
+        peers_(world, s.group, leader_, s.plan),
+        runner_(
+            s, peers_, [this] { return keep_going(); }, [this] { serve_everyone(); }) {}
 
   // Runs nodes until the coordinator says finish. Returns true when stopped by a signal.
   bool run() {
@@ -226,7 +244,8 @@ class Worker {
       if (s_.group) share_with_group(answer, drops);
       for (int64_t node : drops) {
         runner_.encoders().drop(node);
-        log::debug("freed the kept encoder of {}", node_name(s_.plan.nodes[static_cast<size_t>(node)]));
+        log::debug("freed the kept encoder of {}",
+                   node_name(s_.plan.nodes[static_cast<size_t>(node)]));
       }
       if (std::holds_alternative<Finish>(answer)) return done.stopped;
       const Run& run = std::get<Run>(answer);
@@ -280,8 +299,10 @@ class Worker {
   Reply ask(Request request) {
     request.worker = worker_;
     inbox_.requested();
-    if (coord_) coord_->request(request);  // rank 0: no wire, the seconds stay exact
-    else protocol::send_request(world_, request);
+    if (coord_)
+      coord_->request(request);  // rank 0: no wire, the seconds stay exact
+    else
+      protocol::send_request(world_, request);
     while (true) {
       Reply r;
       while (next_reply(&r))
@@ -328,7 +349,8 @@ class Worker {
     answer = protocol::unpack_reply(w);
     const int64_t count = head.data_ptr<int64_t>()[protocol::kWireInts];
     if (count == 0) return;
-    torch::Tensor d = leader_ ? torch::tensor(drops, torch::kInt64) : torch::empty({count}, torch::kInt64);
+    torch::Tensor d =
+        leader_ ? torch::tensor(drops, torch::kInt64) : torch::empty({count}, torch::kInt64);
     s_.group->broadcast(d, 0);
     drops.assign(d.data_ptr<int64_t>(), d.data_ptr<int64_t>() + d.numel());
   }
@@ -346,7 +368,8 @@ class Worker {
 
 // Done nodes whose encoder a pending child needs but the file does not keep are run again
 // (deterministic: they give the same numbers).
-std::vector<uint8_t> effective_done(const Plan& plan, std::vector<uint8_t> done, const ResultsLayout& layout) {
+std::vector<uint8_t> effective_done(const Plan& plan, std::vector<uint8_t> done,
+                                    const ResultsLayout& layout) {
   bool changed = true;
   while (changed) {
     changed = false;
@@ -364,15 +387,18 @@ std::vector<uint8_t> effective_done(const Plan& plan, std::vector<uint8_t> done,
 }
 
 // Rank 0's first line: what this run of the sweep does.
-void log_start(const SweepConfig& config, const Plan& plan, const std::vector<uint8_t>& done, bool resumed,
-               const RankLayout& ranks, int threads, const torch::Device& device, const std::filesystem::path& path) {
+void log_start(const SweepConfig& config, const Plan& plan, const std::vector<uint8_t>& done,
+               bool resumed, const RankLayout& ranks, int threads, const torch::Device& device,
+               const std::filesystem::path& path) {
   if (ranks.world_rank != 0) return;
   int64_t done_count = 0;
   for (uint8_t d : done) done_count += d;
-  log::info("sweep '{}': {} nodes ({} done{}), {} worker(s) of {} rank(s), {} thread(s) per rank, device {}{}, results {}",
-            config.sweep.name, plan.nodes.size(), done_count, resumed ? ", resumed" : "", ranks.groups,
-            ranks.group_size, threads, device.str(), config.model.dtype == Precision::kBf16 ? " (bf16 autocast)" : "",
-            path.string());
+  log::info(
+      "sweep '{}': {} nodes ({} done{}), {} worker(s) of {} rank(s), {} thread(s) per rank, device "
+      "{}{}, results {}",
+      config.sweep.name, plan.nodes.size(), done_count, resumed ? ", resumed" : "", ranks.groups,
+      ranks.group_size, threads, device.str(),
+      config.model.dtype == Precision::kBf16 ? " (bf16 autocast)" : "", path.string());
 }
 
 struct WorkerEnd {
@@ -418,8 +444,10 @@ void log_parent_sources(const Worker& worker, const RankLayout& ranks, MPI_Comm 
   if (ranks.group_rank != 0) sources[0] = sources[1] = 0;  // counted once per group
   OT_MPI_CHECK(MPI_Reduce(sources, totals, 2, MPI_INT64_T, MPI_SUM, 0, world));
   if (ranks.world_rank == 0)
-    log::info("parent encoders not held by their worker: {} from a peer over MPI, {} from the results file",
-              totals[0], totals[1]);
+    log::info(
+        "parent encoders not held by their worker: {} from a peer over MPI, {} from the results "
+        "file",
+        totals[0], totals[1]);
 }
 
 }  // namespace
@@ -428,8 +456,8 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGUSR1, on_stop_signal);
   RankLayout ranks = make_rank_layout(world, config.sweep.group_size);
-  const int threads = configure_threads(options.threads > 0 ? options.threads : config.sweep.threads,
-                                        ranks.local_size);
+  const int threads = configure_threads(
+      options.threads > 0 ? options.threads : config.sweep.threads, ranks.local_size);
   const torch::Device device = select_device(ranks.local_rank);
   set_training_precision(config.model.dtype, device);
   TaskData data(config);
@@ -438,8 +466,10 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   const XlmrConfig model = root_model_config(config, data.vocab_size());
   ResultsLayout layout = make_results_layout(plan, node_outputs(data, plan), config, model);
   layout.model_config_json = hf_config_json(model, "XLMRobertaModel");
-  const std::filesystem::path path = options.results.empty() ? std::filesystem::path(config.output.results) : options.results;
-  std::unique_ptr<ResultsFile> results = ResultsFile::open_or_create(path, world, config, plan, layout);
+  const std::filesystem::path path =
+      options.results.empty() ? std::filesystem::path(config.output.results) : options.results;
+  std::unique_ptr<ResultsFile> results =
+      ResultsFile::open_or_create(path, world, config, plan, layout);
   const std::vector<uint8_t> done = effective_done(plan, results->done_at_open(), layout);
   log_start(config, plan, done, results->resumed(), ranks, threads, device, path);
 
@@ -450,18 +480,21 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   SweepContext context{config, data, plan, *results, layout, ranks, group.get(), resume, device};
   std::unique_ptr<Coordinator> coordinator;
   if (ranks.world_rank == 0)
-    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done, config.output.checkpoints != CheckpointKeep::kNone,
+    coordinator = std::make_unique<Coordinator>(plan, ranks.groups, done,
+                                                config.output.checkpoints != CheckpointKeep::kNone,
                                                 ranks.group_size, options, world);
   Worker worker(context, coordinator.get(), world);
   const WorkerEnd end = run_worker(worker, /*root_done=*/done[0] != 0, ranks, world, device);
-  if (coordinator && !end.stopped_in_root) answer_until_all_finish(*coordinator, worker, ranks.groups);
+  if (coordinator && !end.stopped_in_root)
+    answer_until_all_finish(*coordinator, worker, ranks.groups);
   log_parent_sources(worker, ranks, world);
   if (coordinator) coordinator->report_progress(/*final_report=*/true);
   OT_MPI_CHECK(MPI_Barrier(world));  // every rank's writes are in before the collective close
   results.reset();
   const bool stopped = end.stopped || g_stop_signal;
   if (ranks.world_rank == 0)
-    log::info(stopped ? "sweep stopped by signal {}; run the same command to continue" : "sweep finished: {}",
+    log::info(stopped ? "sweep stopped by signal {}; run the same command to continue"
+                      : "sweep finished: {}",
               stopped ? std::to_string(static_cast<int>(g_stop_signal)) : path.string());
   return kExitOk;
 }

@@ -9,13 +9,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ordertune/data/data_cache.h"
-#include "ordertune/text/demo_data.h"
 #include "ordertune/base/error.h"
-#include "ordertune/text/featurizer.h"
 #include "ordertune/base/hash.h"
 #include "ordertune/base/log.h"
+#include "ordertune/data/data_cache.h"
 #include "ordertune/data/task_reader.h"
+#include "ordertune/text/demo_data.h"
+#include "ordertune/text/featurizer.h"
 #include "ordertune/text/tokenizer.h"
 
 namespace ordertune {
@@ -86,8 +86,8 @@ std::vector<std::string> splits_needed(const SweepConfig& config, const TaskSpec
 std::vector<std::string> languages_needed(const SweepConfig& config, const TaskSpec& spec,
                                           const std::string& split) {
   auto it = spec.languages.find(split);
-  std::vector<std::string> langs = it == spec.languages.end() ? std::vector<std::string>{"en"}
-                                                              : it->second;
+  std::vector<std::string> langs =
+      it == spec.languages.end() ? std::vector<std::string>{"en"} : it->second;
   if (config.data.languages.empty() || spec.type == TaskType::kMLM) return langs;
   std::vector<std::string> kept;
   for (const auto& l : langs) {
@@ -322,8 +322,8 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
   write_cache(config, tokenizer, settings, tokenizer_hash, reads, &old, &summary);
   summary.seconds = seconds_since(t0);
   log::info("cache written: {} ({} tasks tokenized, {} reused, {} examples, {:.1f} s)",
-            summary.cache.string(), summary.tasks_tokenized, summary.tasks_reused,
-            summary.examples, summary.seconds);
+            summary.cache.string(), summary.tasks_tokenized, summary.tasks_reused, summary.examples,
+            summary.seconds);
   return summary;
 }
 

@@ -20,12 +20,18 @@ void shuffle(std::vector<int64_t>& values, uint64_t seed) {
 
 int64_t item_count(const SplitFeatures& s) {
   switch (s.type) {
-    case TaskType::kClassification: return static_cast<int64_t>(s.classification.labels.size());
-    case TaskType::kMultipleChoice: return static_cast<int64_t>(s.multiple_choice.labels.size());
-    case TaskType::kTagging: return static_cast<int64_t>(s.tagging.input_ids.rows());
-    case TaskType::kExtractiveQA: return static_cast<int64_t>(s.qa.input_ids.rows());
-    case TaskType::kMLM: return static_cast<int64_t>(s.mlm.input_ids.rows());
-    case TaskType::kRetrieval: return static_cast<int64_t>(s.retrieval.gold_query.size());
+    case TaskType::kClassification:
+      return static_cast<int64_t>(s.classification.labels.size());
+    case TaskType::kMultipleChoice:
+      return static_cast<int64_t>(s.multiple_choice.labels.size());
+    case TaskType::kTagging:
+      return static_cast<int64_t>(s.tagging.input_ids.rows());
+    case TaskType::kExtractiveQA:
+      return static_cast<int64_t>(s.qa.input_ids.rows());
+    case TaskType::kMLM:
+      return static_cast<int64_t>(s.mlm.input_ids.rows());
+    case TaskType::kRetrieval:
+      return static_cast<int64_t>(s.retrieval.gold_query.size());
   }
   return 0;
 }
@@ -34,12 +40,18 @@ namespace {
 
 const Ragged<int32_t>& token_rows(const SplitFeatures& s) {
   switch (s.type) {
-    case TaskType::kClassification: return s.classification.input_ids;
-    case TaskType::kMultipleChoice: return s.multiple_choice.input_ids;
-    case TaskType::kTagging: return s.tagging.input_ids;
-    case TaskType::kExtractiveQA: return s.qa.input_ids;
-    case TaskType::kMLM: return s.mlm.input_ids;
-    case TaskType::kRetrieval: return s.retrieval.query_ids;
+    case TaskType::kClassification:
+      return s.classification.input_ids;
+    case TaskType::kMultipleChoice:
+      return s.multiple_choice.input_ids;
+    case TaskType::kTagging:
+      return s.tagging.input_ids;
+    case TaskType::kExtractiveQA:
+      return s.qa.input_ids;
+    case TaskType::kMLM:
+      return s.mlm.input_ids;
+    case TaskType::kRetrieval:
+      return s.retrieval.query_ids;
   }
   OT_CHECK(false, "unreachable");
   return s.mlm.input_ids;
@@ -48,7 +60,9 @@ const Ragged<int32_t>& token_rows(const SplitFeatures& s) {
 constexpr int32_t kPadId = 1;
 constexpr int32_t kFirstOrdinaryId = 4;  // <s>=0 <pad>=1 </s>=2 <unk>=3
 
-bool is_special(int32_t id, int32_t mask_id) { return id < kFirstOrdinaryId || id == mask_id; }
+bool is_special(int32_t id, int32_t mask_id) {
+  return id < kFirstOrdinaryId || id == mask_id;
+}
 
 // MLM corruption of one row: new ids and labels (kIgnoreLabel where unselected).
 int64_t mlm_corrupt(const int32_t* ids, int64_t n, int64_t item, const BatchOptions& o,
@@ -67,8 +81,9 @@ int64_t mlm_corrupt(const int32_t* ids, int64_t n, int64_t item, const BatchOpti
       if (kind < 0.8) {
         new_id = o.mask_id;
       } else if (kind < 0.9) {
-        new_id = kFirstOrdinaryId +
-                 static_cast<int32_t>(random_id % static_cast<uint64_t>(o.mask_id - kFirstOrdinaryId));
+        new_id =
+            kFirstOrdinaryId +
+            static_cast<int32_t>(random_id % static_cast<uint64_t>(o.mask_id - kFirstOrdinaryId));
       }
     }
     if (out_ids) out_ids[t] = new_id;
@@ -119,7 +134,8 @@ std::vector<std::vector<int64_t>> bucketed_batches(const std::vector<int64_t>& l
   const size_t pool = static_cast<size_t>(batch_size * pool_batches);
   for (size_t begin = 0; begin < order.size(); begin += pool) {
     const auto first = order.begin() + static_cast<std::ptrdiff_t>(begin);
-    const auto last = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), begin + pool));
+    const auto last =
+        order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), begin + pool));
     std::stable_sort(first, last, [&](int64_t a, int64_t b) { return lengths[a] < lengths[b]; });
     for (auto it = first; it < last; it += std::min<std::ptrdiff_t>(batch_size, last - it))
       batches.emplace_back(it, it + std::min<std::ptrdiff_t>(batch_size, last - it));
@@ -143,8 +159,8 @@ std::vector<std::vector<int64_t>> sorted_batches(const std::vector<int64_t>& len
   std::vector<std::vector<int64_t>> out;
   for (size_t i = 0; i < order.size(); i += static_cast<size_t>(batch_size))
     out.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(i),
-                     order.begin() + static_cast<std::ptrdiff_t>(
-                                         std::min(order.size(), i + static_cast<size_t>(batch_size))));
+                     order.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                         order.size(), i + static_cast<size_t>(batch_size))));
   return out;
 }
 
@@ -185,7 +201,8 @@ std::pair<torch::Tensor, torch::Tensor> padded_rows(const Ragged<int32_t>& rows,
 }
 
 // A dual-encoder batch: the queries and the candidates of the items' gold pairs.
-Batch make_pair_batch(const RetrievalFeatures& r, const std::vector<int64_t>& items, const BatchOptions& o) {
+Batch make_pair_batch(const RetrievalFeatures& r, const std::vector<int64_t>& items,
+                      const BatchOptions& o) {
   std::vector<int64_t> queries, candidates;
   for (int64_t item : items) {
     queries.push_back(r.gold_query[static_cast<size_t>(item)]);
@@ -195,21 +212,22 @@ Batch make_pair_batch(const RetrievalFeatures& r, const std::vector<int64_t>& it
   b.rows = static_cast<int64_t>(items.size());
   b.loss_terms = b.rows;
   std::tie(b.input_ids, b.attention_mask) = padded_rows(r.query_ids, queries, o.pad_to, &b.tokens);
-  std::tie(b.candidate_ids, b.candidate_mask) = padded_rows(r.candidate_ids, candidates, o.pad_to, &b.tokens);
+  std::tie(b.candidate_ids, b.candidate_mask) =
+      padded_rows(r.candidate_ids, candidates, o.pad_to, &b.tokens);
   return b;
 }
 
 }  // namespace
 
-Batch make_batch(const SplitFeatures& s, const std::vector<int64_t>& items,
-                 const BatchOptions& o) {
+Batch make_batch(const SplitFeatures& s, const std::vector<int64_t>& items, const BatchOptions& o) {
   if (s.type == TaskType::kRetrieval) return make_pair_batch(s.retrieval, items, o);
   const Ragged<int32_t>& rows = token_rows(s);
   const int64_t B = static_cast<int64_t>(items.size());
   const int64_t C = s.type == TaskType::kMultipleChoice ? s.multiple_choice.num_choices : 1;
   int64_t T = o.pad_to;
   for (int64_t item : items)
-    for (int64_t j = 0; j < C; ++j) T = std::max(T, rows.row_size(static_cast<size_t>(item * C + j)));
+    for (int64_t j = 0; j < C; ++j)
+      T = std::max(T, rows.row_size(static_cast<size_t>(item * C + j)));
   T = std::max<int64_t>(T, 1);
   const bool mlm = s.type == TaskType::kMLM && o.labels;
   if (mlm) check_mlm_options(o);
@@ -255,14 +273,12 @@ Batch make_batch(const SplitFeatures& s, const std::vector<int64_t>& items,
   switch (s.type) {
     case TaskType::kClassification:
     case TaskType::kMultipleChoice: {
-      const std::vector<int32_t>& labels = s.type == TaskType::kClassification
-                                               ? s.classification.labels
-                                               : s.multiple_choice.labels;
+      const std::vector<int32_t>& labels =
+          s.type == TaskType::kClassification ? s.classification.labels : s.multiple_choice.labels;
       b.labels = torch::empty({B}, torch::kInt64);
       for (int64_t i = 0; i < B; ++i) {
         const int32_t l = labels[static_cast<size_t>(items[i])];
-        if (l < 0)
-          throw DataError("training item " + std::to_string(items[i]) + " has no label");
+        if (l < 0) throw DataError("training item " + std::to_string(items[i]) + " has no label");
         b.labels[i] = l;
       }
       b.loss_terms = B;
@@ -294,8 +310,11 @@ Batch make_batch(const SplitFeatures& s, const std::vector<int64_t>& items,
       b.loss_terms = B;
       break;
     }
-    case TaskType::kMLM: b.labels = token_labels; break;
-    case TaskType::kRetrieval: break;  // make_pair_batch
+    case TaskType::kMLM:
+      b.labels = token_labels;
+      break;
+    case TaskType::kRetrieval:
+      break;  // make_pair_batch
   }
   return b;
 }
@@ -325,7 +344,8 @@ int64_t count_loss_terms(const SplitFeatures& s, const std::vector<int64_t>& ite
       }
       return n;
     }
-    default: return static_cast<int64_t>(items.size());
+    default:
+      return static_cast<int64_t>(items.size());
   }
 }
 

@@ -3,18 +3,22 @@
 #include <algorithm>
 #include <numeric>
 
-#include "ordertune/train/batching.h"
 #include "ordertune/base/error.h"
+#include "ordertune/train/batching.h"
 #include "ordertune/train/retrieval.h"
 
 namespace ordertune {
 
 PredictionSize prediction_size(const CachedTask& t, const SplitFeatures& s) {
   switch (s.type) {
-    case TaskType::kClassification: return {static_cast<int64_t>(s.classification.labels.size()), 0};
-    case TaskType::kMultipleChoice: return {static_cast<int64_t>(s.multiple_choice.labels.size()), 0};
-    case TaskType::kTagging: return {static_cast<int64_t>(s.tagging.word_labels.values.size()), 0};
-    case TaskType::kExtractiveQA: return {2 * static_cast<int64_t>(s.qa.ids.size()), 0};
+    case TaskType::kClassification:
+      return {static_cast<int64_t>(s.classification.labels.size()), 0};
+    case TaskType::kMultipleChoice:
+      return {static_cast<int64_t>(s.multiple_choice.labels.size()), 0};
+    case TaskType::kTagging:
+      return {static_cast<int64_t>(s.tagging.word_labels.values.size()), 0};
+    case TaskType::kExtractiveQA:
+      return {2 * static_cast<int64_t>(s.qa.ids.size()), 0};
     case TaskType::kRetrieval: {
       const auto nq = static_cast<int64_t>(s.retrieval.query_ids.rows());
       const auto nc = static_cast<int64_t>(s.retrieval.candidate_ids.rows());
@@ -22,7 +26,8 @@ PredictionSize prediction_size(const CachedTask& t, const SplitFeatures& s) {
       if (t.metric == Metric::kMap20) return {kRankedCandidates * nq, 0};
       return {nc, 0};
     }
-    case TaskType::kMLM: break;
+    case TaskType::kMLM:
+      break;
   }
   return {0, 0};
 }
@@ -40,8 +45,8 @@ void for_each_batch(XlmrForTaskImpl& model, const SplitFeatures& split, int64_t 
   options.labels = false;
   for (const auto& items : sorted_batches(item_lengths(split), batch_size)) {
     const Batch b = make_batch(split, items, options);
-    const torch::Tensor logits =
-        model.forward(b.input_ids.to(device), b.attention_mask.to(device)).to(torch::kCPU, torch::kFloat32);
+    const torch::Tensor logits = model.forward(b.input_ids.to(device), b.attention_mask.to(device))
+                                     .to(torch::kCPU, torch::kFloat32);
     fn(items, logits);
   }
   model.train(was_training);
@@ -51,9 +56,8 @@ std::vector<int64_t> top_indices(const float* v, int64_t n, int64_t k) {
   std::vector<int64_t> idx(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
   k = std::min(k, n);
-  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int64_t a, int64_t b) {
-    return v[a] > v[b] || (v[a] == v[b] && a < b);
-  });
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                    [&](int64_t a, int64_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
   idx.resize(static_cast<size_t>(k));
   return idx;
 }
@@ -72,51 +76,56 @@ void update_best_span(const float* start, const float* end, int64_t n, const int
   }
 }
 
-Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split, const EvalOptions& options) {
+Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split,
+                    const EvalOptions& options) {
   Predictions p;
   p.type = split.type;
   switch (split.type) {
     case TaskType::kClassification:
     case TaskType::kMultipleChoice: {
       p.labels.assign(static_cast<size_t>(item_count(split)), -1);
-      for_each_batch(model, split, options.batch_size, [&](const auto& items, const torch::Tensor& logits) {
-        const torch::Tensor best = logits.argmax(-1);
-        for (size_t i = 0; i < items.size(); ++i) p.labels[items[i]] = static_cast<int32_t>(best[i].item<int64_t>());
-      });
+      for_each_batch(model, split, options.batch_size,
+                     [&](const auto& items, const torch::Tensor& logits) {
+                       const torch::Tensor best = logits.argmax(-1);
+                       for (size_t i = 0; i < items.size(); ++i)
+                         p.labels[items[i]] = static_cast<int32_t>(best[i].item<int64_t>());
+                     });
       break;
     }
     case TaskType::kTagging: {
       const TaggingFeatures& t = split.tagging;
       p.labels.assign(t.word_labels.values.size(), -1);
-      for_each_batch(model, split, options.batch_size, [&](const auto& items, const torch::Tensor& logits) {
-        const torch::Tensor best = logits.argmax(-1);  // [B, T]
-        auto acc = best.accessor<int64_t, 2>();
-        for (size_t i = 0; i < items.size(); ++i) {
-          const size_t r = static_cast<size_t>(items[i]);
-          const int32_t* widx = t.word_index.row(r);
-          const int64_t words = t.word_labels.row_size(r);
-          for (int64_t tok = 0; tok < t.word_index.row_size(r); ++tok)
-            if (widx[tok] >= 0 && widx[tok] < words)
-              p.labels[static_cast<size_t>(t.word_labels.offsets[r] + widx[tok])] =
-                  static_cast<int32_t>(acc[i][tok]);
-        }
-      });
+      for_each_batch(model, split, options.batch_size,
+                     [&](const auto& items, const torch::Tensor& logits) {
+                       const torch::Tensor best = logits.argmax(-1);  // [B, T]
+                       auto acc = best.accessor<int64_t, 2>();
+                       for (size_t i = 0; i < items.size(); ++i) {
+                         const size_t r = static_cast<size_t>(items[i]);
+                         const int32_t* widx = t.word_index.row(r);
+                         const int64_t words = t.word_labels.row_size(r);
+                         for (int64_t tok = 0; tok < t.word_index.row_size(r); ++tok)
+                           if (widx[tok] >= 0 && widx[tok] < words)
+                             p.labels[static_cast<size_t>(t.word_labels.offsets[r] + widx[tok])] =
+                                 static_cast<int32_t>(acc[i][tok]);
+                       }
+                     });
       break;
     }
     case TaskType::kExtractiveQA: {
       const QAFeatures& q = split.qa;
       std::vector<AnswerSpan> best(q.ids.size());
-      for_each_batch(model, split, options.batch_size, [&](const auto& items, const torch::Tensor& logits) {
-        const torch::Tensor lc = logits.contiguous();  // [B, T, 2]
-        for (size_t i = 0; i < items.size(); ++i) {
-          const size_t w = static_cast<size_t>(items[i]);
-          const torch::Tensor start = lc[static_cast<int64_t>(i)].select(1, 0).contiguous();
-          const torch::Tensor end = lc[static_cast<int64_t>(i)].select(1, 1).contiguous();
-          update_best_span(start.data_ptr<float>(), end.data_ptr<float>(), q.input_ids.row_size(w),
-                           q.token_start.row(w), q.token_end.row(w),
-                           &best[static_cast<size_t>(q.window_example[w])]);
-        }
-      });
+      for_each_batch(
+          model, split, options.batch_size, [&](const auto& items, const torch::Tensor& logits) {
+            const torch::Tensor lc = logits.contiguous();  // [B, T, 2]
+            for (size_t i = 0; i < items.size(); ++i) {
+              const size_t w = static_cast<size_t>(items[i]);
+              const torch::Tensor start = lc[static_cast<int64_t>(i)].select(1, 0).contiguous();
+              const torch::Tensor end = lc[static_cast<int64_t>(i)].select(1, 1).contiguous();
+              update_best_span(start.data_ptr<float>(), end.data_ptr<float>(),
+                               q.input_ids.row_size(w), q.token_start.row(w), q.token_end.row(w),
+                               &best[static_cast<size_t>(q.window_example[w])]);
+            }
+          });
       for (const AnswerSpan& b : best) {
         p.spans.push_back(b.start);
         p.spans.push_back(b.end);
@@ -139,8 +148,8 @@ int64_t pooled_layer(const XlmrEncoderImpl& encoder, const EvalOptions& o) {
 }
 
 // BUCC candidates over the split's rows (mined over distinct sentences, as xtreme).
-std::vector<BuccCandidate> bucc_split_candidates(XlmrEncoderImpl& encoder, const SplitFeatures& split,
-                                                 const EvalOptions& o) {
+std::vector<BuccCandidate> bucc_split_candidates(XlmrEncoderImpl& encoder,
+                                                 const SplitFeatures& split, const EvalOptions& o) {
   const RetrievalFeatures& r = split.retrieval;
   const UniqueRows src = unique_rows(r.query_ids), trg = unique_rows(r.candidate_ids);
   auto distinct = [](const Ragged<int32_t>& rows, const UniqueRows& u) {
@@ -156,8 +165,8 @@ std::vector<BuccCandidate> bucc_split_candidates(XlmrEncoderImpl& encoder, const
 
 }  // namespace
 
-Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& split,
-                              Metric metric, const EvalOptions& o, double threshold) {
+Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& split, Metric metric,
+                              const EvalOptions& o, double threshold) {
   OT_CHECK(split.type == TaskType::kRetrieval, "predict_retrieval on a non-retrieval split");
   const RetrievalFeatures& r = split.retrieval;
   Predictions p;
@@ -172,7 +181,8 @@ Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& spl
     }
     return p;
   }
-  const int64_t layer = o.dual_encoder && metric == Metric::kMap20 ? kPoolerOutput : pooled_layer(encoder, o);
+  const int64_t layer =
+      o.dual_encoder && metric == Metric::kMap20 ? kPoolerOutput : pooled_layer(encoder, o);
   const torch::Tensor queries = embed(encoder, r.query_ids, layer, o.batch_size);
   const torch::Tensor candidates = embed(encoder, r.candidate_ids, layer, o.batch_size);
   if (metric == Metric::kMap20) {
@@ -190,14 +200,16 @@ Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& spl
   return p;
 }
 
-double choose_bucc_threshold(XlmrEncoderImpl& encoder, const SplitFeatures& dev, const EvalOptions& o) {
+double choose_bucc_threshold(XlmrEncoderImpl& encoder, const SplitFeatures& dev,
+                             const EvalOptions& o) {
   std::vector<std::pair<int64_t, int64_t>> gold;
   for (size_t i = 0; i < dev.retrieval.gold_query.size(); ++i)
     gold.emplace_back(dev.retrieval.gold_query[i], dev.retrieval.gold_candidate[i]);
   return bucc_optimize_threshold(bucc_split_candidates(encoder, dev, o), gold);
 }
 
-std::vector<std::vector<std::string>> tag_strings(const CachedTask& task, const SplitFeatures& split,
+std::vector<std::vector<std::string>> tag_strings(const CachedTask& task,
+                                                  const SplitFeatures& split,
                                                   const std::vector<int32_t>& word_labels) {
   const auto& labels = task.labels;
   OT_CHECK(!labels.empty(), "tagging task {} has no labels", task.name);
@@ -214,7 +226,8 @@ std::vector<std::vector<std::string>> tag_strings(const CachedTask& task, const 
   return out;
 }
 
-std::vector<std::string> answer_strings(const SplitFeatures& split, const std::vector<int64_t>& spans) {
+std::vector<std::string> answer_strings(const SplitFeatures& split,
+                                        const std::vector<int64_t>& spans) {
   std::vector<std::string> out;
   for (size_t i = 0; i < split.qa.contexts.size(); ++i) {
     const int64_t a = spans[2 * i], b = spans[2 * i + 1];
@@ -272,19 +285,21 @@ MetricSet score_predictions(const CachedTask& task, const std::string& language,
         questions.push_back(std::move(q));
         answers[qa.ids[i]] = texts[i];
       }
-      const AnswerNormalizer normalizer = task.metric == Metric::kMlqa && AnswerNormalizer::mlqa_supports(language)
-                                              ? AnswerNormalizer::mlqa(language)
-                                              : AnswerNormalizer::squad();
+      const AnswerNormalizer normalizer =
+          task.metric == Metric::kMlqa && AnswerNormalizer::mlqa_supports(language)
+              ? AnswerNormalizer::mlqa(language)
+              : AnswerNormalizer::squad();
       return qa_metrics(questions, answers, normalizer);
     }
     case TaskType::kRetrieval: {
       const RetrievalFeatures& r = split.retrieval;
       const size_t nq = r.query_ids.rows();
-    (void)nq;
+      (void)nq;
       if (task.metric == Metric::kBuccF1) {
         std::vector<std::string> gold, pred;
         for (size_t i = 0; i < r.gold_query.size(); ++i)
-          gold.push_back(r.query_keys[r.gold_query[i]] + "\t" + r.candidate_keys[r.gold_candidate[i]]);
+          gold.push_back(r.query_keys[r.gold_query[i]] + "\t" +
+                         r.candidate_keys[r.gold_candidate[i]]);
         for (size_t i = 0; i < p.scores.size(); ++i)
           if (p.scores[i] >= p.threshold)
             pred.push_back(r.query_keys[static_cast<size_t>(p.ranked[2 * i])] + "\t" +
@@ -313,7 +328,8 @@ MetricSet score_predictions(const CachedTask& task, const std::string& language,
       }
       return accuracy_metrics(gold, pred);
     }
-    case TaskType::kMLM: break;
+    case TaskType::kMLM:
+      break;
   }
   throw ConfigError("task " + task.name + ": no metric for " + choice_name(split.type));
 }

@@ -92,9 +92,12 @@ void check_pair(const torch::Tensor& a, const torch::Tensor& b) {
 
 float apply_margin(BuccMargin margin, float a, float b) {
   switch (margin) {
-    case BuccMargin::kAbsolute: return a;
-    case BuccMargin::kDistance: return a - b;
-    case BuccMargin::kRatio: return a / b;
+    case BuccMargin::kAbsolute:
+      return a;
+    case BuccMargin::kDistance:
+      return a - b;
+    case BuccMargin::kRatio:
+      return a / b;
   }
   return a;
 }
@@ -123,9 +126,8 @@ void best_by_margin(const Neighbours& nb, const std::vector<float>& own_mean,
     for (int64_t j = 0; j < nb.k; ++j) {
       const size_t at = r * static_cast<size_t>(nb.k) + static_cast<size_t>(j);
       const int64_t other = nb.index[at];
-      const float s = apply_margin(
-          margin, nb.similarity[at],
-          (own_mean[r] + other_mean[static_cast<size_t>(other)]) / 2.0f);
+      const float s = apply_margin(margin, nb.similarity[at],
+                                   (own_mean[r] + other_mean[static_cast<size_t>(other)]) / 2.0f);
       if (j == 0 || s > top) {  // np.argmax: the first maximum
         top = s;
         (*best)[r] = other;
@@ -160,7 +162,8 @@ std::vector<std::vector<int64_t>> top_k(const torch::Tensor& queries,
   const Neighbours nb = k_nearest(queries, candidates, k, block_rows);
   std::vector<std::vector<int64_t>> out(static_cast<size_t>(queries.size(0)));
   for (size_t q = 0; q < out.size(); ++q) {
-    const auto first = nb.index.begin() + static_cast<std::ptrdiff_t>(q * static_cast<size_t>(nb.k));
+    const auto first =
+        nb.index.begin() + static_cast<std::ptrdiff_t>(q * static_cast<size_t>(nb.k));
     out[q].assign(first, first + nb.k);
   }
   return out;
@@ -185,8 +188,7 @@ BuccMarginBest bucc_margin_best(const torch::Tensor& source, const torch::Tensor
   const std::vector<float> bwd_mean = row_means(bwd, y.size(0));
   BuccMarginBest out;
   best_by_margin(fwd, fwd_mean, bwd_mean, options.margin, &out.forward_best, &out.forward_score);
-  best_by_margin(bwd, bwd_mean, fwd_mean, options.margin, &out.backward_best,
-                 &out.backward_score);
+  best_by_margin(bwd, bwd_mean, fwd_mean, options.margin, &out.backward_best, &out.backward_score);
   return out;
 }
 
@@ -269,8 +271,7 @@ double bucc_optimize_threshold(const std::vector<BuccCandidate>& candidates,
     if (f1 > best_f1) {
       best_f1 = f1;
       // xtreme: (items[i][1] + items[i + 1][1]) / 2, an IndexError at the last item.
-      threshold = i + 1 < items.size() ? (items[i].score + items[i + 1].score) / 2
-                                       : items[i].score;
+      threshold = i + 1 < items.size() ? (items[i].score + items[i + 1].score) / 2 : items[i].score;
     }
   }
   return threshold;
@@ -323,16 +324,16 @@ std::vector<BuccCandidate> bucc_candidates_to_rows(const std::vector<BuccCandida
 // ---- dual-encoder loss -------------------------------------------------------------------------
 
 torch::Tensor in_batch_softmax_loss(const torch::Tensor& query_emb,
-                                    const torch::Tensor& candidate_emb, const torch::Tensor& scale) {
-  TORCH_CHECK(query_emb.dim() == 2 && query_emb.sizes() == candidate_emb.sizes() &&
-                  query_emb.size(0) >= 1,
-              "in_batch_softmax_loss: expected two [B, H] embeddings with B >= 1, got ",
-              query_emb.sizes(), " and ", candidate_emb.sizes());
+                                    const torch::Tensor& candidate_emb,
+                                    const torch::Tensor& scale) {
+  TORCH_CHECK(
+      query_emb.dim() == 2 && query_emb.sizes() == candidate_emb.sizes() && query_emb.size(0) >= 1,
+      "in_batch_softmax_loss: expected two [B, H] embeddings with B >= 1, got ", query_emb.sizes(),
+      " and ", candidate_emb.sizes());
   const torch::Tensor logits =
       torch::mm(l2_normalize(query_emb), l2_normalize(candidate_emb).t()) * scale;
-  const torch::Tensor labels =
-      torch::arange(query_emb.size(0), torch::TensorOptions().dtype(torch::kInt64).device(
-                                           query_emb.device()));
+  const torch::Tensor labels = torch::arange(
+      query_emb.size(0), torch::TensorOptions().dtype(torch::kInt64).device(query_emb.device()));
   return torch::nn::functional::cross_entropy(logits, labels);
 }
 
@@ -340,9 +341,8 @@ torch::Tensor in_batch_softmax_loss(const torch::Tensor& query_emb,
                                     const torch::Tensor& candidate_emb, double scale) {
   return in_batch_softmax_loss(
       query_emb, candidate_emb,
-      torch::scalar_tensor(scale, torch::TensorOptions()
-                                      .dtype(query_emb.scalar_type())
-                                      .device(query_emb.device())));
+      torch::scalar_tensor(
+          scale, torch::TensorOptions().dtype(query_emb.scalar_type()).device(query_emb.device())));
 }
 
 // ---- sentence embeddings -----------------------------------------------------------------------
@@ -353,7 +353,8 @@ torch::Tensor embed(XlmrEncoderImpl& encoder, const Ragged<int32_t>& rows, int64
   const bool pooler = layer == kPoolerOutput;
   TORCH_CHECK(pooler || (layer >= 0 && layer <= config.num_hidden_layers), "layer: expected 0..",
               config.num_hidden_layers, " or kPoolerOutput, got ", layer);
-  TORCH_CHECK(!pooler || !encoder.pooler.is_empty(), "embed: the pooler output needs an encoder with a pooler");
+  TORCH_CHECK(!pooler || !encoder.pooler.is_empty(),
+              "embed: the pooler output needs an encoder with a pooler");
   TORCH_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   const int64_t n = static_cast<int64_t>(rows.rows());
   torch::Tensor out = torch::zeros({n, config.hidden_size}, torch::kFloat);
@@ -395,7 +396,8 @@ torch::Tensor embed(XlmrEncoderImpl& encoder, const Ragged<int32_t>& rows, int64
       mask = mask.to(device);
       const EncoderOutput enc = encoder.forward(ids, mask, /*all_hidden_states=*/!pooler);
       const torch::Tensor pooled =
-          (pooler ? l2_normalize(enc.pooled) : mean_pool(enc.hidden_states[static_cast<size_t>(layer)], mask))
+          (pooler ? l2_normalize(enc.pooled)
+                  : mean_pool(enc.hidden_states[static_cast<size_t>(layer)], mask))
               .to(torch::kCPU, torch::kFloat);
       out.index_copy_(0, where, pooled);
     }

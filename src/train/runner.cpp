@@ -2,12 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ordertune/train/batching.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/hash.h"
 #include "ordertune/base/log.h"
-#include "ordertune/plan/plan.h"
 #include "ordertune/model/weights.h"
+#include "ordertune/plan/plan.h"
+#include "ordertune/train/batching.h"
 
 namespace ordertune {
 
@@ -15,7 +15,8 @@ namespace ordertune {
 
 TaskData::TaskData(const SweepConfig& config) : config_(config) {
   cache_ = std::make_unique<CacheReader>(config.cache_path());
-  const std::string rerun = "; run `ordertune prepare --config " + config.path.string() + " --force`";
+  const std::string rerun =
+      "; run `ordertune prepare --config " + config.path.string() + " --force`";
   nlohmann::json settings;
   try {
     settings = nlohmann::json::parse(cache_->settings_json());
@@ -24,7 +25,8 @@ TaskData::TaskData(const SweepConfig& config) : config_(config) {
   }
   if (!settings.contains("vocab_size") || !settings["vocab_size"].is_number_integer())
     throw DataError(config.cache_path().string() +
-                    ": expected a vocab_size setting, found none (written by an older prepare)" + rerun);
+                    ": expected a vocab_size setting, found none (written by an older prepare)" +
+                    rerun);
   vocab_size_ = settings["vocab_size"].get<int64_t>();
   for (const std::string& task : config.tasks_used())
     if (!cache_->has_task(task))
@@ -63,21 +65,25 @@ SplitFeatures first_examples(const SplitFeatures& s, int64_t n) {
   SplitFeatures out;
   out.type = s.type;
   auto rows = [](const auto& ragged, size_t begin, size_t end, auto& into) {
-    for (size_t r = begin; r < end; ++r) into.push_row(ragged.row(r), ragged.row(r) + ragged.row_size(r));
+    for (size_t r = begin; r < end; ++r)
+      into.push_row(ragged.row(r), ragged.row(r) + ragged.row_size(r));
   };
   const size_t k = static_cast<size_t>(n);
   switch (s.type) {
     case TaskType::kClassification:
       rows(s.classification.input_ids, 0, k, out.classification.input_ids);
-      out.classification.labels.assign(s.classification.labels.begin(), s.classification.labels.begin() + n);
+      out.classification.labels.assign(s.classification.labels.begin(),
+                                       s.classification.labels.begin() + n);
       out.classification.ids.assign(s.classification.ids.begin(), s.classification.ids.begin() + n);
       break;
     case TaskType::kMultipleChoice: {
       const auto c = static_cast<size_t>(s.multiple_choice.num_choices);
       out.multiple_choice.num_choices = s.multiple_choice.num_choices;
       rows(s.multiple_choice.input_ids, 0, k * c, out.multiple_choice.input_ids);
-      out.multiple_choice.labels.assign(s.multiple_choice.labels.begin(), s.multiple_choice.labels.begin() + n);
-      out.multiple_choice.ids.assign(s.multiple_choice.ids.begin(), s.multiple_choice.ids.begin() + n);
+      out.multiple_choice.labels.assign(s.multiple_choice.labels.begin(),
+                                        s.multiple_choice.labels.begin() + n);
+      out.multiple_choice.ids.assign(s.multiple_choice.ids.begin(),
+                                     s.multiple_choice.ids.begin() + n);
       break;
     }
     case TaskType::kTagging:
@@ -86,7 +92,9 @@ SplitFeatures first_examples(const SplitFeatures& s, int64_t n) {
       rows(s.tagging.word_labels, 0, k, out.tagging.word_labels);
       out.tagging.ids.assign(s.tagging.ids.begin(), s.tagging.ids.begin() + n);
       break;
-    case TaskType::kMLM: rows(s.mlm.input_ids, 0, k, out.mlm.input_ids); break;
+    case TaskType::kMLM:
+      rows(s.mlm.input_ids, 0, k, out.mlm.input_ids);
+      break;
     case TaskType::kExtractiveQA: {
       const QAFeatures& q = s.qa;
       QAFeatures& o = out.qa;
@@ -107,7 +115,8 @@ SplitFeatures first_examples(const SplitFeatures& s, int64_t n) {
       }
       break;
     }
-    case TaskType::kRetrieval: return s;  // no cap: queries and candidates go together
+    case TaskType::kRetrieval:
+      return s;  // no cap: queries and candidates go together
   }
   return out;
 }
@@ -238,11 +247,13 @@ StageSpec target_stage(TaskData& data, const std::string& target) {
   stage.mask_id = data.mask_id();
   StageTask t = data.stage_task(train_name);
   if (train_name != target && t.info.labels != info.labels)
-    throw DataError("target " + target + " trains on " + train_name + ", whose labels differ from its own");
+    throw DataError("target " + target + " trains on " + train_name +
+                    ", whose labels differ from its own");
   t.name = target;
   t.info = info;
   // Model selection on the target's own English dev split where the cache has it.
-  if (info.type != TaskType::kRetrieval && data.has_split(target, kSplitDev, "en") && has_labels(data.split(target, kSplitDev, "en"))) {
+  if (info.type != TaskType::kRetrieval && data.has_split(target, kSplitDev, "en") &&
+      has_labels(data.split(target, kSplitDev, "en"))) {
     t.has_dev = true;
     t.dev = first_examples(data.split(target, kSplitDev, "en"), stage.settings.max_eval_examples);
   }
@@ -264,7 +275,8 @@ std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan) {
     auto it = by_stage.find(key);
     if (it != by_stage.end()) return it->second;
     const StageSpec spec = make_stage();
-    return by_stage[key] = {planned_steps(spec), static_cast<int64_t>(planned_eval_steps(spec).size())};
+    return by_stage[key] = {planned_steps(spec),
+                            static_cast<int64_t>(planned_eval_steps(spec).size())};
   };
   std::vector<NodeOutputs> out(plan.nodes.size());
   for (size_t n = 0; n < plan.nodes.size(); ++n) {
@@ -284,7 +296,8 @@ std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan) {
         const std::string split = score_split(data, node.stage, lang);
         if (!split.empty()) o.scored.push_back({lang, split});
         if (data.has_split(node.stage, kSplitTest, lang))
-          o.predictions.push_back({lang, prediction_size(info, data.split(node.stage, kSplitTest, lang))});
+          o.predictions.push_back(
+              {lang, prediction_size(info, data.split(node.stage, kSplitTest, lang))});
       }
     }
     o.steps = se.first;
@@ -322,8 +335,10 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
       if (info.type != TaskType::kRetrieval) return predict(*models.front(), s, eo);
       double threshold = 0.0;
       if (info.metric == Metric::kBuccF1) {
-        if (!data.has_split(target, kSplitDev, lang) || !has_labels(data.split(target, kSplitDev, lang)))
-          throw DataError("bucc2018 (" + lang + "): the cache has no labelled dev split to choose the mining threshold");
+        if (!data.has_split(target, kSplitDev, lang) ||
+            !has_labels(data.split(target, kSplitDev, lang)))
+          throw DataError("bucc2018 (" + lang +
+                          "): the cache has no labelled dev split to choose the mining threshold");
         threshold = choose_bucc_threshold(*ranker.ptr(), data.split(target, kSplitDev, lang), eo);
       }
       return predict_retrieval(*ranker.ptr(), s, info.metric, eo, threshold);
@@ -334,9 +349,11 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
     }
     lr.scored_split = score_split(data, target, lang);
     if (lr.scored_split == kSplitTest)
-      lr.metrics = score_predictions(info, lang, data.split(target, kSplitTest, lang), lr.predictions);
+      lr.metrics =
+          score_predictions(info, lang, data.split(target, kSplitTest, lang), lr.predictions);
     else if (lr.scored_split == kSplitDev)
-      lr.metrics = score_predictions(info, lang, data.split(target, kSplitDev, lang), run_split(kSplitDev));
+      lr.metrics =
+          score_predictions(info, lang, data.split(target, kSplitDev, lang), run_split(kSplitDev));
     if (!lr.scored_split.empty()) scored.push_back(lr.metrics);
     result.languages.push_back(std::move(lr));
   }
@@ -347,7 +364,8 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
   return result;
 }
 
-// ---- one path ------------------------------------------------------------------------------------
+// ---- one path
+// ------------------------------------------------------------------------------------
 
 std::vector<std::string> parse_order(const std::string& text, const SweepConfig& config,
                                      const std::string& what) {
@@ -356,10 +374,12 @@ std::vector<std::string> parse_order(const std::string& text, const SweepConfig&
   size_t begin = 0;
   while (true) {
     const size_t end = text.find('>', begin);
-    const std::string stage = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    const std::string stage =
+        text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
     if (stage.empty() || (!config.registry.contains(stage) && !config.mixtures.count(stage)))
-      throw ConfigError(what + ": expected stages (tasks or mixtures of the config) joined by '>', found '" +
-                        stage + "' in '" + text + "'");
+      throw ConfigError(
+          what + ": expected stages (tasks or mixtures of the config) joined by '>', found '" +
+          stage + "' in '" + text + "'");
     order.push_back(stage);
     if (end == std::string::npos) break;
     begin = end + 1;
@@ -387,7 +407,8 @@ nlohmann::json stage_json(const std::string& name, const StageResult& r) {
   j["last_loss"] = r.losses.empty() ? 0.0 : r.losses.back();
   j["selected_step"] = r.selected_step;
   nlohmann::json dev = nlohmann::json::array();
-  for (const EvalRecord& e : r.evals) dev.push_back({{"step", e.step}, {"task", e.task}, {"score", e.score}});
+  for (const EvalRecord& e : r.evals)
+    dev.push_back({{"step", e.step}, {"task", e.task}, {"score", e.score}});
   j["dev"] = dev;
   return j;
 }
@@ -419,7 +440,8 @@ nlohmann::json run_path(TaskData& data, const std::vector<std::string>& order, i
   out["stages"] = nlohmann::json::array();
   for (const std::string& stage : order) {
     path.push_back(stage);
-    const StageResult r = train_stage(encoder, data.stage(stage), node_seed(config.sweep.seed, replicate, path));
+    const StageResult r =
+        train_stage(encoder, data.stage(stage), node_seed(config.sweep.seed, replicate, path));
     log_stage(order_string(path), r);
     out["stages"].push_back(stage_json(stage, r));
   }
@@ -445,7 +467,8 @@ nlohmann::json run_path(TaskData& data, const std::vector<std::string>& order, i
       langs[l.language] = m;
     }
     j["languages"] = langs;
-    log::info("{}: score {:.2f} ({})", target, t.score, line.empty() ? "no labels" : line.substr(1));
+    log::info("{}: score {:.2f} ({})", target, t.score,
+              line.empty() ? "no labels" : line.substr(1));
     if (!t.languages.empty() && !t.averaged.empty()) {
       total += t.score;
       ++scored;

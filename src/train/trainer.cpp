@@ -3,14 +3,14 @@
 #include <chrono>
 #include <cmath>
 
-#include "ordertune/train/batching.h"
-#include "ordertune/dist/communicator.h"
-#include "ordertune/dist/reduce.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
+#include "ordertune/dist/communicator.h"
+#include "ordertune/dist/reduce.h"
+#include "ordertune/plan/stage_steps.h"
+#include "ordertune/train/batching.h"
 #include "ordertune/train/optim.h"
 #include "ordertune/train/retrieval.h"
-#include "ordertune/plan/stage_steps.h"
 
 namespace ordertune {
 
@@ -41,19 +41,19 @@ struct Member {
   const std::vector<int64_t>& next_micro_batch(int64_t batch_size) {
     if (next >= batches.size()) {
       ++epoch;
-      batches = bucketed_batches(lengths, batch_size, derive_seed(data_seed, "epoch",
-                                                                  static_cast<uint64_t>(epoch)));
+      batches = bucketed_batches(lengths, batch_size,
+                                 derive_seed(data_seed, "epoch", static_cast<uint64_t>(epoch)));
       next = 0;
     }
     return batches[next++];
   }
 };
 
-
 // An epoch of the stage: its members' epochs (stage_steps.h).
 int64_t steps_per_epoch_of(const StageSpec& stage) {
   int64_t per_epoch = 0;
-  for (const StageTask& t : stage.tasks) per_epoch += member_steps_per_epoch(item_count(t.train), stage.settings);
+  for (const StageTask& t : stage.tasks)
+    per_epoch += member_steps_per_epoch(item_count(t.train), stage.settings);
   return per_epoch;
 }
 
@@ -70,8 +70,9 @@ torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
       return F::cross_entropy(model.forward(ids, mask).to(torch::kFloat32), labels, sum);
     case TaskType::kTagging: {
       const torch::Tensor logits = model.forward(ids, mask).to(torch::kFloat32);
-      return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), labels.reshape({-1}),
-                              F::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(kIgnoreLabel));
+      return F::cross_entropy(
+          logits.reshape({-1, logits.size(-1)}), labels.reshape({-1}),
+          F::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(kIgnoreLabel));
     }
     case TaskType::kExtractiveQA: {
       const torch::Tensor logits = model.forward(ids, mask).to(torch::kFloat32);  // [B, T, 2]
@@ -96,8 +97,10 @@ torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
       // Dual encoder (xtreme's BertForRetrieval): each query against every candidate of the
       // micro-batch, its own the target, over logit_scale * cosine similarity; one direction.
       const torch::Tensor q = model.forward(ids, mask);
-      const torch::Tensor c = model.forward(b.candidate_ids.to(device), b.candidate_mask.to(device));
-      return in_batch_softmax_loss(q.to(torch::kFloat32), c.to(torch::kFloat32), model.logit_scale) *
+      const torch::Tensor c =
+          model.forward(b.candidate_ids.to(device), b.candidate_mask.to(device));
+      return in_batch_softmax_loss(q.to(torch::kFloat32), c.to(torch::kFloat32),
+                                   model.logit_scale) *
              static_cast<double>(q.size(0));
     }
   }
@@ -120,7 +123,8 @@ EvalRecord evaluate_mlm(XlmrForTaskImpl& model, const StageTask& task, const Spl
     const Batch b = make_batch(split, items, o);
     const torch::Tensor labels = b.labels.to(device);
     const torch::Tensor hidden =
-        model.roberta->forward(b.input_ids.to(device), b.attention_mask.to(device)).last_hidden_state;
+        model.roberta->forward(b.input_ids.to(device), b.attention_mask.to(device))
+            .last_hidden_state;
     const torch::Tensor selected = labels.ne(kIgnoreLabel);
     const torch::Tensor x = model.lm_norm->forward(
         torch::gelu(ordertune::linear(hidden.index({selected}), model.lm_dense)));
@@ -167,12 +171,24 @@ size_t draw_member(const StageSpec& stage, const std::vector<double>& cumulative
 HeadOptions head_for(const CachedTask& task) {
   HeadOptions h;
   switch (task.type) {
-    case TaskType::kClassification: h.kind = HeadKind::kSequenceClassification; break;
-    case TaskType::kMultipleChoice: h.kind = HeadKind::kMultipleChoice; break;
-    case TaskType::kExtractiveQA: h.kind = HeadKind::kQuestionAnswering; break;
-    case TaskType::kTagging: h.kind = HeadKind::kTokenClassification; break;
-    case TaskType::kMLM: h.kind = HeadKind::kMaskedLM; break;
-    case TaskType::kRetrieval: h.kind = HeadKind::kDualEncoder; break;  // trained: Mewsli-X, LAReQA
+    case TaskType::kClassification:
+      h.kind = HeadKind::kSequenceClassification;
+      break;
+    case TaskType::kMultipleChoice:
+      h.kind = HeadKind::kMultipleChoice;
+      break;
+    case TaskType::kExtractiveQA:
+      h.kind = HeadKind::kQuestionAnswering;
+      break;
+    case TaskType::kTagging:
+      h.kind = HeadKind::kTokenClassification;
+      break;
+    case TaskType::kMLM:
+      h.kind = HeadKind::kMaskedLM;
+      break;
+    case TaskType::kRetrieval:
+      h.kind = HeadKind::kDualEncoder;
+      break;  // trained: Mewsli-X, LAReQA
   }
   h.num_labels = std::max<int64_t>(1, static_cast<int64_t>(task.labels.size()));
   return h;
@@ -185,7 +201,8 @@ int64_t planned_steps(const StageSpec& stage) {
 namespace {
 
 bool all_have_dev(const StageSpec& stage) {
-  return std::all_of(stage.tasks.begin(), stage.tasks.end(), [](const StageTask& t) { return t.has_dev; });
+  return std::all_of(stage.tasks.begin(), stage.tasks.end(),
+                     [](const StageTask& t) { return t.has_dev; });
 }
 
 }  // namespace
@@ -204,7 +221,8 @@ double linear_schedule(int64_t k, int64_t steps, int64_t warmup) {
 
 EvalRecord evaluate_task(XlmrForTaskImpl& model, const StageTask& task, const SplitFeatures& split,
                          int64_t batch_size, int32_t mask_id) {
-  if (task.info.type == TaskType::kMLM) return evaluate_mlm(model, task, split, batch_size, mask_id);
+  if (task.info.type == TaskType::kMLM)
+    return evaluate_mlm(model, task, split, batch_size, mask_id);
   EvalOptions o;
   o.batch_size = batch_size;
   EvalRecord r;
@@ -246,9 +264,10 @@ StageModels make_stage_models(XlmrEncoder& encoder, const StageSpec& stage, uint
     m.data_seed = derive_seed(seed, "data:" + t.name);
     m.steps_per_epoch = member_steps_per_epoch(item_count(t.train), stage.settings);
     const double items = static_cast<double>(item_count(t.train));
-    const double weight = stage.sampling == Sampling::kUniform       ? 1.0
-                          : stage.sampling == Sampling::kTemperature ? std::pow(items, 1.0 / stage.temperature)
-                                                                     : items;
+    const double weight = stage.sampling == Sampling::kUniform ? 1.0
+                          : stage.sampling == Sampling::kTemperature
+                              ? std::pow(items, 1.0 / stage.temperature)
+                              : items;
     out.cumulative.push_back((out.cumulative.empty() ? 0.0 : out.cumulative.back()) + weight);
   }
   return out;
@@ -271,9 +290,11 @@ StepBatches step_batches(Member& m, const TrainConfig& s, const BatchOptions& bo
     const std::vector<int64_t>& micro = m.next_micro_batch(s.batch_size);
     int64_t longest = 0;
     for (int64_t item : micro) longest = std::max(longest, m.lengths[static_cast<size_t>(item)]);
-    const auto slice = spreading ? std::pair<int64_t, int64_t>{0, a >= owned.first && a < owned.second
-                                                                      ? static_cast<int64_t>(micro.size()) : 0}
-                                 : slice_rows(static_cast<int64_t>(micro.size()), group_rank, group_size);
+    const auto slice = spreading
+                           ? std::pair<int64_t, int64_t>{0, a >= owned.first && a < owned.second
+                                                                ? static_cast<int64_t>(micro.size())
+                                                                : 0}
+                           : slice_rows(static_cast<int64_t>(micro.size()), group_rank, group_size);
     const std::vector<int64_t> mine(micro.begin() + slice.first, micro.begin() + slice.second);
     out.terms += static_cast<double>(count_loss_terms(m.task->train, micro, bo));
     if (mine.empty()) continue;
@@ -297,7 +318,8 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
   Communicator* group = hooks.group;
   const int group_rank = group ? group->rank() : 0;
   const int group_size = group ? group->size() : 1;
-  OT_CHECK(!(group && hooks.spread), "stage {}: a group and micro-batch spreading together", stage.name);
+  OT_CHECK(!(group && hooks.spread), "stage {}: a group and micro-batch spreading together",
+           stage.name);
   const bool spreading = hooks.spread && hooks.spread->size() > 1;
   const int spread_rank = spreading ? hooks.spread->rank() : 0;
   const int spread_size = spreading ? hooks.spread->size() : 1;
@@ -325,7 +347,8 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
 
   StageResult result;
   const int64_t steps = planned_steps(stage);
-  const int64_t warmup = static_cast<int64_t>(std::llround(s.warmup_fraction * static_cast<double>(steps)));
+  const int64_t warmup =
+      static_cast<int64_t>(std::llround(s.warmup_fraction * static_cast<double>(steps)));
   const int64_t per_epoch = steps_per_epoch_of(stage);
   const bool can_select = all_have_dev(stage);
   const bool select_best = s.select == Selection::kBest && can_select;
@@ -337,7 +360,8 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     double mean = 0.0;
     for (Member& m : members) {
       if (!m.task->has_dev) continue;
-      EvalRecord r = evaluate_task(*m.model, *m.task, m.task->dev, stage.eval_batch_size, stage.mask_id);
+      EvalRecord r =
+          evaluate_task(*m.model, *m.task, m.task->dev, stage.eval_batch_size, stage.mask_id);
       r.step = step;
       mean += r.score / static_cast<double>(members.size());
       log::info("{} step {}/{}: dev {} {:.2f}", stage.name, step, steps, m.task->name, r.score);
@@ -355,12 +379,14 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
   // positions are replayed (draws and batch orders derive from the seed and the step).
   int64_t first_step = 0;
   if (const TrainerSnapshot* snap = hooks.resume_from) {
-    if (snap->weights.numel() != flat.data().numel() || snap->exp_avg.numel() != flat.data().numel() ||
+    if (snap->weights.numel() != flat.data().numel() ||
+        snap->exp_avg.numel() != flat.data().numel() ||
         snap->exp_avg_sq.numel() != flat.data().numel() || snap->step <= 0 || snap->step >= steps ||
         snap->result.steps != snap->step)
-      throw DataError(fmt::format("stage {}: resume snapshot does not fit: expected {} parameters and "
-                                  "a step in [1, {}), found {} parameters at step {}",
-                                  stage.name, flat.data().numel(), steps, snap->weights.numel(), snap->step));
+      throw DataError(
+          fmt::format("stage {}: resume snapshot does not fit: expected {} parameters and "
+                      "a step in [1, {}), found {} parameters at step {}",
+                      stage.name, flat.data().numel(), steps, snap->weights.numel(), snap->step));
     torch::NoGradGuard no_grad;
     flat.data().copy_(snap->weights);
     optimizer.exp_avg.copy_(snap->exp_avg);
@@ -378,7 +404,8 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
   const double prior_train_seconds = result.train_seconds, prior_eval_seconds = result.eval_seconds;
   const double start = now_seconds();
   auto train_seconds_so_far = [&] {
-    return prior_train_seconds + (now_seconds() - start) - (result.eval_seconds - prior_eval_seconds);
+    return prior_train_seconds + (now_seconds() - start) -
+           (result.eval_seconds - prior_eval_seconds);
   };
   // The state after `done` steps, as views of the live buffers (valid during the hook's call).
   auto snapshot = [&](int64_t done) {
@@ -399,7 +426,8 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
   const auto owned = slice_rows(s.grad_accum, spread_rank, spread_size);
   std::vector<torch::Tensor> spread_grads;
   if (spreading && spread_rank > 0)
-    for (int64_t a = owned.first; a < owned.second; ++a) spread_grads.push_back(torch::empty_like(flat.grad()));
+    for (int64_t a = owned.first; a < owned.second; ++a)
+      spread_grads.push_back(torch::empty_like(flat.grad()));
   std::vector<double> spread_losses;
 
   const uint64_t mlm_seed = derive_seed(seed, "mlm");
@@ -445,8 +473,11 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
       // Rank 0 accumulated its micro-batches from zero, as a lone rank does; the chain adds the
       // others' in micro-batch order (dist/reduce.h).
       torch::Tensor g = flat.grad();
-      const std::vector<torch::Tensor> own(spread_grads.begin(), spread_grads.begin() + static_cast<std::ptrdiff_t>(spread_losses.size()));
-      chain_sum(*hooks.spread, g, stats, own, spread_losses, spread_rank > 0 ? local_tokens : 0.0, kSpreadTag);
+      const std::vector<torch::Tensor> own(
+          spread_grads.begin(),
+          spread_grads.begin() + static_cast<std::ptrdiff_t>(spread_losses.size()));
+      chain_sum(*hooks.spread, g, stats, own, spread_losses, spread_rank > 0 ? local_tokens : 0.0,
+                kSpreadTag);
     }
     const double grad_norm = flat.grad_norm();
     const double lr = s.lr * linear_schedule(step, steps, warmup);
@@ -461,7 +492,8 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
     result.step_tasks.push_back(static_cast<int32_t>(mi));
     result.tokens += static_cast<int64_t>(stats[1].item<double>());
 
-    if (can_select && evaluates_after(step + 1, steps, per_epoch, stage.settings)) evaluate_all(step + 1);
+    if (can_select && evaluates_after(step + 1, steps, per_epoch, stage.settings))
+      evaluate_all(step + 1);
     const bool go = !hooks.on_step || hooks.on_step(step + 1, steps, result);
     const bool periodic = hooks.snapshot_every > 0 && (step + 1) % hooks.snapshot_every == 0;
     if (hooks.on_snapshot && step + 1 < steps && (!go || periodic)) snapshot(step + 1);

@@ -33,7 +33,7 @@ TEST_CASE("answer span: best start + end among context tokens, end >= start, at 
   start[1] = 9.0f;  // best start, but in the question: not allowed
   end[1] = 9.0f;
   start[10] = 3.0f;
-  end[8] = 5.0f;    // ends before the best start: not allowed with it
+  end[8] = 5.0f;  // ends before the best start: not allowed with it
   end[12] = 2.0f;
   start[6] = 1.0f;  // 6..8 scores 6, 10..12 scores 5, 6..12 scores 3
   end[39] = 8.0f;   // </s>: outside the context
@@ -76,7 +76,8 @@ TEST_CASE("classification accuracy and tagging seqeval from predictions", "[eval
   t.type = TaskType::kTagging;
   t.tagging.word_labels.push_row(std::vector<int32_t>{1, 2, 0});
   t.tagging.word_labels.push_row(std::vector<int32_t>{3});
-  const auto panx = task_of("panx", TaskType::kTagging, Metric::kSeqevalF1, {"O", "B-PER", "I-PER", "B-LOC"});
+  const auto panx =
+      task_of("panx", TaskType::kTagging, Metric::kSeqevalF1, {"O", "B-PER", "I-PER", "B-LOC"});
   Predictions q;
   q.type = TaskType::kTagging;
   q.labels = {1, 0, -1, 3};

@@ -13,7 +13,6 @@ using namespace ordertune;
 
 namespace {
 
-
 XlmrForTask tiny_tagger(torch::Dtype dtype) {
   torch::manual_seed(3);
   HeadOptions h;

@@ -23,7 +23,9 @@ Plan small_plan() {
     PlanNode n;
     n.id = id;
     n.parent = parents[id];
-    n.kind = id == 0 ? NodeKind::kRoot : (id == 2 || id == 4) ? NodeKind::kTarget : NodeKind::kStage;
+    n.kind = id == 0                ? NodeKind::kRoot
+             : (id == 2 || id == 4) ? NodeKind::kTarget
+                                    : NodeKind::kStage;
     if (n.parent >= 0) plan.nodes[static_cast<size_t>(n.parent)].children.push_back(id);
     plan.nodes.push_back(n);
   }
@@ -47,7 +49,8 @@ Run run_from(int64_t node, WeightSource source) {
 
 }  // namespace
 
-TEST_CASE("sweep protocol: a Request round-trips, its seconds as whole milliseconds", "[sweep][protocol]") {
+TEST_CASE("sweep protocol: a Request round-trips, its seconds as whole milliseconds",
+          "[sweep][protocol]") {
   Request r;
   r.worker = 3;
   r.finished = 41;
@@ -69,7 +72,8 @@ TEST_CASE("sweep protocol: a Request round-trips, its seconds as whole milliseco
   CHECK(first.seconds == 0.0);
 }
 
-TEST_CASE("sweep protocol: every Reply kind round-trips through its documented wire layout", "[sweep][protocol]") {
+TEST_CASE("sweep protocol: every Reply kind round-trips through its documented wire layout",
+          "[sweep][protocol]") {
   SECTION("Run from a peer, keeping the held encoder") {
     Run r = run_from_peer(17, 6);
     r.keep_held = true;
@@ -117,8 +121,10 @@ TEST_CASE("sweep protocol: unpack refuses what pack never writes", "[sweep][prot
   const int64_t file = static_cast<int64_t>(WeightSource::kResultsFile);
   CHECK_THROWS_WITH(unpack_reply(Wire{4, 1, -1, -1, -1}), Contains("kind 0 (Run), 1 (Finish)"));
   CHECK_THROWS_AS(unpack_reply(Wire{0, -1, file, -1, 0}), ProtocolError);  // no node
-  CHECK_THROWS_WITH(unpack_reply(Wire{0, 3, peer, -1, 0}), Contains("holder rank >= 0 with a peer source"));
-  CHECK_THROWS_WITH(unpack_reply(Wire{0, 3, file, 2, 0}), Contains("holder rank >= 0 with a peer source"));
+  CHECK_THROWS_WITH(unpack_reply(Wire{0, 3, peer, -1, 0}),
+                    Contains("holder rank >= 0 with a peer source"));
+  CHECK_THROWS_WITH(unpack_reply(Wire{0, 3, file, 2, 0}),
+                    Contains("holder rank >= 0 with a peer source"));
   CHECK_THROWS_WITH(unpack_reply(Wire{0, 3, 7, -1, 0}), Contains("weight source 0..3"));
   CHECK_THROWS_WITH(unpack_reply(Wire{0, 3, file, -1, 2}), Contains("keep_held 0 or 1"));
   CHECK_THROWS_WITH(unpack_reply(Wire{1, -1, -1, 0, -1}), Contains("slot 3 unused"));
@@ -129,8 +135,9 @@ TEST_CASE("sweep protocol: unpack refuses what pack never writes", "[sweep][prot
   CHECK_THROWS_WITH(unpack_request(Wire{1, -2, 0, 0, 0}), Contains("finished node >= -1"));
 }
 
-TEST_CASE("sweep protocol: reply_for turns an Assignment into Run or Finish with the holder's world rank",
-          "[sweep][protocol]") {
+TEST_CASE(
+    "sweep protocol: reply_for turns an Assignment into Run or Finish with the holder's world rank",
+    "[sweep][protocol]") {
   Assignment a;
   a.node = 8;
   a.source = WeightSource::kPeer;
@@ -148,8 +155,10 @@ TEST_CASE("sweep protocol: reply_for turns an Assignment into Run or Finish with
   CHECK_THROWS_AS(reply_for(Assignment{-1, false}, 2), ProtocolError);  // "ask later" is no reply
 }
 
-TEST_CASE("sweep protocol: a leader's stream takes one answer per request, Serve and Drop at any time (rules 1, 2)",
-          "[sweep][protocol]") {
+TEST_CASE(
+    "sweep protocol: a leader's stream takes one answer per request, Serve and Drop at any time "
+    "(rules 1, 2)",
+    "[sweep][protocol]") {
   ReplyStream s(/*worker=*/2);
   CHECK(s.replied(Serve{1, 4}) == false);  // before any request: serving is fine
   CHECK_THROWS_WITH(s.replied(run_from(3, WeightSource::kResultsFile)), Contains("rule 1"));
@@ -171,19 +180,23 @@ TEST_CASE("sweep protocol: a leader's stream takes one answer per request, Serve
   CHECK(s.replied(Finish{}) == true);
 }
 
-TEST_CASE("sweep protocol: a Drop comes after every Serve of its node, once (rule 4)", "[sweep][protocol]") {
+TEST_CASE("sweep protocol: a Drop comes after every Serve of its node, once (rule 4)",
+          "[sweep][protocol]") {
   ReplyStream s(/*worker=*/1);
   CHECK_FALSE(s.replied(Serve{3, 2}));
   CHECK_FALSE(s.replied(Drop{3}));
-  CHECK_THROWS_WITH(s.replied(Serve{3, 4}), Contains("every Serve of a node comes before its Drop"));
+  CHECK_THROWS_WITH(s.replied(Serve{3, 4}),
+                    Contains("every Serve of a node comes before its Drop"));
   CHECK_THROWS_WITH(s.replied(Drop{3}), Contains("dropped once"));
   CHECK_FALSE(s.replied(Serve{1, 4}));  // other nodes are unaffected
   CHECK_FALSE(s.replied(Drop{1}));
 }
 
-TEST_CASE("sweep protocol: the coordinator serves each Run from a peer once, after the Run, from the holder it named "
-          "(rule 3)",
-          "[sweep][protocol]") {
+TEST_CASE(
+    "sweep protocol: the coordinator serves each Run from a peer once, after the Run, from the "
+    "holder it named "
+    "(rule 3)",
+    "[sweep][protocol]") {
   const Plan plan = small_plan();
   const int group_size = 2;  // leaders at world ranks 0, 2, 4
   ReplyOrder order(plan, /*workers=*/3, group_size);
@@ -217,13 +230,15 @@ TEST_CASE("sweep protocol: the coordinator serves each Run from a peer once, aft
   SECTION("a holder that is no leader, or the requester itself") {
     order.requested(1);
     CHECK_THROWS_WITH(order.sending(1, run_from_peer(3, 3)), Contains("expected the leader"));
-    CHECK_THROWS_WITH(order.sending(1, run_from_peer(3, 2)), Contains("a peer holder is another worker"));
+    CHECK_THROWS_WITH(order.sending(1, run_from_peer(3, 2)),
+                      Contains("a peer holder is another worker"));
   }
   SECTION("rules 1 and 4 hold per worker on the coordinator too") {
     CHECK_THROWS_WITH(order.sending(0, Finish{}), Contains("rule 1"));
     order.requested(1);
     order.sending(1, run_from_peer(3, 0));  // worker 0 is named as the holder of node 1 ...
     order.sending(0, Drop{1});              // ... but its copy is dropped before the Serve
-    CHECK_THROWS_WITH(order.sending(0, Serve{1, 2}), Contains("every Serve of a node comes before its Drop"));
+    CHECK_THROWS_WITH(order.sending(0, Serve{1, 2}),
+                      Contains("every Serve of a node comes before its Drop"));
   }
 }

@@ -98,7 +98,8 @@ TEST_CASE("top_k ranks by cosine, ties to the lowest index, k capped", "[retriev
         std::iota(order.begin(), order.end(), int64_t{0});
         const auto row = sim[i].contiguous();
         const float* s = row.data_ptr<float>();
-        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int64_t a, int64_t b) { return s[a] > s[b]; });
         order.resize(static_cast<size_t>(k));
         CHECK(got[static_cast<size_t>(i)] == order);
       }
@@ -141,12 +142,14 @@ TEST_CASE("BUCC margin scores equal the formula of mine_bitext", "[retrieval]") 
   // Best over the k nearest of each side (no ties in this example).
   auto best_forward = [&](int i) {
     std::vector<int> order = {0, 1, 2};
-    std::sort(order.begin(), order.end(), [&](int a, int b) { return cosine[i][a] > cosine[i][b]; });
+    std::sort(order.begin(), order.end(),
+              [&](int a, int b) { return cosine[i][a] > cosine[i][b]; });
     return margin(i, order[0]) >= margin(i, order[1]) ? order[0] : order[1];
   };
   auto best_backward = [&](int j) {
     std::vector<int> order = {0, 1, 2};
-    std::sort(order.begin(), order.end(), [&](int a, int b) { return cosine[a][j] > cosine[b][j]; });
+    std::sort(order.begin(), order.end(),
+              [&](int a, int b) { return cosine[a][j] > cosine[b][j]; });
     return margin(order[0], j) >= margin(order[1], j) ? order[0] : order[1];
   };
 
@@ -192,8 +195,9 @@ TEST_CASE("BUCC margin scores equal the formula of mine_bitext", "[retrieval]") 
     std::vector<BuccCandidate> all;
     for (int i = 0; i < 3; ++i) all.push_back({i, best_forward(i), margin(i, best_forward(i))});
     for (int j = 0; j < 3; ++j) all.push_back({best_backward(j), j, margin(best_backward(j), j)});
-    std::stable_sort(all.begin(), all.end(),
-                     [](const BuccCandidate& a, const BuccCandidate& b) { return a.score > b.score; });
+    std::stable_sort(all.begin(), all.end(), [](const BuccCandidate& a, const BuccCandidate& b) {
+      return a.score > b.score;
+    });
     P greedy;
     std::vector<bool> used_s(3, false), used_t(3, false);
     for (const auto& c : all) {
@@ -233,8 +237,8 @@ TEST_CASE("BUCC mining recovers translation pairs among distractors", "[retrieva
 TEST_CASE("bucc_optimize_threshold maximises F1 on the gold as bucc_optimize", "[retrieval]") {
   // Scores 1.5 .. 1.0; gold: the pairs scored 1.5, 1.4, 1.2 and one never mined.
   // F1 along the list: 0.4, 0.667, 0.571, 0.75 (best, after 1.2), 0.667, 0.6.
-  const std::vector<BuccCandidate> candidates = {
-      {3, 3, 1.2}, {0, 0, 1.5}, {1, 1, 1.4}, {2, 9, 1.3}, {4, 8, 1.1}, {5, 7, 1.0}};
+  const std::vector<BuccCandidate> candidates = {{3, 3, 1.2}, {0, 0, 1.5}, {1, 1, 1.4},
+                                                 {2, 9, 1.3}, {4, 8, 1.1}, {5, 7, 1.0}};
   const std::vector<std::pair<int64_t, int64_t>> gold = {{0, 0}, {1, 1}, {3, 3}, {6, 6}, {0, 0}};
   const double threshold = bucc_optimize_threshold(candidates, gold);
   CHECK(threshold == Approx(1.15));
@@ -304,7 +308,8 @@ TEST_CASE("embed mean-pools a layer, independent of row order and batch size", "
   XlmrEncoder enc(testing::small_test_config());
   enc->train();  // embed must switch to eval (no dropout) and back
   const std::vector<std::vector<int32_t>> rows = {
-      {0, 5, 6, 2}, {0, 7, 2}, {0, 8, 9, 10, 11, 12, 2}, {0, 13, 2}, {0, 5, 6, 2}, {0, 14, 15, 16, 2}};
+      {0, 5, 6, 2}, {0, 7, 2},    {0, 8, 9, 10, 11, 12, 2},
+      {0, 13, 2},   {0, 5, 6, 2}, {0, 14, 15, 16, 2}};
   const int64_t layer = 1;
   const auto e1 = embed(*enc, ragged(rows), layer, /*batch_size=*/1);
   const auto e3 = embed(*enc, ragged(rows), layer, /*batch_size=*/3);
@@ -330,7 +335,8 @@ TEST_CASE("embed mean-pools a layer, independent of row order and batch size", "
       std::vector<int64_t> ids(rows[i].begin(), rows[i].end());
       const auto x = torch::tensor(ids, torch::kInt64).view({1, -1});
       const auto h = enc->forward(x, {}, /*all_hidden_states=*/true).hidden_states[layer];
-      CHECK(torch::allclose(e3[static_cast<int64_t>(i)], h.mean(1)[0], /*rtol=*/1e-5, /*atol=*/1e-5));
+      CHECK(
+          torch::allclose(e3[static_cast<int64_t>(i)], h.mean(1)[0], /*rtol=*/1e-5, /*atol=*/1e-5));
     }
   }
   CHECK_THROWS(embed(*enc, ragged(rows), /*layer=*/3, 2));

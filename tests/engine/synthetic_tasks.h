@@ -6,17 +6,20 @@
 #include <string>
 #include <vector>
 
-#include "ordertune/train/batching.h"
 #include "ordertune/data/data_cache.h"
+#include "ordertune/train/batching.h"
 #include "ordertune/train/trainer.h"
 
 namespace ordertune::testing {
 
 // Random body tokens of a row, lengths in [min_len, max_len].
-inline std::vector<int32_t> random_row(SplitMix64& rng, int64_t vocab, int64_t min_len, int64_t max_len) {
-  const int64_t n = min_len + static_cast<int64_t>(rng.below(static_cast<uint64_t>(max_len - min_len + 1)));
+inline std::vector<int32_t> random_row(SplitMix64& rng, int64_t vocab, int64_t min_len,
+                                       int64_t max_len) {
+  const int64_t n =
+      min_len + static_cast<int64_t>(rng.below(static_cast<uint64_t>(max_len - min_len + 1)));
   std::vector<int32_t> row{0};
-  for (int64_t i = 0; i < n; ++i) row.push_back(4 + static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab - 5))));
+  for (int64_t i = 0; i < n; ++i)
+    row.push_back(4 + static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab - 5))));
   row.push_back(2);
   return row;
 }
@@ -91,8 +94,8 @@ inline SplitFeatures retrieval_split(int64_t n, int64_t vocab, uint64_t seed) {
   return s;
 }
 
-inline StageTask stage_task(const std::string& name, SplitFeatures train, std::vector<std::string> labels,
-                            Metric metric = Metric::kAccuracy) {
+inline StageTask stage_task(const std::string& name, SplitFeatures train,
+                            std::vector<std::string> labels, Metric metric = Metric::kAccuracy) {
   StageTask t;
   t.name = name;
   t.info.name = name;

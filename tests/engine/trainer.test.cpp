@@ -11,12 +11,12 @@
 #include <numeric>
 #include <set>
 
-#include "ordertune/train/batching.h"
-#include "ordertune/train/optim.h"
-#include "ordertune/train/evaluate.h"
-#include "ordertune/sweep/resume.h"
-#include "ordertune/train/trainer.h"
 #include "ordertune/plan/stage_steps.h"
+#include "ordertune/sweep/resume.h"
+#include "ordertune/train/batching.h"
+#include "ordertune/train/evaluate.h"
+#include "ordertune/train/optim.h"
+#include "ordertune/train/trainer.h"
 
 using namespace ordertune;
 using ordertune::testing::small_test_config;
@@ -41,7 +41,8 @@ StageSpec classification_stage(int64_t examples, uint64_t data_seed) {
   StageSpec stage;
   stage.name = "cls";
   stage.tasks.push_back(ordertune::testing::stage_task(
-      "cls", ordertune::testing::classification_split(examples, small_test_config().vocab_size, data_seed),
+      "cls",
+      ordertune::testing::classification_split(examples, small_test_config().vocab_size, data_seed),
       {"no", "yes"}));
   stage.settings.lr = 1e-3;
   stage.settings.batch_size = 8;
@@ -51,8 +52,9 @@ StageSpec classification_stage(int64_t examples, uint64_t data_seed) {
 
 }  // namespace
 
-TEST_CASE("linear schedule: warmup from 0, then linear decay to 0 (HF get_linear_schedule_with_warmup)",
-          "[trainer]") {
+TEST_CASE(
+    "linear schedule: warmup from 0, then linear decay to 0 (HF get_linear_schedule_with_warmup)",
+    "[trainer]") {
   // 10 steps, 2 warmup: k/2 for k < 2, then (10 - k) / 8.
   CHECK(linear_schedule(0, 10, 2) == 0.0);
   CHECK(linear_schedule(1, 10, 2) == 0.5);
@@ -64,7 +66,8 @@ TEST_CASE("linear schedule: warmup from 0, then linear decay to 0 (HF get_linear
   CHECK(linear_schedule(3, 4, 0) == 0.25);
 }
 
-TEST_CASE("bucketed batches: every item once, deterministic per seed, far less padding", "[trainer][batching]") {
+TEST_CASE("bucketed batches: every item once, deterministic per seed, far less padding",
+          "[trainer][batching]") {
   SplitMix64 rng(7);
   std::vector<int64_t> lengths(1000);
   for (auto& l : lengths) l = 3 + static_cast<int64_t>(rng.below(200));
@@ -92,14 +95,16 @@ TEST_CASE("bucketed batches: every item once, deterministic per seed, far less p
   CHECK(static_cast<double>(padded) / static_cast<double>(tokens) < 1.1);
 }
 
-TEST_CASE("slice_rows splits a micro-batch into contiguous near-equal slices", "[trainer][batching]") {
+TEST_CASE("slice_rows splits a micro-batch into contiguous near-equal slices",
+          "[trainer][batching]") {
   CHECK(slice_rows(10, 0, 3) == std::pair<int64_t, int64_t>(0, 4));
   CHECK(slice_rows(10, 1, 3) == std::pair<int64_t, int64_t>(4, 7));
   CHECK(slice_rows(10, 2, 3) == std::pair<int64_t, int64_t>(7, 10));
   CHECK(slice_rows(1, 1, 2) == std::pair<int64_t, int64_t>(1, 1));
 }
 
-TEST_CASE("tagging batches label first sub-tokens only; loss terms count them", "[trainer][batching]") {
+TEST_CASE("tagging batches label first sub-tokens only; loss terms count them",
+          "[trainer][batching]") {
   const SplitFeatures s = ordertune::testing::tagging_split(5, 50, 3);
   BatchOptions o;
   o.pad_to = 20;
@@ -122,11 +127,13 @@ TEST_CASE("tagging batches label first sub-tokens only; loss terms count them", 
   CHECK(count_loss_terms(s, {0, 1, 2, 3, 4}, o) == labelled);
 }
 
-TEST_CASE("MLM masks depend on the item only, never touch specials, and select about 15%", "[trainer][batching]") {
+TEST_CASE("MLM masks depend on the item only, never touch specials, and select about 15%",
+          "[trainer][batching]") {
   SplitFeatures s;
   s.type = TaskType::kMLM;
   SplitMix64 rng(5);
-  for (int i = 0; i < 400; ++i) s.mlm.input_ids.push_row(ordertune::testing::random_row(rng, 50, 20, 40));
+  for (int i = 0; i < 400; ++i)
+    s.mlm.input_ids.push_row(ordertune::testing::random_row(rng, 50, 20, 40));
   BatchOptions o;
   o.mlm_seed = 99;
   o.mask_id = 49;
@@ -150,15 +157,17 @@ TEST_CASE("MLM masks depend on the item only, never touch specials, and select a
   CHECK(rate > 0.13);
   CHECK(rate < 0.17);
   // 80% of the selected become <mask>.
-  const double masked = whole.input_ids.index({selected}).eq(49).to(torch::kFloat64).mean().item<double>();
+  const double masked =
+      whole.input_ids.index({selected}).eq(49).to(torch::kFloat64).mean().item<double>();
   CHECK(masked > 0.75);
   CHECK(masked < 0.85);
   CHECK(count_loss_terms(s, all, o) == whole.loss_terms);
   (void)T;
 }
 
-TEST_CASE("dropout of a batch slice under DropoutRows equals that slice of the whole batch's dropout",
-          "[trainer][dropout]") {
+TEST_CASE(
+    "dropout of a batch slice under DropoutRows equals that slice of the whole batch's dropout",
+    "[trainer][dropout]") {
   const torch::Tensor x = torch::randn({6, 5, 7});  // odd row size: odd element offsets too
   torch::manual_seed(11);
   const torch::Tensor whole = ordertune::dropout(x, 0.3, true);
@@ -184,13 +193,15 @@ TEST_CASE("a stage is bitwise reproducible from its seed, and the seed matters",
   CHECK(a.first != c.first);
 }
 
-TEST_CASE("training learns a simple rule: dev accuracy rises above the majority class", "[trainer]") {
+TEST_CASE("training learns a simple rule: dev accuracy rises above the majority class",
+          "[trainer]") {
   StageSpec stage = classification_stage(512, 2);
   stage.settings.epochs = 4;
   stage.settings.lr = 3e-3;
   stage.settings.warmup_fraction = 0.1;
   stage.tasks[0].has_dev = true;
-  stage.tasks[0].dev = ordertune::testing::classification_split(200, small_test_config().vocab_size, 9);
+  stage.tasks[0].dev =
+      ordertune::testing::classification_split(200, small_test_config().vocab_size, 9);
   XlmrEncoder e = fresh_encoder(4);
   const StageResult r = train_stage(e, stage, 5);
   REQUIRE(r.steps == 256);
@@ -212,7 +223,8 @@ TEST_CASE("select = best keeps the weights of the best dev evaluation", "[traine
   stage.settings.eval_every = 8;
   stage.settings.select = Selection::kBest;
   stage.tasks[0].has_dev = true;
-  stage.tasks[0].dev = ordertune::testing::classification_split(100, small_test_config().vocab_size, 9);
+  stage.tasks[0].dev =
+      ordertune::testing::classification_split(100, small_test_config().vocab_size, 9);
   XlmrEncoder e = fresh_encoder(4);
   const StageResult r = train_stage(e, stage, 6);
   double best = -1;
@@ -236,12 +248,15 @@ TEST_CASE("select = best keeps the weights of the best dev evaluation", "[traine
   CHECK(flat_weights(e) == flat_weights(e2));
 }
 
-TEST_CASE("a mixture stage trains every member with its own head, sampled proportionally", "[trainer]") {
+TEST_CASE("a mixture stage trains every member with its own head, sampled proportionally",
+          "[trainer]") {
   StageSpec stage;
   stage.name = "mix";
   const int64_t V = small_test_config().vocab_size;
-  stage.tasks.push_back(ordertune::testing::stage_task("a", ordertune::testing::classification_split(96, V, 1), {"no", "yes"}));
-  stage.tasks.push_back(ordertune::testing::stage_task("b", ordertune::testing::tagging_split(32, V, 2), {"lo", "hi"}));
+  stage.tasks.push_back(ordertune::testing::stage_task(
+      "a", ordertune::testing::classification_split(96, V, 1), {"no", "yes"}));
+  stage.tasks.push_back(ordertune::testing::stage_task(
+      "b", ordertune::testing::tagging_split(32, V, 2), {"lo", "hi"}));
   stage.settings.batch_size = 8;
   stage.settings.epochs = 4;
   XlmrEncoder e = fresh_encoder(1);
@@ -249,20 +264,24 @@ TEST_CASE("a mixture stage trains every member with its own head, sampled propor
   // 12 + 4 steps per epoch.
   REQUIRE(r.steps == 64);
   const auto b_steps = std::count(r.step_tasks.begin(), r.step_tasks.end(), 1);
-  CHECK(b_steps > 4);   // expected 16 of 64 (p = 32 / 128)
+  CHECK(b_steps > 4);  // expected 16 of 64 (p = 32 / 128)
   CHECK(b_steps < 30);
   for (float l : r.losses) CHECK(std::isfinite(l));
 }
 
-TEST_CASE("a stage stopped at a step boundary and resumed from its snapshot file ends as if never stopped",
-          "[trainer][resume]") {
+TEST_CASE(
+    "a stage stopped at a step boundary and resumed from its snapshot file ends as if never "
+    "stopped",
+    "[trainer][resume]") {
   // A mixture with accumulation, dev selection and dropout: every piece of state a resume must
   // restore (weights and heads, AdamW moments, best weights, curves, data positions, dropout).
   const int64_t V = small_test_config().vocab_size;
   StageSpec stage;
   stage.name = "mix";
-  stage.tasks.push_back(ordertune::testing::stage_task("a", ordertune::testing::classification_split(96, V, 1), {"no", "yes"}));
-  stage.tasks.push_back(ordertune::testing::stage_task("b", ordertune::testing::tagging_split(48, V, 2), {"lo", "hi"}));
+  stage.tasks.push_back(ordertune::testing::stage_task(
+      "a", ordertune::testing::classification_split(96, V, 1), {"no", "yes"}));
+  stage.tasks.push_back(ordertune::testing::stage_task(
+      "b", ordertune::testing::tagging_split(48, V, 2), {"lo", "hi"}));
   for (auto& t : stage.tasks) {
     t.has_dev = true;
     t.dev = t.train;
@@ -279,7 +298,8 @@ TEST_CASE("a stage stopped at a step boundary and resumed from its snapshot file
   const StageResult expected = train_stage(whole, stage, 3);
   REQUIRE(expected.steps == 27);  // (6 + 3) steps per epoch
 
-  const auto dir = std::filesystem::temp_directory_path() / ("ot-resume-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ot-resume-" + std::to_string(::getpid()));
   const ResumeStore store(dir / "r.h5", "hash", /*every=*/5);
   for (int64_t stop_at : {5, 13, 26}) {
     DYNAMIC_SECTION("stopped after step " << stop_at) {
@@ -298,8 +318,8 @@ TEST_CASE("a stage stopped at a step boundary and resumed from its snapshot file
       const std::optional<TrainerSnapshot> snap = store.load(7, 3);
       REQUIRE(snap);
       CHECK(snap->step == stop_at);
-      CHECK_FALSE(store.load(7, 4));   // another node's seed: ignored
-      CHECK_FALSE(store.load(8, 3));   // no snapshot for that node
+      CHECK_FALSE(store.load(7, 4));  // another node's seed: ignored
+      CHECK_FALSE(store.load(8, 3));  // no snapshot for that node
       // The parent encoder again (as the sweep reloads it): parameters outside the flat buffer
       // (the frozen pooler) come from it; the rest from the snapshot, which the losses of the
       // steps after stop_at could not match otherwise.
@@ -313,9 +333,11 @@ TEST_CASE("a stage stopped at a step boundary and resumed from its snapshot file
       CHECK(got.selected_step == expected.selected_step);
       CHECK(got.tokens == expected.tokens);
       REQUIRE(got.evals.size() == expected.evals.size());
-      for (size_t i = 0; i < got.evals.size(); ++i) CHECK(got.evals[i].score == expected.evals[i].score);
+      for (size_t i = 0; i < got.evals.size(); ++i)
+        CHECK(got.evals[i].score == expected.evals[i].score);
       CHECK(flat_weights(resumed) == flat_weights(whole));
-      // A write that a kill interrupted leaves name.tmp-PID; removing the node's snapshot takes it too.
+      // A write that a kill interrupted leaves name.tmp-PID; removing the node's snapshot takes it
+      // too.
       std::ofstream(store.path_of(7).string() + ".tmp-12345") << "half";
       store.remove(7);
       CHECK_FALSE(std::filesystem::exists(store.path_of(7)));
@@ -325,7 +347,8 @@ TEST_CASE("a stage stopped at a step boundary and resumed from its snapshot file
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a resume snapshot that does not fit the stage is refused with one line", "[trainer][resume]") {
+TEST_CASE("a resume snapshot that does not fit the stage is refused with one line",
+          "[trainer][resume]") {
   StageSpec stage = classification_stage(64, 1);
   XlmrEncoder e = fresh_encoder(3);
   TrainerSnapshot bad;
@@ -335,7 +358,8 @@ TEST_CASE("a resume snapshot that does not fit the stage is refused with one lin
   TrainHooks hooks;
   hooks.resume_from = &bad;
   CHECK_THROWS_WITH(train_stage(e, stage, 10, hooks),
-                    Catch::Contains("resume snapshot does not fit") && Catch::Contains("found 10 parameters at step 2"));
+                    Catch::Contains("resume snapshot does not fit") &&
+                        Catch::Contains("found 10 parameters at step 2"));
 }
 
 TEST_CASE("a retrieval stage trains a dual encoder: in-batch softmax over pooler embeddings",
@@ -343,7 +367,8 @@ TEST_CASE("a retrieval stage trains a dual encoder: in-batch softmax over pooler
   const int64_t V = small_test_config().vocab_size;
   StageSpec stage;
   stage.name = "pairs";
-  stage.tasks.push_back(ordertune::testing::stage_task("pairs", ordertune::testing::retrieval_split(256, V, 1), {}, Metric::kMap20));
+  stage.tasks.push_back(ordertune::testing::stage_task(
+      "pairs", ordertune::testing::retrieval_split(256, V, 1), {}, Metric::kMap20));
   stage.settings.batch_size = 16;
   stage.settings.epochs = 8;
   stage.settings.lr = 3e-4;
@@ -396,12 +421,15 @@ TEST_CASE("the trainer runs the steps and evaluations the planner counts (stage_
     double epochs;
     int64_t max_steps, eval_every;
   };
-  for (const Case& c : {Case{4, 2, 1.5, 0, 0}, Case{8, 1, 1, 0, 3}, Case{4, 1, 2, 7, 0}, Case{16, 2, 0.3, 0, 0}}) {
+  for (const Case& c :
+       {Case{4, 2, 1.5, 0, 0}, Case{8, 1, 1, 0, 3}, Case{4, 1, 2, 7, 0}, Case{16, 2, 0.3, 0, 0}}) {
     StageSpec stage;
     stage.name = "mix";
     const int64_t V = small_test_config().vocab_size;
-    stage.tasks.push_back(ordertune::testing::stage_task("a", ordertune::testing::classification_split(37, V, 1), {"no", "yes"}));
-    stage.tasks.push_back(ordertune::testing::stage_task("b", ordertune::testing::classification_split(20, V, 2), {"no", "yes"}));
+    stage.tasks.push_back(ordertune::testing::stage_task(
+        "a", ordertune::testing::classification_split(37, V, 1), {"no", "yes"}));
+    stage.tasks.push_back(ordertune::testing::stage_task(
+        "b", ordertune::testing::classification_split(20, V, 2), {"no", "yes"}));
     for (StageTask& t : stage.tasks) {
       t.has_dev = true;
       t.dev = ordertune::testing::classification_split(8, V, 3);
@@ -424,6 +452,7 @@ TEST_CASE("the trainer runs the steps and evaluations the planner counts (stage_
     for (const EvalRecord& ev : r.evals)
       if (evaluated.empty() || evaluated.back() != ev.step) evaluated.push_back(ev.step);
     CHECK(evaluated == evaluation_steps(steps, per_epoch, stage.settings));
-    CHECK(static_cast<int64_t>(evaluated.size()) == evaluation_count(steps, per_epoch, stage.settings));
+    CHECK(static_cast<int64_t>(evaluated.size()) ==
+          evaluation_count(steps, per_epoch, stage.settings));
   }
 }

@@ -19,7 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 // One safetensors file parsed byte by byte, following the specification.
 struct RawSafetensors {
   uint64_t header_size = 0;
@@ -314,7 +313,8 @@ TEST_CASE("a missing tensor of an unprefixed checkpoint is named without prefix"
   for (const auto& p : a->named_parameters())
     if (p.key() != "encoder.layer.0.output.dense.bias") tensors.emplace_back(p.key(), p.value());
   fs::create_directories(tmp / "ckpt");
-  write_hf_config(testing::small_test_config(), (tmp / "ckpt" / "config.json").string(), "XLMRobertaModel");
+  write_hf_config(testing::small_test_config(), (tmp / "ckpt" / "config.json").string(),
+                  "XLMRobertaModel");
   write_safetensors(tmp / "ckpt" / "model.safetensors", tensors);
   XlmrEncoder b(testing::small_test_config());
   CHECK(checkpoint_error([&] { load_hf_weights(*b, tmp / "ckpt"); }) ==

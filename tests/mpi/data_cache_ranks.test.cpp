@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/data/data_cache.h"
 #include "ordertune/base/hash.h"
+#include "ordertune/data/data_cache.h"
 #include "test_paths.h"
 
 using namespace ordertune;
@@ -57,8 +57,10 @@ TEST_CASE("all ranks read identical features from one cache concurrently", "[mpi
   REQUIRE(f.mlm.input_ids.rows() == 20000);
   // Every rank checks a property of the data it read, then all digests must agree.
   CHECK(f.mlm.input_ids.values[3 * 5 + 1] == (5 * 31) % 997 + 4);
-  uint64_t digest = Hasher().update(f.mlm.input_ids.values.data(),
-                                    f.mlm.input_ids.values.size() * sizeof(int32_t)).digest();
+  uint64_t digest =
+      Hasher()
+          .update(f.mlm.input_ids.values.data(), f.mlm.input_ids.values.size() * sizeof(int32_t))
+          .digest();
   std::vector<uint64_t> all(static_cast<size_t>(size));
   MPI_Allgather(&digest, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
   for (int r = 0; r < size; ++r) CHECK(all[static_cast<size_t>(r)] == all[0]);

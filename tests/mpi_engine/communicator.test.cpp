@@ -10,8 +10,8 @@
 
 #include <mpi.h>
 
-#include "ordertune/dist/communicator.h"
 #include "ordertune/base/error.h"
+#include "ordertune/dist/communicator.h"
 
 using namespace ordertune;
 using Catch::Matchers::Contains;
@@ -34,12 +34,16 @@ class ScopedEnv {
  public:
   ScopedEnv(const char* name, const char* value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) setenv(name, value, /*overwrite=*/1);
-    else unsetenv(name);
+    if (value != nullptr)
+      setenv(name, value, /*overwrite=*/1);
+    else
+      unsetenv(name);
   }
   ~ScopedEnv() {
-    if (old_) setenv(name_.c_str(), old_->c_str(), 1);
-    else unsetenv(name_.c_str());
+    if (old_)
+      setenv(name_.c_str(), old_->c_str(), 1);
+    else
+      unsetenv(name_.c_str());
   }
 
  private:
@@ -77,8 +81,9 @@ TEST_CASE("all_reduce_sum gives every rank the closed-form sum of rank-dependent
     // Rank r contributes r + 0.25 * (i + 1): the sum is s (s - 1) / 2 + 0.25 s (i + 1).
     auto t = torch::arange(1, n + 1, torch::kFloat64) * 0.25 + static_cast<double>(r);
     comm->all_reduce_sum(t);
-    const auto expected = torch::arange(1, n + 1, torch::kFloat64) * (0.25 * static_cast<double>(s)) +
-                          static_cast<double>(s * (s - 1) / 2);
+    const auto expected =
+        torch::arange(1, n + 1, torch::kFloat64) * (0.25 * static_cast<double>(s)) +
+        static_cast<double>(s * (s - 1) / 2);
     CHECK(torch::allclose(t, expected, /*rtol=*/0, /*atol=*/1e-12));
   }
   SECTION("int64 beyond the int32 range") {
@@ -176,8 +181,7 @@ TEST_CASE("broadcast from the last rank overwrites every other rank's tensor",
   CHECK(torch::equal(b, bf16_root));
 }
 
-TEST_CASE("send/recv carry a running sum of ranks once around the ring",
-          "[mpi][communicator]") {
+TEST_CASE("send/recv carry a running sum of ranks once around the ring", "[mpi][communicator]") {
   auto comm = make_mpi_communicator(MPI_COMM_WORLD);
   const int r = comm->rank();
   const int s = comm->size();
@@ -267,8 +271,7 @@ TEST_CASE("without NCCL compiled in, a CUDA communicator is a configuration erro
                     Contains("built without NCCL"));
 }
 
-TEST_CASE("make_rank_layout with group_size 1 puts every rank in its own group",
-          "[mpi][layout]") {
+TEST_CASE("make_rank_layout with group_size 1 puts every rank in its own group", "[mpi][layout]") {
   RankLayout layout = make_rank_layout(MPI_COMM_WORLD, 1);
   int group_comm_size = 0;
   MPI_Comm_size(layout.group_comm, &group_comm_size);
@@ -298,16 +301,15 @@ TEST_CASE("make_rank_layout with group_size = world size makes one group of all 
   CHECK(group_comm_size == world_size());
 }
 
-TEST_CASE("make_rank_layout rejects a group size that does not divide the ranks",
-          "[mpi][layout]") {
+TEST_CASE("make_rank_layout rejects a group size that does not divide the ranks", "[mpi][layout]") {
   const int s = world_size();
   if (s == 3)
     CHECK_THROWS_WITH(make_rank_layout(MPI_COMM_WORLD, 2),
                       "sweep.group_size: expected a divisor of the 3 ranks, found 2");
   CHECK_THROWS_AS(make_rank_layout(MPI_COMM_WORLD, s + 1), ConfigError);
-  CHECK_THROWS_WITH(make_rank_layout(MPI_COMM_WORLD, 0),
-                    "sweep.group_size: expected a divisor of the " + std::to_string(s) +
-                        " ranks, found 0");
+  CHECK_THROWS_WITH(
+      make_rank_layout(MPI_COMM_WORLD, 0),
+      "sweep.group_size: expected a divisor of the " + std::to_string(s) + " ranks, found 0");
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
@@ -364,6 +366,7 @@ TEST_CASE("select_device returns the CPU without CUDA or when ORDERTUNE_DEVICE=c
   }
   {
     ScopedEnv env("ORDERTUNE_DEVICE", "gpu");
-    CHECK_THROWS_WITH(select_device(0), "ORDERTUNE_DEVICE: expected cpu, cuda or auto, found 'gpu'");
+    CHECK_THROWS_WITH(select_device(0),
+                      "ORDERTUNE_DEVICE: expected cpu, cuda or auto, found 'gpu'");
   }
 }

@@ -34,7 +34,9 @@ int world_size() {
   MPI_Comm_size(MPI_COMM_WORLD, &s);
   return s;
 }
-void nap() { std::this_thread::sleep_for(std::chrono::milliseconds(1)); }
+void nap() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 
 // What rank r sends to rank 0, derived from r so that rank 0 can tell each sender's fields apart.
 Request request_of(int r) {
@@ -69,7 +71,8 @@ std::vector<float> flat(const XlmrEncoder& e) {
 
 }  // namespace
 
-TEST_CASE("sweep protocol over MPI: every request reaches rank 0 with its fields intact", "[mpi][sweep][protocol]") {
+TEST_CASE("sweep protocol over MPI: every request reaches rank 0 with its fields intact",
+          "[mpi][sweep][protocol]") {
   const int rank = world_rank(), size = world_size();
   std::vector<int> seen(static_cast<size_t>(size), 0);
   if (rank > 0) send_request(MPI_COMM_WORLD, request_of(rank));
@@ -77,8 +80,10 @@ TEST_CASE("sweep protocol over MPI: every request reaches rank 0 with its fields
     std::vector<Request> got;
     while (static_cast<int>(got.size()) < size - 1) {
       Request q;
-      if (receive_request(MPI_COMM_WORLD, /*group_size=*/1, &q)) got.push_back(q);
-      else nap();
+      if (receive_request(MPI_COMM_WORLD, /*group_size=*/1, &q))
+        got.push_back(q);
+      else
+        nap();
     }
     for (const Request& q : got) {
       REQUIRE(q.worker >= 1);
@@ -107,8 +112,10 @@ TEST_CASE("sweep protocol over MPI: a leader receives the replies in the order r
     std::vector<Reply> got;
     while (got.size() < count) {
       Reply reply;
-      if (receive_reply(MPI_COMM_WORLD, &reply)) got.push_back(reply);
-      else nap();
+      if (receive_reply(MPI_COMM_WORLD, &reply))
+        got.push_back(reply);
+      else
+        nap();
     }
     const std::vector<Reply> want = replies_for(rank);
     for (size_t i = 0; i < count; ++i) {
@@ -129,8 +136,9 @@ TEST_CASE("sweep protocol over MPI: a leader receives the replies in the order r
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
-TEST_CASE("sweep protocol over MPI: rank 0 refuses a request for a worker whose leader is another rank",
-          "[mpi][sweep][protocol]") {
+TEST_CASE(
+    "sweep protocol over MPI: rank 0 refuses a request for a worker whose leader is another rank",
+    "[mpi][sweep][protocol]") {
   const int rank = world_rank();
   if (rank == 1) send_request(MPI_COMM_WORLD, request_of(0));  // worker 0's leader is rank 0
   if (rank == 0) {
@@ -148,8 +156,9 @@ TEST_CASE("sweep protocol over MPI: rank 0 refuses a request for a worker whose 
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
-TEST_CASE("peer transfer: an encoder from rank 1 arrives bitwise on rank 0; a missing one only says so",
-          "[mpi][sweep][peer]") {
+TEST_CASE(
+    "peer transfer: an encoder from rank 1 arrives bitwise on rank 0; a missing one only says so",
+    "[mpi][sweep][peer]") {
   const int rank = world_rank();
   Plan plan;
   plan.nodes.resize(8);  // names for the debug lines only
@@ -195,7 +204,8 @@ TEST_CASE("OT_MPI_CHECK names a failing call, its place and MPI's own text", "[m
   char text[MPI_MAX_ERROR_STRING] = {0};
   int len = 0;
   MPI_Error_string(MPI_ERR_COUNT, text, &len);
-  CHECK_THROWS_WITH(mpi_check(MPI_ERR_COUNT, "MPI_Send(x)", "here.cpp", 12),
-                    "here.cpp:12: MPI_Send(x) failed: " + std::string(text, static_cast<size_t>(len)));
+  CHECK_THROWS_WITH(
+      mpi_check(MPI_ERR_COUNT, "MPI_Send(x)", "here.cpp", 12),
+      "here.cpp:12: MPI_Send(x) failed: " + std::string(text, static_cast<size_t>(len)));
   CHECK_NOTHROW(mpi_check(MPI_SUCCESS, "MPI_Send(x)", "here.cpp", 12));
 }

@@ -22,8 +22,12 @@ torch::Tensor micro_grad(int64_t k) {
   torch::manual_seed(1000 + static_cast<uint64_t>(k));
   return torch::randn({257}) * torch::exp(torch::randn({257}) * 6.0);
 }
-double micro_loss(int64_t k) { return 1.0 / (3.0 + static_cast<double>(k)) * 1e3 + 1e-9 * static_cast<double>(k); }
-double micro_tokens(int64_t k) { return static_cast<double>(17 + 5 * k); }
+double micro_loss(int64_t k) {
+  return 1.0 / (3.0 + static_cast<double>(k)) * 1e3 + 1e-9 * static_cast<double>(k);
+}
+double micro_tokens(int64_t k) {
+  return static_cast<double>(17 + 5 * k);
+}
 
 bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
   return a.sizes() == b.sizes() && a.dtype() == b.dtype() &&

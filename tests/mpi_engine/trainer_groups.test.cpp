@@ -47,8 +47,10 @@ TEST_CASE("a group of all ranks with global batch B reproduces one rank with bat
     StageSpec stage;
     stage.name = tagging ? "tag" : "cls";
     stage.tasks.push_back(
-        tagging ? ordertune::testing::stage_task("tag", ordertune::testing::tagging_split(400, V, 5), {"lo", "hi"})
-                : ordertune::testing::stage_task("cls", ordertune::testing::classification_split(400, V, 5), {"no", "yes"}));
+        tagging ? ordertune::testing::stage_task(
+                      "tag", ordertune::testing::tagging_split(400, V, 5), {"lo", "hi"})
+                : ordertune::testing::stage_task(
+                      "cls", ordertune::testing::classification_split(400, V, 5), {"no", "yes"}));
     stage.settings.lr = 1e-3;
     stage.settings.batch_size = 8;
     stage.settings.grad_accum = tagging ? 2 : 1;
@@ -71,7 +73,8 @@ TEST_CASE("a group of all ranks with global batch B reproduces one rank with bat
     CHECK(grouped.tokens == alone.tokens);
     REQUIRE(alone_w.size() == group_w.size());
     float worst = 0;
-    for (size_t i = 0; i < alone_w.size(); ++i) worst = std::max(worst, std::abs(alone_w[i] - group_w[i]));
+    for (size_t i = 0; i < alone_w.size(); ++i)
+      worst = std::max(worst, std::abs(alone_w[i] - group_w[i]));
     CHECK(worst <= 1e-5f);
   }
 }
@@ -84,7 +87,8 @@ TEST_CASE("micro-batches spread over all ranks give one rank's losses and weight
   SplitFeatures mlm;
   mlm.type = TaskType::kMLM;
   SplitMix64 rng(5);
-  for (int i = 0; i < 300; ++i) mlm.mlm.input_ids.push_row(ordertune::testing::random_row(rng, V - 1, 6, 30));
+  for (int i = 0; i < 300; ++i)
+    mlm.mlm.input_ids.push_row(ordertune::testing::random_row(rng, V - 1, 6, 30));
   struct Case {
     std::string name;
     SplitFeatures train;

@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/config/config.h"
 #include "ordertune/base/error.h"
+#include "ordertune/config/config.h"
 #include "test_paths.h"
 
 using namespace ordertune;
@@ -268,8 +268,9 @@ TEST_CASE("bad configs fail with one line naming file, line and field", "[config
                Contains("x.toml:2: orders.stages: stage 'mnli' is listed twice"));
   }
   SECTION("k larger than the number of stages") {
-    CHECK_THAT(error_of("[orders]\nstages = [\"mnli\"]\nlengths = [0, 2]\n"),
-               Contains("x.toml:3: orders.lengths: expected lengths <= number of stages (1), got 2"));
+    CHECK_THAT(
+        error_of("[orders]\nstages = [\"mnli\"]\nlengths = [0, 2]\n"),
+        Contains("x.toml:3: orders.lengths: expected lengths <= number of stages (1), got 2"));
   }
   SECTION("unknown target") {
     CHECK_THAT(error_of("[targets]\ntasks = [\"xnli\", \"xlni\"]\n"),
@@ -301,7 +302,8 @@ TEST_CASE("bad configs fail with one line naming file, line and field", "[config
                Equals("x.toml:2: train.mnli.epoks: unknown key (see configs/reference.toml)"));
   }
   SECTION("TOML syntax error") {
-    CHECK_THAT(error_of("[train]\nlr = = 1\n"), Contains("x.toml:2:") && Contains("TOML syntax error"));
+    CHECK_THAT(error_of("[train]\nlr = = 1\n"),
+               Contains("x.toml:2:") && Contains("TOML syntax error"));
   }
   SECTION("mixture with one member") {
     CHECK_THAT(error_of("[mixtures.m]\ntasks = [\"mnli\"]\n"),

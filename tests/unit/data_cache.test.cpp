@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/data/data_cache.h"
 #include "ordertune/base/error.h"
+#include "ordertune/data/data_cache.h"
 #include "ordertune/data/h5.h"
 #include "test_paths.h"
 
@@ -117,7 +117,8 @@ TEST_CASE("features of every task type round-trip through the cache", "[cache]")
   CHECK_FALSE(c.has_split("qa", "test", "fr"));
 
   const SplitFeatures cl = c.read_split("nli", "train", "en");
-  CHECK(cl.classification.input_ids.values == classification_features().classification.input_ids.values);
+  CHECK(cl.classification.input_ids.values ==
+        classification_features().classification.input_ids.values);
   CHECK(cl.classification.input_ids.offsets == std::vector<int64_t>{0, 7, 10});
   CHECK(cl.classification.labels == std::vector<int32_t>{2, -1});
   CHECK(cl.classification.ids[1] == "b\xC3\xA9");
@@ -151,7 +152,8 @@ TEST_CASE("large arrays are chunked and compressed and still round-trip", "[cach
   testing::ScratchDir dir("cache");
   SplitFeatures f;
   f.type = TaskType::kMLM;
-  for (int i = 0; i < 50000; ++i) f.mlm.input_ids.push_row({0, i % 1000 + 4, (i * 7) % 1000 + 4, 2});
+  for (int i = 0; i < 50000; ++i)
+    f.mlm.input_ids.push_row({0, i % 1000 + 4, (i * 7) % 1000 + 4, 2});
   {
     CacheWriter w(dir / "c.h5");
     w.write_header("{}", "m", "h");
@@ -182,7 +184,8 @@ TEST_CASE("an uncommitted writer leaves no file and never touches the existing c
   CHECK(std::filesystem::file_size(path) == size_before);
   CHECK(CacheReader(path).settings_json() == "{\"v\":1}");
   int leftovers = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) leftovers += e.path() != path;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    leftovers += e.path() != path;
   CHECK(leftovers == 0);
 }
 
@@ -217,12 +220,14 @@ TEST_CASE("opening something that is not a cache fails with one line", "[cache]"
     h5::File f = h5::File::create(dir / "other.h5");
     f.root().set_attr("something", std::string("else"));
   }
-  CHECK_THROWS_WITH(CacheReader(dir / "other.h5"),
-                    Contains("expected an ordertune data cache, found an HDF5 file without its layout"));
+  CHECK_THROWS_WITH(
+      CacheReader(dir / "other.h5"),
+      Contains("expected an ordertune data cache, found an HDF5 file without its layout"));
   {
     h5::File f = h5::File::create(dir / "v0.h5");
     f.root().set_attr("format_version", static_cast<int64_t>(0));
     f.root().create_group("tasks");
   }
-  CHECK_THROWS_WITH(CacheReader(dir / "v0.h5"), Contains("expected cache format version 1, found 0"));
+  CHECK_THROWS_WITH(CacheReader(dir / "v0.h5"),
+                    Contains("expected cache format version 1, found 0"));
 }

@@ -11,10 +11,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "ordertune/text/demo_data.h"
 #include "ordertune/base/error.h"
-#include "ordertune/data/task_reader.h"
 #include "ordertune/config/task_registry.h"
+#include "ordertune/data/task_reader.h"
+#include "ordertune/text/demo_data.h"
 #include "test_paths.h"
 
 namespace ordertune {

@@ -15,7 +15,8 @@ TEST_CASE("HDF5 errors carry the operation and HDF5's error stack", "[h5]") {
                     Contains("opening") && Contains("missing.h5: HDF5 error:"));
   h5::File f = h5::File::create(dir / "a.h5");
   f.root().create_group("g");
-  CHECK_THROWS_WITH(f.root().create_group("g"), Contains("creating group") && Contains("HDF5 error"));
+  CHECK_THROWS_WITH(f.root().create_group("g"),
+                    Contains("creating group") && Contains("HDF5 error"));
   CHECK_THROWS_AS(f.root().read<int32_t>("absent"), LibraryError);
 }
 

@@ -6,9 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "ordertune/base/error.h"
 #include "ordertune/config/config.h"
 #include "ordertune/data/data_cache.h"
-#include "ordertune/base/error.h"
 #include "ordertune/plan/plan.h"
 #include "test_paths.h"
 
@@ -376,7 +376,8 @@ TEST_CASE("multiple-choice costs count every choice padded to the item's longest
     f.type = TaskType::kMultipleChoice;
     f.multiple_choice.num_choices = 2;
     // Three items of two choices: longest 6, 5 and 9 tokens.
-    for (int length : {4, 6, 5, 5, 9, 2}) f.multiple_choice.input_ids.push_row(std::vector<int32_t>(length, 5));
+    for (int length : {4, 6, 5, 5, 9, 2})
+      f.multiple_choice.input_ids.push_row(std::vector<int32_t>(length, 5));
     f.multiple_choice.labels = {0, 1, 0};
     f.multiple_choice.ids = {"a", "b", "c"};
     CachedTask t;
@@ -394,7 +395,8 @@ TEST_CASE("multiple-choice costs count every choice padded to the item's longest
   }
   const CacheReader reader(cache);
   CHECK(reader.dataset_size("hellaswag", "train", "en", "input_ids") == 31);
-  CHECK(reader.row_sizes("hellaswag", "train", "en", "input_ids") == std::vector<int64_t>{4, 6, 5, 5, 9, 2});
+  CHECK(reader.row_sizes("hellaswag", "train", "en", "input_ids") ==
+        std::vector<int64_t>{4, 6, 5, 5, 9, 2});
   const SweepConfig c = parse_config(fmt::format(R"(
 [sweep]
 tokens_per_second = 10.0

@@ -9,8 +9,8 @@
 #include <set>
 
 #include "ordertune/base/error.h"
-#include "ordertune/data/task_reader.h"
 #include "ordertune/config/task_registry.h"
+#include "ordertune/data/task_reader.h"
 #include "test_paths.h"
 
 namespace {
@@ -411,8 +411,9 @@ TEST_CASE("intermediate readers: malformed input names file and line", "[reader]
     CHECK(test.classification[0].label == "neutral");
     CHECK(test.classification[1].label.empty());
     CHECK(test.classification[2].label.empty());  // "label": -1
-    REQUIRE_DATA_ERROR(read("hellaswag", "train", sample_root() / "jiant" / "hellaswag" / "test.jsonl"),
-                       one_line("test.jsonl", 1, "the right choice", "no label"));
+    REQUIRE_DATA_ERROR(
+        read("hellaswag", "train", sample_root() / "jiant" / "hellaswag" / "test.jsonl"),
+        one_line("test.jsonl", 1, "the right choice", "no label"));
   }
   SECTION("invalid UTF-8") {
     REQUIRE_DATA_ERROR(read("mnli", "train", malformed("bad_utf8.jsonl")),

@@ -17,8 +17,8 @@
 #include <catch2/catch.hpp>
 
 #include "ordertune/base/error.h"
-#include "ordertune/data/task_reader.h"
 #include "ordertune/config/task_registry.h"
+#include "ordertune/data/task_reader.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;
@@ -78,8 +78,9 @@ TEST_CASE("xtreme registry: every target task is complete and consistent", "[rea
                                              "panx",     "pawsx",  "tatoeba", "tydiqa",
                                              "udpos",    "xcopa",  "xnli",    "xquad"};
   REQUIRE(registry.names() == expected);
-  const std::set<ordertune::Metric> metrics = {ordertune::Metric::kAccuracy, ordertune::Metric::kSeqevalF1, ordertune::Metric::kSquad,
-                                    ordertune::Metric::kMlqa,     ordertune::Metric::kBuccF1,    ordertune::Metric::kMap20};
+  const std::set<ordertune::Metric> metrics = {
+      ordertune::Metric::kAccuracy, ordertune::Metric::kSeqevalF1, ordertune::Metric::kSquad,
+      ordertune::Metric::kMlqa,     ordertune::Metric::kBuccF1,    ordertune::Metric::kMap20};
   for (const std::string& name : registry.names()) {
     INFO("task " << name);
     const TaskSpec& spec = registry.get(name);

@@ -13,9 +13,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "ordertune/config/config.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/hash.h"
+#include "ordertune/config/config.h"
 #include "ordertune/plan/plan.h"
 #include "ordertune/plan/scheduler.h"
 #include "test_paths.h"
@@ -370,8 +370,9 @@ TEST_CASE("schedules of random trees keep every invariant", "[scheduler]") {
   }
 }
 
-TEST_CASE("without encoders in the file, the last copy of a parent is kept until its children start",
-          "[scheduler]") {
+TEST_CASE(
+    "without encoders in the file, the last copy of a parent is kept until its children start",
+    "[scheduler]") {
   // Root 1; A (1) with two stage children AB and AC (10 each).
   TreeBuilder b(1);
   const int64_t A = b.stage(0, 1);
@@ -426,8 +427,9 @@ TEST_CASE("without encoders in the file, the last copy of a parent is kept until
   }
 }
 
-TEST_CASE("without encoders in the file, a worker finishes a kept copy's children before opening its own",
-          "[scheduler]") {
+TEST_CASE(
+    "without encoders in the file, a worker finishes a kept copy's children before opening its own",
+    "[scheduler]") {
   // Root 1; A and B (1 each); A's children A1, A2 (10 each), B's B1, B2 (12 each). Two workers.
   TreeBuilder b(1);
   const int64_t A = b.stage(0, 1);
@@ -480,10 +482,11 @@ TEST_CASE("without encoders in the file, random trees never need it", "[schedule
   const Plan plan = build_plan(tc, CostModel::from_config(tc));
   for (int workers : {8, 64, 512}) {
     const SimulationResult r = simulate(plan, workers, 0.0, 0.0, /*parents_in_file=*/false);
-    std::printf("xtreme-r-triples without checkpoints, %d workers: makespan / lower bound %.4f, at most "
-                "%lld kept encoders per worker, weights from memory/peer %lld/%lld\n",
-                workers, r.makespan_s / plan.lower_bound_s(workers), static_cast<long long>(r.max_kept),
-                static_cast<long long>(r.from_memory), static_cast<long long>(r.from_peer));
+    std::printf(
+        "xtreme-r-triples without checkpoints, %d workers: makespan / lower bound %.4f, at most "
+        "%lld kept encoders per worker, weights from memory/peer %lld/%lld\n",
+        workers, r.makespan_s / plan.lower_bound_s(workers), static_cast<long long>(r.max_kept),
+        static_cast<long long>(r.from_memory), static_cast<long long>(r.from_peer));
     CHECK(r.from_file == 0);
     CHECK(r.makespan_s <= 1.05 * plan.lower_bound_s(workers));
     // Kept copies stay few (without rule 6's closing step: 28 on 8 workers, 4 on 64).

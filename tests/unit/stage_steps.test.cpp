@@ -8,7 +8,8 @@ using namespace ordertune;
 
 namespace {
 
-TrainConfig settings(int batch, int accum, double epochs, int64_t max_steps = 0, int64_t eval_every = 0) {
+TrainConfig settings(int batch, int accum, double epochs, int64_t max_steps = 0,
+                     int64_t eval_every = 0) {
   TrainConfig s;
   s.batch_size = batch;
   s.grad_accum = accum;
@@ -38,13 +39,16 @@ TEST_CASE("a stage evaluates after every epoch or eval_every steps, and after it
           "[plan][steps]") {
   CHECK(evaluation_steps(8, 3, settings(4, 1, 2.5)) == std::vector<int64_t>{3, 6, 8});
   CHECK(evaluation_steps(9, 3, settings(4, 1, 3)) == std::vector<int64_t>{3, 6, 9});
-  CHECK(evaluation_steps(8, 3, settings(4, 1, 1, 0, /*eval_every=*/5)) == std::vector<int64_t>{5, 8});
-  CHECK(evaluation_steps(4, 0, settings(4, 1, 1, 4)) == std::vector<int64_t>{4});  // no epoch: last only
+  CHECK(evaluation_steps(8, 3, settings(4, 1, 1, 0, /*eval_every=*/5)) ==
+        std::vector<int64_t>{5, 8});
+  CHECK(evaluation_steps(4, 0, settings(4, 1, 1, 4)) ==
+        std::vector<int64_t>{4});  // no epoch: last only
   CHECK(evaluates_after(3, 8, 3, settings(4, 1, 1)));
   CHECK_FALSE(evaluates_after(4, 8, 3, settings(4, 1, 1)));
 }
 
-TEST_CASE("the planner's evaluation count equals the evaluations the trainer lists", "[plan][steps]") {
+TEST_CASE("the planner's evaluation count equals the evaluations the trainer lists",
+          "[plan][steps]") {
   for (int64_t steps = 0; steps <= 40; ++steps)
     for (int64_t per_epoch = 0; per_epoch <= 12; ++per_epoch)
       for (int64_t every = 0; every <= 7; ++every) {

@@ -62,8 +62,8 @@ class LibraryError : public Error {
 };
 
 // "FILE:LINE: expected WHAT, found GOT" — the canonical shape of a data error. line <= 0 omits it.
-[[noreturn]] void throw_data_error(const std::string& file, int64_t line, const std::string& expected,
-                                   const std::string& found);
+[[noreturn]] void throw_data_error(const std::string& file, int64_t line,
+                                   const std::string& expected, const std::string& found);
 
 // Shortens a found value for an error message: at most `max_chars` bytes (on a UTF-8 boundary),
 // newlines escaped, quoted.
@@ -75,7 +75,7 @@ std::string quote_found(const std::string& text, size_t max_chars = 60);
 }  // namespace ordertune
 
 // Programmer invariant: aborts with location, condition and a formatted message.
-#define OT_CHECK(cond, ...)                                                               \
-  do {                                                                                    \
+#define OT_CHECK(cond, ...)                                                                      \
+  do {                                                                                           \
     if (!(cond)) ::ordertune::check_failed(__FILE__, __LINE__, #cond, fmt::format(__VA_ARGS__)); \
   } while (0)

@@ -17,7 +17,8 @@ class Hasher {
   Hasher& update(std::string_view text);
   // Adds a separator-safe field: the length first, so ("ab","c") != ("a","bc").
   Hasher& field(std::string_view text);
-  Hasher& file(const std::filesystem::path& path);  // the file's bytes; throws DataError if unreadable
+  Hasher& file(
+      const std::filesystem::path& path);  // the file's bytes; throws DataError if unreadable
   uint64_t digest() const { return state_; }
   std::string hex() const;
 
@@ -34,8 +35,8 @@ class SplitMix64 {
  public:
   explicit SplitMix64(uint64_t seed) : state_(seed) {}
   uint64_t next();
-  double uniform();                  // [0, 1) with 53 random bits
-  uint64_t below(uint64_t n);        // uniform in [0, n), n > 0 (rejection sampling: no bias)
+  double uniform();            // [0, 1) with 53 random bits
+  uint64_t below(uint64_t n);  // uniform in [0, n), n > 0 (rejection sampling: no bias)
 
  private:
   uint64_t state_;
@@ -44,6 +45,5 @@ class SplitMix64 {
 // A child seed: hash of (parent, label). derive_seed(s, "dropout") != derive_seed(s, "data").
 uint64_t derive_seed(uint64_t parent, std::string_view label);
 uint64_t derive_seed(uint64_t parent, std::string_view label, uint64_t index);
-
 
 }  // namespace ordertune

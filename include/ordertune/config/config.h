@@ -49,9 +49,10 @@ enum class OrdersMode {
 };
 template <>
 struct ChoiceTraits<OrdersMode> {
-  static constexpr Spelling<OrdersMode> spellings[] = {{OrdersMode::kKPermutations, "k_permutations"},
-                                                       {OrdersMode::kPermutations, "permutations"},
-                                                       {OrdersMode::kExplicit, "explicit"}};
+  static constexpr Spelling<OrdersMode> spellings[] = {
+      {OrdersMode::kKPermutations, "k_permutations"},
+      {OrdersMode::kPermutations, "permutations"},
+      {OrdersMode::kExplicit, "explicit"}};
 };
 
 // The model a stage keeps after training.
@@ -92,16 +93,16 @@ struct SweepSection {
 
 // The tiny model that ordertune pretrains itself (demo) when model.checkpoint is empty.
 struct TinyModelConfig {
-  int layers = 2;                  // transformer layers
-  int hidden = 64;                 // hidden size
-  int heads = 4;                   // attention heads (must divide hidden)
-  int ffn = 256;                   // feed-forward size
-  int vocab_size = 2000;           // sentencepiece pieces trained on the MLM corpus
-  int max_positions = 258;         // position embeddings (max_length + 2, as XLM-R)
+  int layers = 2;                     // transformer layers
+  int hidden = 64;                    // hidden size
+  int heads = 4;                      // attention heads (must divide hidden)
+  int ffn = 256;                      // feed-forward size
+  int vocab_size = 2000;              // sentencepiece pieces trained on the MLM corpus
+  int max_positions = 258;            // position embeddings (max_length + 2, as XLM-R)
   std::string pretrain_task = "mlm";  // MLM task whose corpus pretrains the model and tokenizer
-  int64_t pretrain_steps = 300;    // MLM optimisation steps
-  double pretrain_lr = 5e-4;       // MLM learning rate
-  int pretrain_batch_size = 32;    // MLM batch size (sequences)
+  int64_t pretrain_steps = 300;       // MLM optimisation steps
+  double pretrain_lr = 5e-4;          // MLM learning rate
+  int pretrain_batch_size = 32;       // MLM batch size (sequences)
   // The MLM batch is accumulated over this many micro-batches (it must divide
   // pretrain_batch_size; 0 = gcd(pretrain_batch_size, 8)). The sweep pretrains on every rank at
   // once, each rank computing whole micro-batches, with results bitwise equal to one rank
@@ -113,13 +114,13 @@ struct TinyModelConfig {
 };
 
 struct ModelConfig {
-  std::string checkpoint;      // Hugging Face directory (config.json + model.safetensors); "" = tiny
-  std::string tokenizer;       // sentencepiece model; "" = <checkpoint>/sentencepiece.bpe.model,
-                               // or trained on the MLM corpus for the tiny model
-  int retrieval_layer = -1;    // layer mean-pooled for retrieval; -1 = round(14/24 * layers)
-  Precision dtype = Precision::kFp32;  // training precision: fp32 | bf16 (CUDA only)
+  std::string checkpoint;    // Hugging Face directory (config.json + model.safetensors); "" = tiny
+  std::string tokenizer;     // sentencepiece model; "" = <checkpoint>/sentencepiece.bpe.model,
+                             // or trained on the MLM corpus for the tiny model
+  int retrieval_layer = -1;  // layer mean-pooled for retrieval; -1 = round(14/24 * layers)
+  Precision dtype = Precision::kFp32;     // training precision: fp32 | bf16 (CUDA only)
   bool activation_checkpointing = false;  // recompute layer activations in backward (saves memory)
-  TinyModelConfig tiny;        // [model.tiny], used when checkpoint = ""
+  TinyModelConfig tiny;                   // [model.tiny], used when checkpoint = ""
 };
 
 struct DataConfig {
@@ -138,39 +139,39 @@ struct DataConfig {
 
 // A stage that trains several tasks at once (one head each), as jiant's multi-task samplers.
 struct MixtureConfig {
-  std::string name;                       // stage name used in orders
-  std::vector<std::string> tasks;         // member tasks
+  std::string name;                             // stage name used in orders
+  std::vector<std::string> tasks;               // member tasks
   Sampling sampling = Sampling::kProportional;  // proportional | temperature | uniform
-  double temperature = 2.0;               // with sampling = "temperature": p ~ size^(1/T)
+  double temperature = 2.0;                     // with sampling = "temperature": p ~ size^(1/T)
 };
 
 struct OrdersConfig {
-  OrdersMode mode = OrdersMode::kKPermutations;      // k_permutations | permutations | explicit
-  std::vector<std::string> stages;                   // intermediate tasks or mixture names
-  std::vector<int> lengths = {0, 1};                 // k values; 0 = the baseline (no stage)
+  OrdersMode mode = OrdersMode::kKPermutations;  // k_permutations | permutations | explicit
+  std::vector<std::string> stages;               // intermediate tasks or mixture names
+  std::vector<int> lengths = {0, 1};             // k values; 0 = the baseline (no stage)
   std::vector<std::vector<std::string>> explicit_orders;  // with mode = "explicit"
 };
 
 struct TrainConfig {
-  double lr = 1e-5;               // peak learning rate (AdamW)
-  int batch_size = 4;             // examples per optimizer step per group (before accumulation)
-  int grad_accum = 1;             // micro-batches accumulated per optimizer step
-  double epochs = 3;              // passes over the training split
-  int64_t max_steps = 0;          // cap on optimizer steps; 0 = from epochs
-  double warmup_fraction = 0.1;   // linear warmup over this fraction of steps, then linear decay
-  double weight_decay = 0.01;     // AdamW decay (never on biases and LayerNorm)
-  double max_grad_norm = 1.0;     // gradient clipping
-  int64_t eval_every = 0;         // evaluate on English dev every N steps; 0 = end of each epoch
+  double lr = 1e-5;              // peak learning rate (AdamW)
+  int batch_size = 4;            // examples per optimizer step per group (before accumulation)
+  int grad_accum = 1;            // micro-batches accumulated per optimizer step
+  double epochs = 3;             // passes over the training split
+  int64_t max_steps = 0;         // cap on optimizer steps; 0 = from epochs
+  double warmup_fraction = 0.1;  // linear warmup over this fraction of steps, then linear decay
+  double weight_decay = 0.01;    // AdamW decay (never on biases and LayerNorm)
+  double max_grad_norm = 1.0;    // gradient clipping
+  int64_t eval_every = 0;        // evaluate on English dev every N steps; 0 = end of each epoch
   Selection select = Selection::kLast;  // model kept: best (by dev metric) | last
-  int64_t max_train_examples = 0; // cap on training examples; 0 = all
-  int64_t max_eval_examples = 0;  // cap on dev examples per evaluation; 0 = all
+  int64_t max_train_examples = 0;       // cap on training examples; 0 = all
+  int64_t max_eval_examples = 0;        // cap on dev examples per evaluation; 0 = all
 };
 
 struct OutputConfig {
-  std::string results = "results/ordertune.h5";  // the results file
+  std::string results = "results/ordertune.h5";            // the results file
   CheckpointKeep checkpoints = CheckpointKeep::kInterior;  // encoders kept: all | interior | none
   Precision checkpoint_dtype = Precision::kFp32;           // fp32 | bf16
-  int64_t resume_every = 200;                    // steps between resume snapshots; 0 = only at signals
+  int64_t resume_every = 200;  // steps between resume snapshots; 0 = only at signals
 };
 
 struct SweepConfig {
@@ -182,11 +183,11 @@ struct SweepConfig {
   DataConfig data;
   std::map<std::string, MixtureConfig> mixtures;
   OrdersConfig orders;
-  std::vector<std::string> targets;        // [targets] tasks
-  TrainConfig train;                       // [train] defaults
+  std::vector<std::string> targets;                    // [targets] tasks
+  TrainConfig train;                                   // [train] defaults
   std::map<std::string, TrainConfig> train_overrides;  // [train.<task>]
   OutputConfig output;
-  TaskRegistry registry;                   // built-ins plus [tasks.*] definitions and overrides
+  TaskRegistry registry;  // built-ins plus [tasks.*] definitions and overrides
 
   // Training settings of a task: [train] with [train.<task>] applied.
   const TrainConfig& train_for(const std::string& task) const;

@@ -13,19 +13,19 @@ namespace ordertune {
 
 // The fields of a Hugging Face config.json that the architecture needs.
 struct XlmrConfig {
-  int64_t vocab_size = 250002;          // tokens, <mask> included
-  int64_t hidden_size = 768;            // H
-  int64_t num_hidden_layers = 12;       // L
-  int64_t num_attention_heads = 12;     // A
-  int64_t intermediate_size = 3072;     // feed-forward size
-  int64_t max_position_embeddings = 514;  // positions, padding offset included
-  int64_t type_vocab_size = 1;          // token types (XLM-R: 1)
-  double layer_norm_eps = 1e-5;         // LayerNorm epsilon
-  double hidden_dropout_prob = 0.1;     // dropout on embeddings and sublayer outputs
+  int64_t vocab_size = 250002;                // tokens, <mask> included
+  int64_t hidden_size = 768;                  // H
+  int64_t num_hidden_layers = 12;             // L
+  int64_t num_attention_heads = 12;           // A
+  int64_t intermediate_size = 3072;           // feed-forward size
+  int64_t max_position_embeddings = 514;      // positions, padding offset included
+  int64_t type_vocab_size = 1;                // token types (XLM-R: 1)
+  double layer_norm_eps = 1e-5;               // LayerNorm epsilon
+  double hidden_dropout_prob = 0.1;           // dropout on embeddings and sublayer outputs
   double attention_probs_dropout_prob = 0.1;  // dropout on attention probabilities
-  int64_t pad_token_id = 1;             // padding id (also the position offset)
-  double initializer_range = 0.02;      // std of the normal init of new weights
-  std::string hidden_act = "gelu";      // only exact GELU is supported
+  int64_t pad_token_id = 1;                   // padding id (also the position offset)
+  double initializer_range = 0.02;            // std of the normal init of new weights
+  std::string hidden_act = "gelu";            // only exact GELU is supported
 };
 
 // Reads config.json (throws CheckpointError naming the file and field on bad input).

@@ -47,8 +47,9 @@ enum class Metric {
 template <>
 struct ChoiceTraits<Metric> {
   static constexpr Spelling<Metric> spellings[] = {
-      {Metric::kAccuracy, "accuracy"}, {Metric::kSeqevalF1, "seqeval_f1"}, {Metric::kSquad, "squad"},
-      {Metric::kMlqa, "mlqa"},         {Metric::kBuccF1, "bucc_f1"},       {Metric::kMap20, "map@20"},
+      {Metric::kAccuracy, "accuracy"}, {Metric::kSeqevalF1, "seqeval_f1"},
+      {Metric::kSquad, "squad"},       {Metric::kMlqa, "mlqa"},
+      {Metric::kBuccF1, "bucc_f1"},    {Metric::kMap20, "map@20"},
       {Metric::kMlm, "mlm"},
   };
 };
@@ -59,9 +60,9 @@ inline constexpr const char* kSplitDev = "dev";
 inline constexpr const char* kSplitTest = "test";
 
 struct TaskSpec {
-  std::string name;         // registry key, e.g. "mnli", "xquad"
+  std::string name;  // registry key, e.g. "mnli", "xquad"
   TaskType type = TaskType::kClassification;
-  std::string format;       // reader name (see task_reader.h: reader_formats())
+  std::string format;  // reader name (see task_reader.h: reader_formats())
   Metric metric = Metric::kAccuracy;
   // split -> path relative to data.root; "{lang}" is replaced by the language code. Some
   // formats need several files per split (e.g. BUCC source + target + gold): they derive the

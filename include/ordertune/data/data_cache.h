@@ -47,23 +47,23 @@ struct Ragged {
 };
 
 struct ClassificationFeatures {
-  Ragged<int32_t> input_ids;     // <s> A </s></s> B </s>, truncated longest-first
-  std::vector<int32_t> labels;   // label index; -1 = unlabeled
+  Ragged<int32_t> input_ids;    // <s> A </s></s> B </s>, truncated longest-first
+  std::vector<int32_t> labels;  // label index; -1 = unlabeled
   std::vector<std::string> ids;
 };
 
 struct MultipleChoiceFeatures {
   int32_t num_choices = 0;
-  Ragged<int32_t> input_ids;     // rows = examples × num_choices, example-major
-  std::vector<int32_t> labels;   // right choice; -1 = unlabeled
+  Ragged<int32_t> input_ids;    // rows = examples × num_choices, example-major
+  std::vector<int32_t> labels;  // right choice; -1 = unlabeled
   std::vector<std::string> ids;
 };
 
 struct TaggingFeatures {
-  Ragged<int32_t> input_ids;     // <s> subwords </s>, truncated
-  Ragged<int32_t> word_index;    // per token: index of the word it starts, -1 otherwise
-  Ragged<int32_t> word_labels;   // per WORD: tag index, -1 = unlabeled; rows cover every word,
-                                 // including words cut by truncation (they get no prediction)
+  Ragged<int32_t> input_ids;    // <s> subwords </s>, truncated
+  Ragged<int32_t> word_index;   // per token: index of the word it starts, -1 otherwise
+  Ragged<int32_t> word_labels;  // per WORD: tag index, -1 = unlabeled; rows cover every word,
+                                // including words cut by truncation (they get no prediction)
   std::vector<std::string> ids;
 };
 
@@ -72,31 +72,31 @@ struct QAFeatures {
   std::vector<std::string> ids;
   std::vector<std::string> questions;
   std::vector<std::string> contexts;
-  Ragged<std::string> answer_texts;   // per example, all gold answers
-  Ragged<int64_t> answer_starts;      // per example, byte offsets into the context
+  Ragged<std::string> answer_texts;  // per example, all gold answers
+  Ragged<int64_t> answer_starts;     // per example, byte offsets into the context
   std::vector<uint8_t> is_impossible;
   // Windows (SQuAD-style doc stride): <s> question </s></s> context-part </s>.
   Ragged<int32_t> input_ids;
-  Ragged<int64_t> token_start;        // per token: byte offset in the context, -1 outside it
-  Ragged<int64_t> token_end;          // per token: end byte offset (exclusive), -1 outside it
-  std::vector<int32_t> window_example;  // example index of each window
+  Ragged<int64_t> token_start;           // per token: byte offset in the context, -1 outside it
+  Ragged<int64_t> token_end;             // per token: end byte offset (exclusive), -1 outside it
+  std::vector<int32_t> window_example;   // example index of each window
   std::vector<int32_t> start_positions;  // token index of the first answer (train); 0 (<s>) if
   std::vector<int32_t> end_positions;    // the answer is not inside the window or impossible
 };
 
 struct RetrievalFeatures {
-  Ragged<int32_t> query_ids;          // token ids per query
+  Ragged<int32_t> query_ids;  // token ids per query
   std::vector<std::string> query_keys;
   std::vector<std::string> query_languages;
-  Ragged<int32_t> candidate_ids;      // token ids per candidate
+  Ragged<int32_t> candidate_ids;  // token ids per candidate
   std::vector<std::string> candidate_keys;
   std::vector<std::string> candidate_languages;
-  std::vector<int64_t> gold_query;    // gold (query, candidate) index pairs
+  std::vector<int64_t> gold_query;  // gold (query, candidate) index pairs
   std::vector<int64_t> gold_candidate;
 };
 
 struct MLMFeatures {
-  Ragged<int32_t> input_ids;          // <s> line </s>, truncated
+  Ragged<int32_t> input_ids;  // <s> line </s>, truncated
 };
 
 // One (task, split, language) of the cache.
@@ -172,8 +172,8 @@ class CacheReader {
                            const std::string& language) const;
   // Elements of one dataset of a split (e.g. "input_ids", "labels", "input_ids_offsets"), from
   // its metadata only: what the cost model counts without reading the features.
-  int64_t dataset_size(const std::string& task, const std::string& split, const std::string& language,
-                       const std::string& dataset) const;
+  int64_t dataset_size(const std::string& task, const std::string& split,
+                       const std::string& language, const std::string& dataset) const;
   // The row lengths of one ragged dataset of a split (from its offsets only).
   std::vector<int64_t> row_sizes(const std::string& task, const std::string& split,
                                  const std::string& language, const std::string& dataset) const;

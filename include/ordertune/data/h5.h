@@ -67,9 +67,9 @@ class Group {
 
   bool exists(const std::string& name) const;  // a direct child (group or dataset)
   Group create_group(const std::string& name) const;
-  Group open_group(const std::string& name) const;   // throws LibraryError if absent
+  Group open_group(const std::string& name) const;     // throws LibraryError if absent
   Group require_group(const std::string& name) const;  // open, or create when absent
-  std::vector<std::string> children() const;          // names of direct children, sorted
+  std::vector<std::string> children() const;           // names of direct children, sorted
 
   // Attributes (scalars, strings, string lists stored as a JSON-free variable-length array).
   void set_attr(const std::string& name, const std::string& value) const;

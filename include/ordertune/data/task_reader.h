@@ -54,9 +54,9 @@ struct QAExample {
   std::string id;
   std::string question;
   std::string context;
-  std::vector<std::string> answer_texts;   // all gold answers (dev/test may have several)
-  std::vector<int64_t> answer_starts;      // BYTE offsets into the UTF-8 context, one per text
-  bool is_impossible = false;              // SQuAD 2.0 unanswerable
+  std::vector<std::string> answer_texts;  // all gold answers (dev/test may have several)
+  std::vector<int64_t> answer_starts;     // BYTE offsets into the UTF-8 context, one per text
+  bool is_impossible = false;             // SQuAD 2.0 unanswerable
   SourceLocation where;
 };
 
@@ -96,7 +96,7 @@ struct ReadRequest {
   std::filesystem::path path;  // the split's path with {lang} substituted, under data.root
   std::string split;           // "train", "dev" or "test"
   std::string language;
-  int64_t max_examples = 0;    // stop after this many examples; 0 = all
+  int64_t max_examples = 0;  // stop after this many examples; 0 = all
 };
 
 using ReaderFn = std::function<RawSplit(const TaskSpec&, const ReadRequest&)>;
@@ -104,8 +104,9 @@ using ReaderFn = std::function<RawSplit(const TaskSpec&, const ReadRequest&)>;
 // All readers by format name. The generic formats (usable by config-defined tasks, options in
 // TaskSpec::options) are listed in task_reader.cpp; the built-in families add theirs.
 const std::map<std::string, ReaderFn>& reader_formats();
-void add_intermediate_readers(std::map<std::string, ReaderFn>& formats);  // readers_intermediate.cpp
-void add_xtreme_readers(std::map<std::string, ReaderFn>& formats);        // readers_xtreme.cpp
+void add_intermediate_readers(
+    std::map<std::string, ReaderFn>& formats);                      // readers_intermediate.cpp
+void add_xtreme_readers(std::map<std::string, ReaderFn>& formats);  // readers_xtreme.cpp
 
 // Resolves the split's path for a language ("{lang}" substituted) under root.
 std::filesystem::path task_split_path(const TaskSpec& spec, const std::string& split,

@@ -72,7 +72,7 @@ void all_reduce_buckets(Communicator& comm, torch::Tensor& flat,
                         int64_t bucket_bytes = kDefaultBucketBytes);
 
 struct MpiCommunicatorOptions {
-  bool take_ownership = false;          // MPI_Comm_free the communicator in the destructor
+  bool take_ownership = false;           // MPI_Comm_free the communicator in the destructor
   int64_t max_count_per_call = INT_MAX;  // elements (bytes for send/recv/broadcast) per MPI
                                          // call: MPI counts are int, larger buffers are chunked
 };

@@ -71,10 +71,10 @@ class XlmrForTaskImpl : public torch::nn::Module {
 
   XlmrEncoder roberta{nullptr};
   // Exactly one of these is set, by kind (retrieval has none).
-  torch::nn::Linear dense{nullptr};     // classification head: classifier.dense
-  torch::nn::Linear out_proj{nullptr};  // classification head: classifier.out_proj
-  torch::nn::Linear linear{nullptr};    // multiple choice / token classification / QA output
-  torch::nn::Linear lm_dense{nullptr};  // lm_head.dense
+  torch::nn::Linear dense{nullptr};       // classification head: classifier.dense
+  torch::nn::Linear out_proj{nullptr};    // classification head: classifier.out_proj
+  torch::nn::Linear linear{nullptr};      // multiple choice / token classification / QA output
+  torch::nn::Linear lm_dense{nullptr};    // lm_head.dense
   torch::nn::LayerNorm lm_norm{nullptr};  // lm_head.layer_norm
   torch::Tensor lm_bias;                  // lm_head.bias
   torch::Tensor logit_scale;              // dual encoder: scale of cosine similarities (scalar)

@@ -25,9 +25,9 @@
 namespace ordertune {
 
 struct EncoderOutput {
-  torch::Tensor last_hidden_state;            // [B, T, H]
-  std::vector<torch::Tensor> hidden_states;   // L+1 tensors [B, T, H] when requested
-  torch::Tensor pooled;                       // [B, H] when the pooler ran
+  torch::Tensor last_hidden_state;           // [B, T, H]
+  std::vector<torch::Tensor> hidden_states;  // L+1 tensors [B, T, H] when requested
+  torch::Tensor pooled;                      // [B, H] when the pooler ran
 };
 
 class XlmrEmbeddingsImpl : public torch::nn::Module {
@@ -120,7 +120,7 @@ class XlmrPoolerImpl : public torch::nn::Module {
 TORCH_MODULE(XlmrPooler);
 
 struct EncoderOptions {
-  bool with_pooler = true;              // HF's add_pooling_layer
+  bool with_pooler = true;                // HF's add_pooling_layer
   bool activation_checkpointing = false;  // recompute each layer in backward (training only)
 };
 

@@ -52,10 +52,11 @@
 //     the triples study kept up to 28 copies per worker on 8 workers, 4 with it (simulate()
 //     reports the most copies one worker kept at once).
 //
-// Protocol: complete_everywhere(root, ...) while the root is not done, then next(w, now) -> Assignment (the node is then the worker's until finished());
-// started(w, node, now) when computation really begins (after receiving weights; for progress
-// only); finished(w, node, now, measured_s); after each finish, assign_waiting(now) hands newly
-// runnable nodes to workers whose last next() found nothing.
+// Protocol: complete_everywhere(root, ...) while the root is not done, then next(w, now) ->
+// Assignment (the node is then the worker's until finished()); started(w, node, now) when
+// computation really begins (after receiving weights; for progress only); finished(w, node, now,
+// measured_s); after each finish, assign_waiting(now) hands newly runnable nodes to workers whose
+// last next() found nothing.
 #pragma once
 
 #include <cstdint>
@@ -164,13 +165,13 @@ class Scheduler {
   std::vector<double> priority_;
   std::vector<double> start_;  // start time of running nodes
   std::set<int64_t, ByPriority> runnable_;
-  std::vector<int64_t> held_;                // per worker: node whose encoder it holds, -1 none
-  std::vector<int64_t> running_;             // per worker: node it runs, -1 none
-  std::vector<std::vector<int>> holders_;    // per node: workers holding (or keeping) its encoder
+  std::vector<int64_t> held_;              // per worker: node whose encoder it holds, -1 none
+  std::vector<int64_t> running_;           // per worker: node it runs, -1 none
+  std::vector<std::vector<int>> holders_;  // per node: workers holding (or keeping) its encoder
   bool parents_in_file_ = true;
-  std::vector<std::set<int64_t>> kept_;      // per worker: encoders kept besides the held one
-  std::set<int64_t> kept_anywhere_;          // nodes some worker keeps
-  std::vector<int64_t> unstarted_;           // per node: children not yet assigned
+  std::vector<std::set<int64_t>> kept_;  // per worker: encoders kept besides the held one
+  std::set<int64_t> kept_anywhere_;      // nodes some worker keeps
+  std::vector<int64_t> unstarted_;       // per node: children not yet assigned
   std::vector<std::pair<int, int64_t>> releases_;
   std::set<int> waiting_;                    // workers whose last next() found nothing
   std::vector<double> factors_at_priority_;  // corrections used by the current priorities
@@ -196,9 +197,9 @@ struct SimulationResult {
   double busy_fraction = 0.0;         // sum of busy time / (workers * makespan)
   std::vector<double> worker_busy_s;  // per worker: node durations plus transfers
   int64_t from_memory = 0, from_peer = 0, from_file = 0;  // parent weights, by source
-  int64_t max_kept = 0;  // rule 6: the most encoders one worker kept at once besides its own
-  double transfer_s = 0.0;                                // total time spent receiving weights
-  std::vector<SimulatedRun> runs;                         // in order of start
+  int64_t max_kept = 0;     // rule 6: the most encoders one worker kept at once besides its own
+  double transfer_s = 0.0;  // total time spent receiving weights
+  std::vector<SimulatedRun> runs;  // in order of start
 };
 
 // Event-driven simulation of the sweep with `workers` workers and node durations = the plan's

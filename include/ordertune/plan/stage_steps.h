@@ -23,10 +23,12 @@ int64_t member_steps_per_epoch(int64_t train_items, const TrainConfig& settings)
 int64_t stage_steps(int64_t steps_per_epoch, const TrainConfig& settings);
 
 // Whether the stage evaluates after its `done`-th step (1-based) of `steps`.
-bool evaluates_after(int64_t done, int64_t steps, int64_t steps_per_epoch, const TrainConfig& settings);
+bool evaluates_after(int64_t done, int64_t steps, int64_t steps_per_epoch,
+                     const TrainConfig& settings);
 
 // The steps after which it evaluates, ascending (the last is `steps`).
-std::vector<int64_t> evaluation_steps(int64_t steps, int64_t steps_per_epoch, const TrainConfig& settings);
+std::vector<int64_t> evaluation_steps(int64_t steps, int64_t steps_per_epoch,
+                                      const TrainConfig& settings);
 
 // evaluation_steps(...).size() without listing them (the planner prices millions of steps).
 int64_t evaluation_count(int64_t steps, int64_t steps_per_epoch, const TrainConfig& settings);

@@ -22,8 +22,8 @@ namespace ordertune {
 
 struct ExportOptions {
   std::filesystem::path results;
-  int replicate = 0;          // --replicate
-  std::string order;          // "a>b", "" = baseline
+  int replicate = 0;                  // --replicate
+  std::string order;                  // "a>b", "" = baseline
   std::filesystem::path predictions;  // "" = not asked
   std::filesystem::path model;        // "" = not asked
 };

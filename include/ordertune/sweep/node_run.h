@@ -99,7 +99,8 @@ class NodeRunner {
     NodeRecord rec;
     bool interrupted = false;
   };
-  void begin_node(int64_t id, Communicator* ranks, bool writer, const std::string& where, Started& run);
+  void begin_node(int64_t id, Communicator* ranks, bool writer, const std::string& where,
+                  Started& run);
   // The node's times, then (by `writer`) its data and done mark; its resume snapshot is then no
   // longer needed.
   void finish_node(int64_t id, NodeRecord& rec, bool writer);

@@ -40,7 +40,8 @@ class PeerTransfer {
   // waits for the header it calls `while_waiting` (the sweep serves the coordinator's requests
   // and its own peers meanwhile: two workers may wait on each other) and sleeps briefly.
   // Returns false when the peer no longer had the encoder (nothing was overwritten).
-  bool receive(int64_t node, int from, XlmrEncoder& into, const std::function<void()>& while_waiting);
+  bool receive(int64_t node, int from, XlmrEncoder& into,
+               const std::function<void()>& while_waiting);
 
  private:
   MPI_Comm world_;

@@ -155,7 +155,7 @@ class ReplyOrder {
   bool serve_owed(int worker) const { return owed_[static_cast<size_t>(worker)].node >= 0; }
 
  private:
-  struct Owed {  // rule 3: the Serve a requester waits for
+  struct Owed {         // rule 3: the Serve a requester waits for
     int64_t node = -1;  // the parent, -1 = nothing owed
     int holder = -1;    // the holder's leader's world rank
   };

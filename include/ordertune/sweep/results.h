@@ -43,10 +43,10 @@
 
 #include "ordertune/config/config.h"
 #include "ordertune/model/model.h"
+#include "ordertune/model/weights.h"
 #include "ordertune/plan/plan.h"
 #include "ordertune/train/runner.h"
 #include "ordertune/train/trainer.h"
-#include "ordertune/model/weights.h"
 
 namespace ordertune {
 
@@ -73,10 +73,10 @@ struct ResultsLayout {
   int64_t checkpoints = 0;
   WeightDtype checkpoint_dtype = WeightDtype::kFloat32;
   std::vector<std::string> param_names;
-  std::vector<int64_t> param_offsets;      // [P+1]
+  std::vector<int64_t> param_offsets;  // [P+1]
   std::vector<std::vector<int64_t>> param_shapes;
   std::string model_config_json;
-  std::string hash() const;                // fingerprint of the sizes (resume check)
+  std::string hash() const;  // fingerprint of the sizes (resume check)
 };
 
 // Builds the layout from what each node writes (runner.h's node_outputs: its curve lengths, the
@@ -91,7 +91,7 @@ void set_checkpoint_parameters(ResultsLayout& layout, XlmrEncoderImpl& encoder);
 struct NodeRecord {
   int rank = 0;
   double start_time = 0, end_time = 0, train_seconds = 0, eval_seconds = 0, wait_seconds = 0;
-  StageResult training;            // stages and trained targets
+  StageResult training;                  // stages and trained targets
   const TargetResult* target = nullptr;  // target leaves
 };
 
@@ -101,9 +101,9 @@ class ResultsFile {
   // checks it belongs to this config (ConfigError naming the first differing setting) and
   // layout. Rank 0 holds an exclusive lock (PATH.lock) for the sweep's lifetime; a second
   // concurrent sweep on the same file is refused.
-  static std::unique_ptr<ResultsFile> open_or_create(const std::filesystem::path& path, MPI_Comm comm,
-                                                     const SweepConfig& config, const Plan& plan,
-                                                     const ResultsLayout& layout);
+  static std::unique_ptr<ResultsFile> open_or_create(const std::filesystem::path& path,
+                                                     MPI_Comm comm, const SweepConfig& config,
+                                                     const Plan& plan, const ResultsLayout& layout);
   ~ResultsFile();  // collective close
 
   const std::vector<uint8_t>& done_at_open() const { return done_; }
@@ -130,15 +130,16 @@ class ResultsFile {
 // (comments and formatting do not count).
 std::string first_config_difference(const std::string& a, const std::string& b);
 
-// ---- reading (serial; `ordertune status`, `results`, `export`) -----------------------------------
+// ---- reading (serial; `ordertune status`, `results`, `export`)
+// -----------------------------------
 
 struct ResultsSummary {
   std::string sweep_name;
   int64_t nodes = 0, done = 0;
   double estimated_total_s = 0, estimated_done_s = 0;
   double first_start = 0, last_end = 0;
-  std::vector<int64_t> unfinished_started;  // nodes with a start time but no done mark: running,
-                                            // or interrupted when no sweep runs
+  std::vector<int64_t> unfinished_started;    // nodes with a start time but no done mark: running,
+                                              // or interrupted when no sweep runs
   std::vector<std::string> unfinished_names;  // their names
   std::vector<int32_t> unfinished_ranks;      // and the ranks that started them
 };

@@ -54,12 +54,12 @@ struct ChoiceTraits<ProgressStyle> {
 };
 
 struct SweepOptions {
-  std::filesystem::path results;  // "" = output.results of the config
-  int threads = 0;                // 0 = sweep.threads of the config
+  std::filesystem::path results;                  // "" = output.results of the config
+  int threads = 0;                                // 0 = sweep.threads of the config
   ProgressStyle progress = ProgressStyle::kAuto;  // rank 0's progress display
-  double progress_every = 60.0;   // seconds between progress lines in "lines" mode
-  bool verbose = false;           // every rank also logs debug lines: encoders sent to peers,
-                                  // kept copies freed (scheduler.h rules 5 and 6)
+  double progress_every = 60.0;                   // seconds between progress lines in "lines" mode
+  bool verbose = false;  // every rank also logs debug lines: encoders sent to peers,
+                         // kept copies freed (scheduler.h rules 5 and 6)
 };
 
 // Runs (or resumes) the sweep on every rank of `world`; returns the exit code (0 also when

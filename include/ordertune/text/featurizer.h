@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "ordertune/config/task_registry.h"
 #include "ordertune/data/data_cache.h"
 #include "ordertune/data/task_reader.h"
-#include "ordertune/config/task_registry.h"
 #include "ordertune/text/tokenizer.h"
 
 namespace ordertune {

@@ -31,8 +31,8 @@ class XlmrTokenizer {
   XlmrTokenizer& operator=(XlmrTokenizer&&) noexcept;
   ~XlmrTokenizer();
 
-  int32_t vocab_size() const;  // sentencepiece size + fairseq offset + 1 (<mask>), as HF
-  int32_t mask_id() const;     // vocab_size() - 1
+  int32_t vocab_size() const;             // sentencepiece size + fairseq offset + 1 (<mask>), as HF
+  int32_t mask_id() const;                // vocab_size() - 1
   const std::string& serialized() const;  // the model bytes (stored in the data cache)
 
   // XLM-R ids of text, without special tokens.

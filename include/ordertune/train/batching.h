@@ -25,8 +25,8 @@
 
 #include <torch/torch.h>
 
-#include "ordertune/data/data_cache.h"
 #include "ordertune/base/hash.h"
+#include "ordertune/data/data_cache.h"
 
 namespace ordertune {
 
@@ -76,16 +76,16 @@ struct Batch {
 };
 
 struct BatchOptions {
-  int64_t pad_to = 0;     // pad to at least this length (the whole micro-batch's, see above)
-  bool labels = true;     // build targets (false for prediction)
+  int64_t pad_to = 0;  // pad to at least this length (the whole micro-batch's, see above)
+  bool labels = true;  // build targets (false for prediction)
   // MLM (BERT's recipe as jiant and HF's DataCollatorForLanguageModeling): each non-special
   // token is selected with mlm_probability; a selected token becomes <mask> 80%, a random
   // non-special id 10%, itself 10%. Decided by derive_seed(mlm_seed, "item", item), so the same
   // item gets the same mask in any batch or slice.
   double mlm_probability = 0.15;
   uint64_t mlm_seed = 0;
-  int32_t mask_id = -1;   // <mask>; required for MLM
-  int32_t vocab_size = 0; // random replacements come from [4, mask_id) (no specials)
+  int32_t mask_id = -1;    // <mask>; required for MLM
+  int32_t vocab_size = 0;  // random replacements come from [4, mask_id) (no specials)
 };
 
 // Builds the batch of `items` (item indices of the split).

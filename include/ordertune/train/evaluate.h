@@ -48,10 +48,10 @@ struct Predictions {
 };
 
 struct EvalOptions {
-  int64_t batch_size = 32;      // sequences per forward
-  int64_t retrieval_layer = -1; // -1: default_retrieval_layer
-  bool dual_encoder = false;    // rankings (map@20) from the L2-normalised pooler output of a
-                                // fine-tuned dual encoder (heads.h) instead of mean pooling
+  int64_t batch_size = 32;       // sequences per forward
+  int64_t retrieval_layer = -1;  // -1: default_retrieval_layer
+  bool dual_encoder = false;     // rankings (map@20) from the L2-normalised pooler output of a
+                                 // fine-tuned dual encoder (heads.h) instead of mean pooling
 };
 
 // The best answer of a QA example so far, in bytes of its context (-1: none yet).
@@ -79,9 +79,8 @@ Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split, const Ev
 // Retrieval tasks: embeds queries and candidates with the encoder (retrieval.h) and ranks.
 // `metric` is the task's ("accuracy": Tatoeba, "bucc_f1", "map@20"); BUCC uses `threshold`
 // (choose it with choose_bucc_threshold on the dev split).
-Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& split,
-                              Metric metric, const EvalOptions& options,
-                              double threshold = 0.0);
+Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& split, Metric metric,
+                              const EvalOptions& options, double threshold = 0.0);
 // The BUCC threshold that maximises F1 on a labelled (dev) split.
 double choose_bucc_threshold(XlmrEncoderImpl& encoder, const SplitFeatures& dev,
                              const EvalOptions& options);
@@ -94,9 +93,11 @@ MetricSet score_predictions(const CachedTask& task, const std::string& language,
                             const SplitFeatures& split, const Predictions& predictions);
 
 // The label strings of tagging predictions, sentence by sentence (missing words filled as above).
-std::vector<std::vector<std::string>> tag_strings(const CachedTask& task, const SplitFeatures& split,
+std::vector<std::vector<std::string>> tag_strings(const CachedTask& task,
+                                                  const SplitFeatures& split,
                                                   const std::vector<int32_t>& word_labels);
 // The answer text of each QA example.
-std::vector<std::string> answer_strings(const SplitFeatures& split, const std::vector<int64_t>& spans);
+std::vector<std::string> answer_strings(const SplitFeatures& split,
+                                        const std::vector<int64_t>& spans);
 
 }  // namespace ordertune

@@ -104,11 +104,11 @@ enum class BuccRetrieval {
 };
 
 struct BuccMiningOptions {
-  int64_t neighbourhood = 4;                    // k of the k-NN means and of the candidate lists
-  BuccMargin margin = BuccMargin::kRatio;       // margin function
+  int64_t neighbourhood = 4;                      // k of the k-NN means and of the candidate lists
+  BuccMargin margin = BuccMargin::kRatio;         // margin function
   BuccRetrieval retrieval = BuccRetrieval::kMax;  // how candidate pairs are chosen
-  double threshold = 0.0;                       // kMax keeps score > threshold (mine_bitext's 0)
-  int64_t block_rows = kRetrievalBlockRows;     // rows per block of exact search
+  double threshold = 0.0;                         // kMax keeps score > threshold (mine_bitext's 0)
+  int64_t block_rows = kRetrievalBlockRows;       // rows per block of exact search
 };
 
 // One mined pair: source (non-English) index, target (English) index, margin score.
@@ -181,8 +181,7 @@ torch::Tensor in_batch_softmax_loss(const torch::Tensor& query_emb,
                                     const torch::Tensor& candidate_emb,
                                     double scale = kDualEncoderLogitScale);
 torch::Tensor in_batch_softmax_loss(const torch::Tensor& query_emb,
-                                    const torch::Tensor& candidate_emb,
-                                    const torch::Tensor& scale);
+                                    const torch::Tensor& candidate_emb, const torch::Tensor& scale);
 
 // ---- sentence embeddings -----------------------------------------------------------------------
 

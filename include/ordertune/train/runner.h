@@ -41,7 +41,8 @@ class TaskData {
   // A split (cached after the first read); empty features when the cache lacks it.
   const SplitFeatures& split(const std::string& task, const std::string& split,
                              const std::string& language);
-  bool has_split(const std::string& task, const std::string& split, const std::string& language) const;
+  bool has_split(const std::string& task, const std::string& split,
+                 const std::string& language) const;
 
   // The English training (and dev, where present) data of a task, capped by
   // train.max_train_examples / max_eval_examples (the first N examples).

@@ -40,9 +40,9 @@
 
 #include "ordertune/config/config.h"
 #include "ordertune/data/data_cache.h"
-#include "ordertune/train/evaluate.h"
 #include "ordertune/model/heads.h"
 #include "ordertune/scoring/metrics.h"
+#include "ordertune/train/evaluate.h"
 
 namespace ordertune {
 
@@ -51,38 +51,38 @@ class Communicator;
 // One task as a stage trains it.
 struct StageTask {
   std::string name;
-  CachedTask info;          // type, labels, metric
-  SplitFeatures train;      // English training split
+  CachedTask info;      // type, labels, metric
+  SplitFeatures train;  // English training split
   bool has_dev = false;
-  SplitFeatures dev;        // English dev split
+  SplitFeatures dev;  // English dev split
 };
 
 struct StageSpec {
-  std::string name;                     // stage name in orders (task or mixture)
-  std::vector<StageTask> tasks;         // one, or the members of a mixture
+  std::string name;                             // stage name in orders (task or mixture)
+  std::vector<StageTask> tasks;                 // one, or the members of a mixture
   Sampling sampling = Sampling::kProportional;  // proportional | temperature | uniform
   double temperature = 2.0;
-  TrainConfig settings;                 // lr, batch, epochs, ... for this stage
-  int32_t mask_id = -1;                 // MLM: <mask> id (vocab_size - 1)
-  int64_t eval_batch_size = 64;         // sequences per evaluation forward
+  TrainConfig settings;          // lr, batch, epochs, ... for this stage
+  int32_t mask_id = -1;          // MLM: <mask> id (vocab_size - 1)
+  int64_t eval_batch_size = 64;  // sequences per evaluation forward
 };
 
 struct EvalRecord {
-  int64_t step = 0;      // optimizer steps done when evaluated
+  int64_t step = 0;  // optimizer steps done when evaluated
   std::string task;
-  MetricSet metrics;     // official keys, percent
-  double score = 0.0;    // task_score (QA: (EM + F1) / 2; MLM: masked-token accuracy)
+  MetricSet metrics;   // official keys, percent
+  double score = 0.0;  // task_score (QA: (EM + F1) / 2; MLM: masked-token accuracy)
 };
 
 struct StageResult {
-  int64_t steps = 0;                 // optimizer steps
-  std::vector<float> losses;         // per step
-  std::vector<float> learning_rates; // per step
-  std::vector<float> grad_norms;     // per step, before clipping
-  std::vector<int32_t> step_tasks;   // per step: index into StageSpec::tasks
+  int64_t steps = 0;                  // optimizer steps
+  std::vector<float> losses;          // per step
+  std::vector<float> learning_rates;  // per step
+  std::vector<float> grad_norms;      // per step, before clipping
+  std::vector<int32_t> step_tasks;    // per step: index into StageSpec::tasks
   std::vector<EvalRecord> evals;
-  int64_t selected_step = 0;         // the step whose weights were kept
-  int64_t tokens = 0;                // non-padding training tokens processed (all ranks)
+  int64_t selected_step = 0;  // the step whose weights were kept
+  int64_t tokens = 0;         // non-padding training tokens processed (all ranks)
   double train_seconds = 0.0;
   double eval_seconds = 0.0;
 };
@@ -97,7 +97,7 @@ struct TrainerSnapshot {
   torch::Tensor exp_avg, exp_avg_sq;  // AdamW moments, same layout
   torch::Tensor best_weights;         // select = "best": weights of the best dev score so far
   double best_score = -std::numeric_limits<double>::infinity();
-  StageResult result;                 // curves, dev evaluations, tokens and seconds so far
+  StageResult result;  // curves, dev evaluations, tokens and seconds so far
 };
 
 struct TrainHooks {
@@ -147,17 +147,17 @@ EvalRecord evaluate_task(XlmrForTaskImpl& model, const StageTask& task, const Sp
 struct LanguageResult {
   std::string language;
   bool has_test = false;
-  Predictions predictions;    // on the test split (what a submission holds)
-  std::string scored_split;   // the split `metrics` come from: test when it has labels, else
-                              // dev when that has labels, else "" (nothing to score)
+  Predictions predictions;   // on the test split (what a submission holds)
+  std::string scored_split;  // the split `metrics` come from: test when it has labels, else
+                             // dev when that has labels, else "" (nothing to score)
   MetricSet metrics;
 };
 struct TargetResult {
   std::string task;
-  StageResult training;       // empty for encoder-only tasks (Tatoeba, BUCC)
+  StageResult training;  // empty for encoder-only tasks (Tatoeba, BUCC)
   std::vector<LanguageResult> languages;
-  MetricSet averaged;         // over scored languages
-  double score = 0.0;         // task_score of the average
+  MetricSet averaged;  // over scored languages
+  double score = 0.0;  // task_score of the average
 };
 
 }  // namespace ordertune

@@ -2,29 +2,29 @@
 
 #include <fcntl.h>
 #include <malloc.h>
-#include <unistd.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
 #include <ATen/autocast_mode.h>
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "ordertune/base/error.h"
 #include "ordertune/base/hash.h"
 #include "ordertune/model/heads.h"
-#include "ordertune/train/optim.h"
+#include "ordertune/model/torch_env.h"
 #include "ordertune/plan/plan.h"
 #include "ordertune/sweep/results.h"
-#include "ordertune/model/torch_env.h"
+#include "ordertune/train/optim.h"
 
 namespace ordertune {
 
@@ -56,7 +56,6 @@ double median(std::vector<double> v) {
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
-
 
 // Keeps freed memory in the process. glibc serves blocks above a (dynamic, at most 32 MiB)
 // threshold with fresh mmap()s and returns freed heap tops to the kernel, so every training step
@@ -217,7 +216,8 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
   j["gflops_per_step"] = gflops;
   j["gflop_s"] = gflops / step_s;
   if (cuda) {
-    const double peak = o.peak_tflops > 0 ? o.peak_tflops : (o.dtype == Precision::kBf16 ? 989.0 : 67.0);
+    const double peak =
+        o.peak_tflops > 0 ? o.peak_tflops : (o.dtype == Precision::kBf16 ? 989.0 : 67.0);
     j["peak_tflops"] = peak;
     j["mfu"] = gflops / step_s / (peak * 1e3);
   } else {
@@ -249,10 +249,12 @@ void sync_and_evict(const std::filesystem::path& path) {
 }  // namespace
 
 nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& o) {
-  if (o.repeats < 1) throw ConfigError("--repeats: expected at least 1, found " + std::to_string(o.repeats));
+  if (o.repeats < 1)
+    throw ConfigError("--repeats: expected at least 1, found " + std::to_string(o.repeats));
   const XlmrConfig model = bench_model(o.layers, o.hidden, o.heads, o.ffn, o.vocab);
   torch::manual_seed(0);
-  XlmrEncoder encoder(model, EncoderOptions{/*with_pooler=*/true, /*activation_checkpointing=*/false});
+  XlmrEncoder encoder(model,
+                      EncoderOptions{/*with_pooler=*/true, /*activation_checkpointing=*/false});
 
   // A plan of one root node whose encoder is kept: the results file's layout and write path as a
   // sweep uses them, without a data cache.
@@ -263,15 +265,18 @@ nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& o) {
   config.text = "# ordertune bench checkpoint\n";
   config.hash = hash_hex(config.text);
   ResultsLayout layout;
-  layout.curve_offset = layout.dev_offset = layout.metric_offset = layout.prediction_offset = {0, 0};
+  layout.curve_offset = layout.dev_offset = layout.metric_offset =
+      layout.prediction_offset = {0, 0};
   layout.checkpoint_row = {0};
   layout.checkpoints = 1;
-  layout.checkpoint_dtype = o.dtype == Precision::kBf16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
+  layout.checkpoint_dtype =
+      o.dtype == Precision::kBf16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32;
   set_checkpoint_parameters(layout, *encoder);
   layout.model_config_json = hf_config_json(model, "XLMRobertaModel");
 
   const std::filesystem::path path =
-      std::filesystem::path(o.dir) / ("ordertune-checkpoint-bench-" + std::to_string(::getpid()) + ".h5");
+      std::filesystem::path(o.dir) /
+      ("ordertune-checkpoint-bench-" + std::to_string(::getpid()) + ".h5");
   std::filesystem::remove(path);
   double write_s = std::numeric_limits<double>::infinity(), read_s = write_s;
   {
@@ -293,8 +298,9 @@ nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& o) {
     {
       auto a = encoder->named_parameters();
       for (const auto& p : back->named_parameters()) {
-        const torch::Tensor expected =
-            o.dtype == Precision::kFp32 ? a[p.key()] : a[p.key()].to(torch::kBFloat16).to(torch::kFloat32);
+        const torch::Tensor expected = o.dtype == Precision::kFp32
+                                           ? a[p.key()]
+                                           : a[p.key()].to(torch::kBFloat16).to(torch::kFloat32);
         OT_CHECK(torch::equal(p.value(), expected), "checkpoint round trip changed {}", p.key());
       }
     }
@@ -304,9 +310,9 @@ nlohmann::json run_checkpoint_bench(const CheckpointBenchOptions& o) {
   std::filesystem::remove(path);
   std::filesystem::remove(path.string() + ".lock");
   const double mb = static_cast<double>(bytes) / 1e6;
-  return {{"params", params}, {"bytes", bytes}, {"dtype", choice_name(o.dtype)}, {"write_s", write_s},
-          {"read_s", read_s}, {"write_mb_s", mb / write_s}, {"read_mb_s", mb / read_s},
-          {"file", path.string()}};
+  return {{"params", params},         {"bytes", bytes},       {"dtype", choice_name(o.dtype)},
+          {"write_s", write_s},       {"read_s", read_s},     {"write_mb_s", mb / write_s},
+          {"read_mb_s", mb / read_s}, {"file", path.string()}};
 }
 
 }  // namespace ordertune

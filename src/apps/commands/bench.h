@@ -22,21 +22,21 @@
 namespace ordertune {
 
 struct TrainBenchOptions {
-  int64_t layers = 4;          // L
-  int64_t hidden = 256;        // H
-  int64_t heads = 4;           // A
-  int64_t ffn = 1024;          // intermediate size
-  int64_t vocab = 8000;        // V
-  int64_t seq = 128;           // T, tokens per sequence
-  int64_t batch = 16;          // B, sequences per step
-  int64_t labels = 8;          // token-classification labels
-  int64_t steps = 8;           // timed steps
-  int64_t warmup = 2;          // untimed steps first
-  int threads = 1;             // compute threads (0: cores / ranks)
+  int64_t layers = 4;                        // L
+  int64_t hidden = 256;                      // H
+  int64_t heads = 4;                         // A
+  int64_t ffn = 1024;                        // intermediate size
+  int64_t vocab = 8000;                      // V
+  int64_t seq = 128;                         // T, tokens per sequence
+  int64_t batch = 16;                        // B, sequences per step
+  int64_t labels = 8;                        // token-classification labels
+  int64_t steps = 8;                         // timed steps
+  int64_t warmup = 2;                        // untimed steps first
+  int threads = 1;                           // compute threads (0: cores / ranks)
   DeviceChoice device = DeviceChoice::kCpu;  // cpu | cuda | auto
   Precision dtype = Precision::kFp32;        // fp32 | bf16 (bf16: autocast on CUDA only)
-  uint64_t seed = 0;           // initialisation, data and dropout
-  double peak_tflops = 0;      // CUDA peak for MFU; 0: H100/H200 SXM dense (989 bf16, 67 fp32)
+  uint64_t seed = 0;                         // initialisation, data and dropout
+  double peak_tflops = 0;  // CUDA peak for MFU; 0: H100/H200 SXM dense (989 bf16, 67 fp32)
 };
 
 // Raises ConfigError naming the option on a value out of range.
@@ -55,14 +55,14 @@ double train_flops_per_token(const XlmrConfig& config, int64_t labels, int64_t s
 nlohmann::json run_train_bench(const TrainBenchOptions& options);
 
 struct CheckpointBenchOptions {
-  std::string dir = ".";       // folder of the results file: the disk to measure
-  int64_t layers = 24;         // XLM-R large by default: 560M parameters, 2.24 GB in fp32
+  std::string dir = ".";  // folder of the results file: the disk to measure
+  int64_t layers = 24;    // XLM-R large by default: 560M parameters, 2.24 GB in fp32
   int64_t hidden = 1024;
   int64_t heads = 16;
   int64_t ffn = 4096;
   int64_t vocab = 250002;
   Precision dtype = Precision::kFp32;  // fp32 | bf16 (output.checkpoint_dtype)
-  int repeats = 2;             // write and read this many times; the best time counts
+  int repeats = 2;                     // write and read this many times; the best time counts
 };
 
 // Creates a one-node results file (the sweep's own layout and code, MPI_COMM_SELF) in

@@ -62,18 +62,21 @@ std::unique_ptr<Command> add_bench_command(CLI::App& app) {
   train->add_option("--labels", t.labels, "tagging labels")->capture_default_str();
   train->add_option("--steps", t.steps, "timed steps")->capture_default_str();
   train->add_option("--warmup", t.warmup, "untimed steps first")->capture_default_str();
-  train->add_option("--threads", t.threads, "compute threads (0: all cores)")->capture_default_str();
+  train->add_option("--threads", t.threads, "compute threads (0: all cores)")
+      ->capture_default_str();
   add_choice(train, "--device", t.device, "cpu | cuda | auto (a GPU if there is one)");
   add_choice(train, "--dtype", t.dtype, "fp32 | bf16 (CUDA autocast)");
-  train->add_option("--seed", t.seed, "initialisation, data and dropout seed")->capture_default_str();
+  train->add_option("--seed", t.seed, "initialisation, data and dropout seed")
+      ->capture_default_str();
   train->add_option("--peak-tflops", t.peak_tflops,
                     "CUDA peak for MFU (0: H100/H200 dense, 989 bf16 / 67 fp32)");
   train->add_flag("--json", c->json, "print one JSON line");
   CheckpointBenchOptions& k = c->checkpoint;
   CLI::App* checkpoint = c->checkpoint_cli = c->cli->add_subcommand(
-      "checkpoint", "write and read bandwidth of an encoder checkpoint in a results file (default: "
-                    "XLM-R large, 560M parameters; one JSON line); tests/bench/checkpoint_bench.sh "
-                    "compares it with dd");
+      "checkpoint",
+      "write and read bandwidth of an encoder checkpoint in a results file (default: "
+      "XLM-R large, 560M parameters; one JSON line); tests/bench/checkpoint_bench.sh "
+      "compares it with dd");
   checkpoint->add_option("--dir", k.dir, "folder on the disk to measure")->capture_default_str();
   checkpoint->add_option("--layers", k.layers, "encoder layers")->capture_default_str();
   checkpoint->add_option("--hidden", k.hidden, "hidden size")->capture_default_str();

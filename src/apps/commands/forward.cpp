@@ -29,7 +29,8 @@ std::unique_ptr<Command> add_forward_command(CLI::App& app) {
       "forward", "write every layer's hidden states of a checkpoint for lines of token ids");
   c->cli->add_option("--model", c->model, "Hugging Face checkpoint directory")->required();
   c->cli->add_option("--inputs", c->inputs, "token ids, one sequence per line")->required();
-  c->cli->add_option("--out", c->out, "HDF5: hidden_states [L+1,B,T,H], attention_mask")->required();
+  c->cli->add_option("--out", c->out, "HDF5: hidden_states [L+1,B,T,H], attention_mask")
+      ->required();
   return c;
 }
 

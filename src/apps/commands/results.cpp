@@ -19,10 +19,12 @@ class StatusCommand : public Command {
     const double elapsed = r.last_end > r.first_start ? r.last_end - r.first_start : 0.0;
     const double rate = r.estimated_done_s > 0 ? elapsed / r.estimated_done_s : 0.0;
     std::printf("%s: sweep '%s': %lld/%lld nodes done (%.0f%% of the estimated work)", file.c_str(),
-                r.sweep_name.c_str(), static_cast<long long>(r.done), static_cast<long long>(r.nodes),
+                r.sweep_name.c_str(), static_cast<long long>(r.done),
+                static_cast<long long>(r.nodes),
                 r.estimated_total_s > 0 ? 100.0 * r.estimated_done_s / r.estimated_total_s : 0.0);
     if (r.done < r.nodes && rate > 0)
-      std::printf("; ETA %.0f s at the pace so far", rate * (r.estimated_total_s - r.estimated_done_s));
+      std::printf("; ETA %.0f s at the pace so far",
+                  rate * (r.estimated_total_s - r.estimated_done_s));
     std::printf("%s\n", r.done == r.nodes ? "; finished" : "");
     // Started but not done: running now, or interrupted (a re-run continues them).
     for (size_t i = 0; i < r.unfinished_started.size(); ++i)
@@ -75,8 +77,9 @@ std::unique_ptr<Command> add_export_command(CLI::App& app) {
   auto c = std::make_unique<ExportCommand>();
   ExportOptions& o = c->options;
   c->cli = app.add_subcommand(
-      "export", "write a finished order's target predictions in the XTREME-R submission layout "
-                "(--predictions DIR) and/or its encoder as a Hugging Face directory (--model DIR)");
+      "export",
+      "write a finished order's target predictions in the XTREME-R submission layout "
+      "(--predictions DIR) and/or its encoder as a Hugging Face directory (--model DIR)");
   c->cli->add_option("--results", c->results, "results file")->required();
   c->cli->add_option("--replicate", o.replicate, "replicate (seed index), as `run --replicate`")
       ->capture_default_str();

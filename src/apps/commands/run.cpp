@@ -29,12 +29,14 @@ class RunCommand : public Command {
     const int used = configure_threads(threads > 0 ? threads : config.sweep.threads, 1);
     const torch::Device device = select_device(0);
     set_training_precision(config.model.dtype, device);
-    log::info("run: order '{}' replicate {} on {} thread(s), device {}", order_text, replicate, used,
-              device.str());
+    log::info("run: order '{}' replicate {} on {} thread(s), device {}", order_text, replicate,
+              used, device.str());
     TaskData data(config);
     const nlohmann::json r = run_path(data, order, replicate, device);
-    if (json) std::printf("%s\n", r.dump().c_str());
-    else log::info("score over {} targets: {:.2f}", r["targets"].size(), r["score"].get<double>());
+    if (json)
+      std::printf("%s\n", r.dump().c_str());
+    else
+      log::info("score over {} targets: {:.2f}", r["targets"].size(), r["score"].get<double>());
     return kExitOk;
   }
 };
@@ -44,15 +46,20 @@ class RunCommand : public Command {
 std::unique_ptr<Command> add_run_command(CLI::App& app) {
   auto c = std::make_unique<RunCommand>();
   c->cli = app.add_subcommand(
-      "run", "train one order on this process alone (root, each stage, every target) and print "
-             "per-stage speed and per-target scores; no results file (use `sweep` for that)");
+      "run",
+      "train one order on this process alone (root, each stage, every target) and print "
+      "per-stage speed and per-target scores; no results file (use `sweep` for that)");
   c->cli->add_option("--config,-c", c->config_path, "sweep config (TOML)")->required();
-  c->cli->add_option("--order", c->order_text,
-                     "stages joined by '>', e.g. \"mnli>squad_v1\"; empty: the baseline")
+  c->cli
+      ->add_option("--order", c->order_text,
+                   "stages joined by '>', e.g. \"mnli>squad_v1\"; empty: the baseline")
       ->capture_default_str();
   c->cli->add_option("--replicate", c->replicate, "replicate (seed index)")->capture_default_str();
-  c->cli->add_option("--threads", c->threads, "compute threads (0: the config's sweep.threads, "
-                                              "else all cores)")->capture_default_str();
+  c->cli
+      ->add_option("--threads", c->threads,
+                   "compute threads (0: the config's sweep.threads, "
+                   "else all cores)")
+      ->capture_default_str();
   c->cli->add_flag("--json", c->json, "print the result as one JSON line on stdout");
   return c;
 }

@@ -20,10 +20,14 @@ std::unique_ptr<Command> add_score_command(CLI::App& app) {
   auto c = std::make_unique<ScoreCommand>();
   ScoreOptions& o = c->options;
   c->cli = app.add_subcommand(
-      "score", "score XTREME(-R) submission files of one task and language exactly as the "
-               "official evaluate.py; prints one JSON line (percentages, official key names)");
-  c->cli->add_option("--task", o.task, "xnli, pawsx, xcopa, udpos, panx, xquad, mlqa, tydiqa, "
-                                       "bucc2018, tatoeba, mewslix")->required();
+      "score",
+      "score XTREME(-R) submission files of one task and language exactly as the "
+      "official evaluate.py; prints one JSON line (percentages, official key names)");
+  c->cli
+      ->add_option("--task", o.task,
+                   "xnli, pawsx, xcopa, udpos, panx, xquad, mlqa, tydiqa, "
+                   "bucc2018, tatoeba, mewslix")
+      ->required();
   c->cli->add_option("--lang", o.lang, "language code, e.g. de")->required();
   c->cli->add_option("--predictions", o.predictions, "predictions file")->required();
   c->cli->add_option("--labels", o.labels, "gold labels file")->required();

@@ -54,13 +54,15 @@ std::unique_ptr<Command> add_sweep_command(CLI::App& app) {
   auto c = std::make_unique<SweepCommand>();
   SweepOptions& o = c->options;
   c->cli = app.add_subcommand(
-      "sweep", "run (or resume) the config's whole plan on every MPI rank: `mpirun -np N ordertune "
-               "sweep --config FILE`; results in one HDF5 file; SIGTERM/SIGUSR1 stop cleanly, "
-               "re-running the same command continues");
+      "sweep",
+      "run (or resume) the config's whole plan on every MPI rank: `mpirun -np N ordertune "
+      "sweep --config FILE`; results in one HDF5 file; SIGTERM/SIGUSR1 stop cleanly, "
+      "re-running the same command continues");
   c->cli->add_option("--config,-c", c->config_path, "sweep config (TOML)")->required();
   c->cli->add_option("--results", c->results, "results file (default: output.results)");
-  c->cli->add_option("--threads", o.threads, "compute threads per rank (0: sweep.threads, else "
-                                             "cores / ranks on the node)");
+  c->cli->add_option("--threads", o.threads,
+                     "compute threads per rank (0: sweep.threads, else "
+                     "cores / ranks on the node)");
   add_choice(c->cli, "--progress", o.progress,
              "rank 0's progress: bar (a live line; mpirun's output is no terminal, so auto picks "
              "lines there), lines, none, or auto");
