@@ -754,165 +754,185 @@ void add_xtreme_readers(std::map<std::string, ReaderFn>& formats) {
   formats["lareqa"] = read_lareqa;
 }
 
+namespace {
+
+// The XTREME-R targets, one function each, in the order the registry lists them.
+
+// utils_preprocess.py xnli_preprocess writes train-en.tsv from XNLI-MT's
+// multinli.train.en.tsv (MNLI's training set, "contradictory" renamed "contradiction") and
+// per-language dev/test files from XNLI-1.0; labels in XnliProcessor.get_labels order.
+// The layout ships its own English training file, so train_task stays "".
+TaskSpec xnli_task() {
+  TaskSpec spec = target("xnli", TaskType::kClassification, "tsv", Metric::kAccuracy,
+                         "XNLI natural language inference (trains on MNLI, shipped as train-en)");
+  spec.paths = {{kSplitTrain, "xtreme/xnli/train-en.tsv"},
+                {kSplitDev, "xtreme/xnli/dev-{lang}.tsv"},
+                {kSplitTest, "xtreme/xnli/test-{lang}.tsv"}};
+  spec.languages = {
+      {kSplitTrain, {"en"}}, {kSplitDev, kXnliLanguages}, {kSplitTest, kXnliLanguages}};
+  spec.labels = {"contradiction", "entailment", "neutral"};
+  spec.options = {{"text_a", "0"}, {"text_b", "1"}, {"label", "2"}};
+  return spec;
+}
+
+// utils_preprocess.py pawsx_preprocess: train (en only), dev_2k, test_2k as
+// sentence1 TAB sentence2 TAB label; PawsxProcessor.get_labels = ["0", "1"].
+TaskSpec pawsx_task() {
+  TaskSpec spec = target("pawsx", TaskType::kClassification, "tsv", Metric::kAccuracy,
+                         "PAWS-X paraphrase identification (XTREME)");
+  spec.paths = {{kSplitTrain, "xtreme/pawsx/train-en.tsv"},
+                {kSplitDev, "xtreme/pawsx/dev-{lang}.tsv"},
+                {kSplitTest, "xtreme/pawsx/test-{lang}.tsv"}};
+  spec.languages = {
+      {kSplitTrain, {"en"}}, {kSplitDev, kPawsxLanguages}, {kSplitTest, kPawsxLanguages}};
+  spec.labels = {"0", "1"};
+  spec.options = {{"text_a", "0"}, {"text_b", "1"}, {"label", "2"}};
+  return spec;
+}
+
+// download_data.sh download_xcopa (commit 838c13b names): COPA's train/val/test as
+// {train,val,test}-en.jsonl, XCOPA's val/test as {val,test}-LANG.jsonl; xcopa_preprocess
+// sets every test label to 0. XTREME-R's scripts/train_xcopa.sh fine-tunes on SIQA and then
+// on English COPA: COPA (train-en.jsonl) is this task's own training split, SIQA belongs in
+// the sweep as an intermediate task.
+TaskSpec xcopa_task() {
+  TaskSpec spec = target("xcopa", TaskType::kMultipleChoice, "xcopa_jsonl", Metric::kAccuracy,
+                         "XCOPA causal commonsense reasoning (trains on English COPA)");
+  spec.paths = {{kSplitTrain, "xtreme/xcopa/train-en.jsonl"},
+                {kSplitDev, "xtreme/xcopa/val-{lang}.jsonl"},
+                {kSplitTest, "xtreme/xcopa/test-{lang}.jsonl"}};
+  Languages dev = {"en"};
+  dev.insert(dev.end(), kXcopaLanguages.begin(), kXcopaLanguages.end());
+  spec.languages = {{kSplitTrain, {"en"}}, {kSplitDev, dev}, {kSplitTest, kXcopaLanguages}};
+  spec.num_choices = 2;
+  spec.options = {{"test_labels", "hidden"}};
+  return spec;
+}
+
+// utils_preprocess.py udpos_preprocess: word TAB UPOS, test without tags. The label set is
+// what scripts/preprocess_udpos.sh collects (sort | uniq): UD's 17 UPOS tags (xtreme's
+// get_labels prepends an unused "O", left out here). Dev: UD has no dev set for kk (KTB),
+// th (PUD), tl (TRG) and yo (YTB).
+TaskSpec udpos_task() {
+  TaskSpec spec = target("udpos", TaskType::kTagging, "conll", Metric::kSeqevalF1,
+                         "Universal Dependencies part-of-speech tagging (UD 2.5 + 2.7)");
+  spec.paths = {{kSplitTrain, "xtreme/udpos/train-en.tsv"},
+                {kSplitDev, "xtreme/udpos/dev-{lang}.tsv"},
+                {kSplitTest, "xtreme/udpos/test-{lang}.tsv"}};
+  spec.languages = {{kSplitTrain, {"en"}},
+                    {kSplitDev, without(kUdposLanguages, {"kk", "th", "tl", "yo"})},
+                    {kSplitTest, kUdposLanguages}};
+  spec.labels = {"ADJ",  "ADP",  "ADV",   "AUX",   "CCONJ", "DET", "INTJ", "NOUN", "NUM",
+                 "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"};
+  return spec;
+}
+
+// utils_preprocess.py panx_preprocess: word TAB IOB2 tag (the "lang:" prefix stripped),
+// test without tags; scripts/preprocess_panx.sh's sorted label set.
+TaskSpec panx_task() {
+  TaskSpec spec = target("panx", TaskType::kTagging, "conll", Metric::kSeqevalF1,
+                         "WikiANN (PAN-X) named entity recognition");
+  spec.paths = {{kSplitTrain, "xtreme/panx/train-en.tsv"},
+                {kSplitDev, "xtreme/panx/dev-{lang}.tsv"},
+                {kSplitTest, "xtreme/panx/test-{lang}.tsv"}};
+  spec.languages = {
+      {kSplitTrain, {"en"}}, {kSplitDev, kPanxLanguages}, {kSplitTest, kPanxLanguages}};
+  spec.labels = {"B-LOC", "B-ORG", "B-PER", "I-LOC", "I-ORG", "I-PER", "O"};
+  return spec;
+}
+
+// download_data.sh download_xquad (answers removed by xquad_preprocess). XQuAD is a
+// translation of part of SQuAD v1.1 dev, so SQuAD dev is no clean dev set for it: none.
+TaskSpec xquad_task() {
+  TaskSpec spec = target("xquad", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kSquad,
+                         "XQuAD extractive QA (trains on SQuAD v1.1)");
+  spec.paths = {{kSplitTest, "xtreme/xquad/xquad.{lang}.json"}};
+  spec.languages = {{kSplitTest, kXquadLanguages}};
+  spec.train_task = "squad_v1";
+  return spec;
+}
+
+// download_data.sh download_mlqa: MLQA_V1/{dev,test}/SPLIT-context-C-question-Q.json, the
+// test answers removed by mlqa_preprocess; XTREME evaluates C = Q.
+TaskSpec mlqa_task() {
+  TaskSpec spec = target("mlqa", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kMlqa,
+                         "MLQA extractive QA (trains on SQuAD v1.1)");
+  spec.paths = {{kSplitDev, "xtreme/mlqa/MLQA_V1/dev/dev-context-{lang}-question-{lang}.json"},
+                {kSplitTest, "xtreme/mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json"}};
+  spec.languages = {{kSplitDev, kMlqaLanguages}, {kSplitTest, kMlqaLanguages}};
+  spec.train_task = "squad_v1";
+  return spec;
+}
+
+// download_data.sh download_tydiqa + utils_preprocess.py tydiqa_preprocess: the GoldP train
+// file split per language (tydiqa.goldp.LANG.train.json; XTREME trains on English only) and
+// the dev files renamed tydiqa.goldp.LANG.dev.json with answers removed: XTREME's test set.
+TaskSpec tydiqa_task() {
+  TaskSpec spec = target("tydiqa", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kSquad,
+                         "TyDiQA-GoldP extractive QA (trains on its English training set)");
+  spec.paths = {{kSplitTrain, "xtreme/tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json"},
+                {kSplitTest, "xtreme/tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json"}};
+  spec.languages = {{kSplitTrain, {"en"}}, {kSplitTest, kTydiqaLanguages}};
+  return spec;
+}
+
+// utils_preprocess.py tatoeba_preprocess: LASER's tatoeba v1 copied to LANG-en.LANG, the
+// English side sorted into LANG-en.en (the README: "change the order of the test sentences
+// for cross-lingual sentence retrieval"), so the alignment is hidden. Evaluated straight
+// from the encoder; no training data.
+TaskSpec tatoeba_task() {
+  TaskSpec spec = target("tatoeba", TaskType::kRetrieval, "tatoeba", Metric::kAccuracy,
+                         "Tatoeba sentence retrieval (encoder only, no training)");
+  spec.paths = {{kSplitTest, "xtreme/tatoeba/{lang}-en.{lang}"}};
+  spec.languages = {{kSplitTest, kTatoebaLanguages}};
+  spec.options = {{"gold", "none"}, {"target_extension", "en"}};
+  return spec;
+}
+
+// download_data.sh download_bucc18: BUCC 2018 sample -> dev, training -> test
+// (LANG-en.SPLIT.{LANG,en} "id TAB sentence"), the test gold deleted. From XTREME.
+TaskSpec bucc2018_task() {
+  TaskSpec spec = target("bucc2018", TaskType::kRetrieval, "bucc", Metric::kBuccF1,
+                         "BUCC 2018 bitext mining (XTREME; encoder only, no training)");
+  spec.paths = {{kSplitDev, "xtreme/bucc2018/{lang}-en.dev.{lang}"},
+                {kSplitTest, "xtreme/bucc2018/{lang}-en.test.{lang}"}};
+  spec.languages = {{kSplitDev, kBuccLanguages}, {kSplitTest, kBuccLanguages}};
+  return spec;
+}
+
+// download_data.sh download_mewslix + utils_preprocess.py mewslix_preprocess; fine-tuning
+// on wikipedia_pairs-train.jsonl as scripts/train_mewslix.sh (English Wikipedia
+// mention-entity pairs); evaluation of WikiNews mentions against candidate_set_entities
+// (utils_mewslix.py: MAP@20).
+TaskSpec mewslix_task() {
+  TaskSpec spec = target("mewslix", TaskType::kRetrieval, "mewslix", Metric::kMap20,
+                         "Mewsli-X entity linking as retrieval (trains on Wikipedia pairs)");
+  spec.paths = {{kSplitTrain, "xtreme/mewslix/wikipedia_pairs-train.jsonl"},
+                {kSplitDev, "xtreme/mewslix/wikinews_mentions/dev-{lang}.jsonl"},
+                {kSplitTest, "xtreme/mewslix/wikinews_mentions/test-{lang}.jsonl"}};
+  spec.languages = {
+      {kSplitTrain, {"en"}}, {kSplitDev, kMewslixLanguages}, {kSplitTest, kMewslixLanguages}};
+  return spec;
+}
+
+// download_data.sh download_lareqa (google-research-datasets/lareqa: xquad-r/LANG.json);
+// scripts/train_lareqa.sh fine-tunes on SQuAD v1.1 train as (question, answer sentence)
+// pairs, third_party/evaluate_retrieval.py evaluates xquad-r with utils_lareqa.py (mAP).
+TaskSpec lareqa_task() {
+  TaskSpec spec = target("lareqa", TaskType::kRetrieval, "lareqa", Metric::kMap20,
+                         "LAReQA language-agnostic answer retrieval (trains on SQuAD v1.1)");
+  spec.paths = {{kSplitTrain, "xtreme/squad/train-v1.1.json"},
+                {kSplitTest, "xtreme/lareqa/xquad-r/{lang}.json"}};
+  spec.languages = {{kSplitTrain, {"en"}}, {kSplitTest, kXquadLanguages}};
+  return spec;
+}
+
+}  // namespace
+
 void register_xtreme_tasks(TaskRegistry& registry) {
-  {
-    // utils_preprocess.py xnli_preprocess writes train-en.tsv from XNLI-MT's
-    // multinli.train.en.tsv (MNLI's training set, "contradictory" renamed "contradiction") and
-    // per-language dev/test files from XNLI-1.0; labels in XnliProcessor.get_labels order.
-    // The layout ships its own English training file, so train_task stays "".
-    TaskSpec spec = target("xnli", TaskType::kClassification, "tsv", Metric::kAccuracy,
-                           "XNLI natural language inference (trains on MNLI, shipped as train-en)");
-    spec.paths = {{kSplitTrain, "xtreme/xnli/train-en.tsv"},
-                  {kSplitDev, "xtreme/xnli/dev-{lang}.tsv"},
-                  {kSplitTest, "xtreme/xnli/test-{lang}.tsv"}};
-    spec.languages = {
-        {kSplitTrain, {"en"}}, {kSplitDev, kXnliLanguages}, {kSplitTest, kXnliLanguages}};
-    spec.labels = {"contradiction", "entailment", "neutral"};
-    spec.options = {{"text_a", "0"}, {"text_b", "1"}, {"label", "2"}};
-    registry.add(std::move(spec));
-  }
-  {
-    // utils_preprocess.py pawsx_preprocess: train (en only), dev_2k, test_2k as
-    // sentence1 TAB sentence2 TAB label; PawsxProcessor.get_labels = ["0", "1"].
-    TaskSpec spec = target("pawsx", TaskType::kClassification, "tsv", Metric::kAccuracy,
-                           "PAWS-X paraphrase identification (XTREME)");
-    spec.paths = {{kSplitTrain, "xtreme/pawsx/train-en.tsv"},
-                  {kSplitDev, "xtreme/pawsx/dev-{lang}.tsv"},
-                  {kSplitTest, "xtreme/pawsx/test-{lang}.tsv"}};
-    spec.languages = {
-        {kSplitTrain, {"en"}}, {kSplitDev, kPawsxLanguages}, {kSplitTest, kPawsxLanguages}};
-    spec.labels = {"0", "1"};
-    spec.options = {{"text_a", "0"}, {"text_b", "1"}, {"label", "2"}};
-    registry.add(std::move(spec));
-  }
-  {
-    // download_data.sh download_xcopa (commit 838c13b names): COPA's train/val/test as
-    // {train,val,test}-en.jsonl, XCOPA's val/test as {val,test}-LANG.jsonl; xcopa_preprocess
-    // sets every test label to 0. XTREME-R's scripts/train_xcopa.sh fine-tunes on SIQA and then
-    // on English COPA: COPA (train-en.jsonl) is this task's own training split, SIQA belongs in
-    // the sweep as an intermediate task.
-    TaskSpec spec = target("xcopa", TaskType::kMultipleChoice, "xcopa_jsonl", Metric::kAccuracy,
-                           "XCOPA causal commonsense reasoning (trains on English COPA)");
-    spec.paths = {{kSplitTrain, "xtreme/xcopa/train-en.jsonl"},
-                  {kSplitDev, "xtreme/xcopa/val-{lang}.jsonl"},
-                  {kSplitTest, "xtreme/xcopa/test-{lang}.jsonl"}};
-    Languages dev = {"en"};
-    dev.insert(dev.end(), kXcopaLanguages.begin(), kXcopaLanguages.end());
-    spec.languages = {{kSplitTrain, {"en"}}, {kSplitDev, dev}, {kSplitTest, kXcopaLanguages}};
-    spec.num_choices = 2;
-    spec.options = {{"test_labels", "hidden"}};
-    registry.add(std::move(spec));
-  }
-  {
-    // utils_preprocess.py udpos_preprocess: word TAB UPOS, test without tags. The label set is
-    // what scripts/preprocess_udpos.sh collects (sort | uniq): UD's 17 UPOS tags (xtreme's
-    // get_labels prepends an unused "O", left out here). Dev: UD has no dev set for kk (KTB),
-    // th (PUD), tl (TRG) and yo (YTB).
-    TaskSpec spec = target("udpos", TaskType::kTagging, "conll", Metric::kSeqevalF1,
-                           "Universal Dependencies part-of-speech tagging (UD 2.5 + 2.7)");
-    spec.paths = {{kSplitTrain, "xtreme/udpos/train-en.tsv"},
-                  {kSplitDev, "xtreme/udpos/dev-{lang}.tsv"},
-                  {kSplitTest, "xtreme/udpos/test-{lang}.tsv"}};
-    spec.languages = {{kSplitTrain, {"en"}},
-                      {kSplitDev, without(kUdposLanguages, {"kk", "th", "tl", "yo"})},
-                      {kSplitTest, kUdposLanguages}};
-    spec.labels = {"ADJ",  "ADP",  "ADV",   "AUX",   "CCONJ", "DET", "INTJ", "NOUN", "NUM",
-                   "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"};
-    registry.add(std::move(spec));
-  }
-  {
-    // utils_preprocess.py panx_preprocess: word TAB IOB2 tag (the "lang:" prefix stripped),
-    // test without tags; scripts/preprocess_panx.sh's sorted label set.
-    TaskSpec spec = target("panx", TaskType::kTagging, "conll", Metric::kSeqevalF1,
-                           "WikiANN (PAN-X) named entity recognition");
-    spec.paths = {{kSplitTrain, "xtreme/panx/train-en.tsv"},
-                  {kSplitDev, "xtreme/panx/dev-{lang}.tsv"},
-                  {kSplitTest, "xtreme/panx/test-{lang}.tsv"}};
-    spec.languages = {
-        {kSplitTrain, {"en"}}, {kSplitDev, kPanxLanguages}, {kSplitTest, kPanxLanguages}};
-    spec.labels = {"B-LOC", "B-ORG", "B-PER", "I-LOC", "I-ORG", "I-PER", "O"};
-    registry.add(std::move(spec));
-  }
-  {
-    // download_data.sh download_xquad (answers removed by xquad_preprocess). XQuAD is a
-    // translation of part of SQuAD v1.1 dev, so SQuAD dev is no clean dev set for it: none.
-    TaskSpec spec = target("xquad", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kSquad,
-                           "XQuAD extractive QA (trains on SQuAD v1.1)");
-    spec.paths = {{kSplitTest, "xtreme/xquad/xquad.{lang}.json"}};
-    spec.languages = {{kSplitTest, kXquadLanguages}};
-    spec.train_task = "squad_v1";
-    registry.add(std::move(spec));
-  }
-  {
-    // download_data.sh download_mlqa: MLQA_V1/{dev,test}/SPLIT-context-C-question-Q.json, the
-    // test answers removed by mlqa_preprocess; XTREME evaluates C = Q.
-    TaskSpec spec = target("mlqa", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kMlqa,
-                           "MLQA extractive QA (trains on SQuAD v1.1)");
-    spec.paths = {
-        {kSplitDev, "xtreme/mlqa/MLQA_V1/dev/dev-context-{lang}-question-{lang}.json"},
-        {kSplitTest, "xtreme/mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json"}};
-    spec.languages = {{kSplitDev, kMlqaLanguages}, {kSplitTest, kMlqaLanguages}};
-    spec.train_task = "squad_v1";
-    registry.add(std::move(spec));
-  }
-  {
-    // download_data.sh download_tydiqa + utils_preprocess.py tydiqa_preprocess: the GoldP train
-    // file split per language (tydiqa.goldp.LANG.train.json; XTREME trains on English only) and
-    // the dev files renamed tydiqa.goldp.LANG.dev.json with answers removed: XTREME's test set.
-    TaskSpec spec = target("tydiqa", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kSquad,
-                           "TyDiQA-GoldP extractive QA (trains on its English training set)");
-    spec.paths = {{kSplitTrain, "xtreme/tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json"},
-                  {kSplitTest, "xtreme/tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json"}};
-    spec.languages = {{kSplitTrain, {"en"}}, {kSplitTest, kTydiqaLanguages}};
-    registry.add(std::move(spec));
-  }
-  {
-    // utils_preprocess.py tatoeba_preprocess: LASER's tatoeba v1 copied to LANG-en.LANG, the
-    // English side sorted into LANG-en.en (the README: "change the order of the test sentences
-    // for cross-lingual sentence retrieval"), so the alignment is hidden. Evaluated straight
-    // from the encoder; no training data.
-    TaskSpec spec = target("tatoeba", TaskType::kRetrieval, "tatoeba", Metric::kAccuracy,
-                           "Tatoeba sentence retrieval (encoder only, no training)");
-    spec.paths = {{kSplitTest, "xtreme/tatoeba/{lang}-en.{lang}"}};
-    spec.languages = {{kSplitTest, kTatoebaLanguages}};
-    spec.options = {{"gold", "none"}, {"target_extension", "en"}};
-    registry.add(std::move(spec));
-  }
-  {
-    // download_data.sh download_bucc18: BUCC 2018 sample -> dev, training -> test
-    // (LANG-en.SPLIT.{LANG,en} "id TAB sentence"), the test gold deleted. From XTREME.
-    TaskSpec spec = target("bucc2018", TaskType::kRetrieval, "bucc", Metric::kBuccF1,
-                           "BUCC 2018 bitext mining (XTREME; encoder only, no training)");
-    spec.paths = {{kSplitDev, "xtreme/bucc2018/{lang}-en.dev.{lang}"},
-                  {kSplitTest, "xtreme/bucc2018/{lang}-en.test.{lang}"}};
-    spec.languages = {{kSplitDev, kBuccLanguages}, {kSplitTest, kBuccLanguages}};
-    registry.add(std::move(spec));
-  }
-  {
-    // download_data.sh download_mewslix + utils_preprocess.py mewslix_preprocess; fine-tuning
-    // on wikipedia_pairs-train.jsonl as scripts/train_mewslix.sh (English Wikipedia
-    // mention-entity pairs); evaluation of WikiNews mentions against candidate_set_entities
-    // (utils_mewslix.py: MAP@20).
-    TaskSpec spec = target("mewslix", TaskType::kRetrieval, "mewslix", Metric::kMap20,
-                           "Mewsli-X entity linking as retrieval (trains on Wikipedia pairs)");
-    spec.paths = {{kSplitTrain, "xtreme/mewslix/wikipedia_pairs-train.jsonl"},
-                  {kSplitDev, "xtreme/mewslix/wikinews_mentions/dev-{lang}.jsonl"},
-                  {kSplitTest, "xtreme/mewslix/wikinews_mentions/test-{lang}.jsonl"}};
-    spec.languages = {
-        {kSplitTrain, {"en"}}, {kSplitDev, kMewslixLanguages}, {kSplitTest, kMewslixLanguages}};
-    registry.add(std::move(spec));
-  }
-  {
-    // download_data.sh download_lareqa (google-research-datasets/lareqa: xquad-r/LANG.json);
-    // scripts/train_lareqa.sh fine-tunes on SQuAD v1.1 train as (question, answer sentence)
-    // pairs, third_party/evaluate_retrieval.py evaluates xquad-r with utils_lareqa.py (mAP).
-    TaskSpec spec = target("lareqa", TaskType::kRetrieval, "lareqa", Metric::kMap20,
-                           "LAReQA language-agnostic answer retrieval (trains on SQuAD v1.1)");
-    spec.paths = {{kSplitTrain, "xtreme/squad/train-v1.1.json"},
-                  {kSplitTest, "xtreme/lareqa/xquad-r/{lang}.json"}};
-    spec.languages = {{kSplitTrain, {"en"}}, {kSplitTest, kXquadLanguages}};
-    registry.add(std::move(spec));
-  }
+  for (auto make : {xnli_task, pawsx_task, xcopa_task, udpos_task, panx_task, xquad_task, mlqa_task,
+                    tydiqa_task, tatoeba_task, bucc2018_task, mewslix_task, lareqa_task})
+    registry.add(make());
 }
 
 }  // namespace ordertune
