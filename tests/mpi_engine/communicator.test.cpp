@@ -3,6 +3,7 @@
 // messages. Every rank runs every check. Collectives come first and assertions after, so that a
 // failing check on one rank cannot leave the others waiting in a collective.
 #include "engine/engine_test.h"
+#include "mpi_engine/mpi_world.h"
 
 #include <cstdlib>
 #include <optional>
@@ -18,16 +19,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int world_size() {
-  int s = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
+using ordertune::testing::world_rank;
+using ordertune::testing::world_size;
 
 // Sets an environment variable for one scope, then restores it.
 class ScopedEnv {

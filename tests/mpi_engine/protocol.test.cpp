@@ -4,6 +4,7 @@
 // OT_MPI_CHECK on a failing MPI call. Every rank ends each test in a barrier, after its checks'
 // messages are all received, so that no message leaks into the next test.
 #include "engine/engine_test.h"
+#include "mpi_engine/mpi_world.h"
 
 #include <chrono>
 #include <thread>
@@ -24,16 +25,8 @@ using ordertune::testing::small_test_config;
 
 namespace {
 
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int world_size() {
-  int s = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
+using ordertune::testing::world_rank;
+using ordertune::testing::world_size;
 void nap() {
   std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
