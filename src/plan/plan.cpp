@@ -687,7 +687,7 @@ EncoderShape encoder_shape(const SweepConfig& config) {
     s.source = fmt::format("XLM-R large (nominal: {} does not exist yet)", path.string());
     return s;
   }
-  s.config = root_model_config(config, /*vocab_size=*/0);
+  s.config = read_hf_config(path.string());
   s.source = path.string();
   return s;
 }

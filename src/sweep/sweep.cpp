@@ -73,7 +73,6 @@ class Coordinator {
                (options.progress == ProgressStyle::kAuto && !bar_)),
         line_every_(options.progress_every),
         last_line_(start_) {
-    stopped_.assign(static_cast<size_t>(workers), false);
     unanswered_.assign(static_cast<size_t>(workers), false);
   }
 
@@ -91,7 +90,6 @@ class Coordinator {
   void request(const Request& r) {
     const int w = r.worker;
     order_.requested(w);
-    if (r.stopped) stopped_[static_cast<size_t>(w)] = true;
     unanswered_[static_cast<size_t>(w)] = true;
     if (r.finished >= 0) {
       sched_.finished(w, r.finished, unix_now() - start_, r.seconds);
@@ -208,7 +206,7 @@ class Coordinator {
   bool bar_, lines_;
   double line_every_, last_line_, last_bar_ = 0;
   int64_t tokens_ = 0;  // training tokens of the nodes finished in this run
-  std::vector<bool> stopped_, unanswered_;
+  std::vector<bool> unanswered_;
   std::deque<Reply> local_;  // replies to worker 0, in the order sent
   int finish_sent_ = 0;
 };

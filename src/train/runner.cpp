@@ -275,8 +275,7 @@ std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan) {
     auto it = by_stage.find(key);
     if (it != by_stage.end()) return it->second;
     const StageSpec spec = make_stage();
-    return by_stage[key] = {planned_steps(spec),
-                            static_cast<int64_t>(planned_eval_steps(spec).size())};
+    return by_stage[key] = {planned_steps(spec), planned_evaluations(spec)};
   };
   std::vector<NodeOutputs> out(plan.nodes.size());
   for (size_t n = 0; n < plan.nodes.size(); ++n) {

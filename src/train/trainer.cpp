@@ -207,10 +207,10 @@ bool all_have_dev(const StageSpec& stage) {
 
 }  // namespace
 
-std::vector<int64_t> planned_eval_steps(const StageSpec& stage) {
-  if (!all_have_dev(stage)) return {};
+int64_t planned_evaluations(const StageSpec& stage) {
+  if (!all_have_dev(stage)) return 0;
   const int64_t per_epoch = steps_per_epoch_of(stage);
-  return evaluation_steps(stage_steps(per_epoch, stage.settings), per_epoch, stage.settings);
+  return evaluation_count(stage_steps(per_epoch, stage.settings), per_epoch, stage.settings);
 }
 
 double linear_schedule(int64_t k, int64_t steps, int64_t warmup) {
@@ -473,11 +473,10 @@ StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t s
       // Rank 0 accumulated its micro-batches from zero, as a lone rank does; the chain adds the
       // others' in micro-batch order (dist/reduce.h).
       torch::Tensor g = flat.grad();
-      const std::vector<torch::Tensor> own(
-          spread_grads.begin(),
-          spread_grads.begin() + static_cast<std::ptrdiff_t>(spread_losses.size()));
-      chain_sum(*hooks.spread, g, stats, own, spread_losses, spread_rank > 0 ? local_tokens : 0.0,
-                kSpreadTag);
+      // spread_grads holds one buffer per owned micro-batch (allocated once per stage), each
+      // filled this step: no per-step copy of the list.
+      chain_sum(*hooks.spread, g, stats, spread_grads, spread_losses,
+                spread_rank > 0 ? local_tokens : 0.0, kSpreadTag);
     }
     const double grad_norm = flat.grad_norm();
     const double lr = s.lr * linear_schedule(step, steps, warmup);

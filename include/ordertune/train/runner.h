@@ -87,7 +87,7 @@ std::string score_split(TaskData& data, const std::string& target, const std::st
 // decision 4) is made of these.
 struct NodeOutputs {
   int64_t steps = 0;        // optimizer steps (planned_steps)
-  int64_t evaluations = 0;  // English dev evaluations (planned_eval_steps)
+  int64_t evaluations = 0;  // English dev evaluations (planned_evaluations)
   struct Scored {
     std::string language, split;
   };

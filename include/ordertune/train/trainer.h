@@ -126,8 +126,8 @@ HeadOptions head_for(const CachedTask& task);
 
 // Optimizer steps the stage will take.
 int64_t planned_steps(const StageSpec& stage);
-// The steps after which train_stage evaluates on dev (empty when a member has no dev split).
-std::vector<int64_t> planned_eval_steps(const StageSpec& stage);
+// How many times train_stage evaluates on dev (0 when a member has no dev split; stage_steps.h).
+int64_t planned_evaluations(const StageSpec& stage);
 // Learning-rate multiplier of update k (0-based) of `steps` with `warmup` warmup steps.
 double linear_schedule(int64_t k, int64_t steps, int64_t warmup);
 
