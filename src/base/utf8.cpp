@@ -1,5 +1,7 @@
 #include "ordertune/base/utf8.h"
 
+#include <algorithm>
+
 namespace ordertune {
 namespace {
 
@@ -110,6 +112,20 @@ size_t codepoint_to_byte_offset(const std::string& text, int64_t codepoint_offse
     ++seen;
   }
   return seen == codepoint_offset ? text.size() : std::string::npos;
+}
+
+int64_t byte_to_codepoint_offset(const std::string& text, size_t bytes) {
+  int64_t n = 0;
+  for (size_t i = 0; i < std::min(bytes, text.size()); ++i)
+    if (!is_continuation(static_cast<unsigned char>(text[i]))) ++n;
+  return n;
+}
+
+size_t next_codepoint(const std::string& text, size_t at) {
+  if (at >= text.size()) return text.size();
+  size_t n = at + 1;
+  while (n < text.size() && is_continuation(static_cast<unsigned char>(text[n]))) ++n;
+  return n;
 }
 
 size_t utf8_cut(const std::string& text, size_t bytes) {

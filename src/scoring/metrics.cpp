@@ -270,12 +270,7 @@ std::string entity_type(const std::string& tag, SeqevalTypeRule rule) {
     return dash == std::string::npos ? tag : tag.substr(dash + 1);
   }
   // chunk[1:].split('-', maxsplit=1)[-1] or '_' ; chunk[1:] drops the first code point.
-  size_t skip = 0;
-  if (!tag.empty()) {
-    skip = 1;
-    while (skip < tag.size() && (static_cast<unsigned char>(tag[skip]) & 0xC0) == 0x80) ++skip;
-  }
-  const std::string rest = tag.substr(skip);
+  const std::string rest = tag.substr(next_codepoint(tag, 0));
   const size_t dash = rest.find('-');
   std::string type = dash == std::string::npos ? rest : rest.substr(dash + 1);
   return type.empty() ? "_" : type;

@@ -24,6 +24,13 @@ void append_utf8(std::string& out, char32_t c);
 // std::string::npos when the offset is negative or past the end.
 size_t codepoint_to_byte_offset(const std::string& text, int64_t codepoint_offset);
 
+// The number of code points in the first `bytes` bytes of `text` (the inverse of
+// codepoint_to_byte_offset at a code point boundary).
+int64_t byte_to_codepoint_offset(const std::string& text, size_t bytes);
+
+// The byte index just after the code point that starts at `at` (text.size() at the end).
+size_t next_codepoint(const std::string& text, size_t at);
+
 // The largest n <= bytes at which `text` can be cut without splitting a code point.
 size_t utf8_cut(const std::string& text, size_t bytes);
 

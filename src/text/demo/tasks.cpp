@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "ordertune/base/error.h"
+#include "ordertune/base/utf8.h"
 #include "ordertune/text/demo/lexicon.h"
 
 namespace ordertune::demo {
@@ -307,13 +308,6 @@ Slot answer_slot(Question q) {
   OT_CHECK(false, "no answer slot for this question");
 }
 
-int64_t codepoints(const std::string& utf8, size_t bytes) {
-  int64_t n = 0;
-  for (size_t i = 0; i < bytes; ++i)
-    if ((static_cast<unsigned char>(utf8[i]) & 0xC0) != 0x80) ++n;
-  return n;
-}
-
 // ---- HellaSwag -------------------------------------------------------------------------------
 
 // An ending: the predicate of `subject` doing `verb` to `object`, without the subject.
@@ -447,7 +441,7 @@ QaParagraph render_paragraph(const QaParagraphItem& item, const Language& lang,
     qa.id = fmt::format("{}-q{}", id_prefix, k);
     qa.question = sentence_text(r.question(q.asked, q.kind));
     qa.answer = out.context.substr(begin, end - begin);
-    qa.answer_start = codepoints(out.context, begin);
+    qa.answer_start = byte_to_codepoint_offset(out.context, begin);
     out.qas.push_back(std::move(qa));
   }
   return out;
