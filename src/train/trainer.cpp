@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
@@ -308,219 +309,289 @@ StepBatches step_batches(Member& m, const TrainConfig& s, const BatchOptions& bo
   return out;
 }
 
-}  // namespace
-
-StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
-                        const TrainHooks& hooks, std::vector<XlmrForTask>* models) {
-  check_settings(stage);
-  const TrainConfig& s = stage.settings;
-  const torch::Device device = encoder->embeddings->word_embeddings->weight.device();
-  Communicator* group = hooks.group;
-  const int group_rank = group ? group->rank() : 0;
-  const int group_size = group ? group->size() : 1;
-  OT_CHECK(!(group && hooks.spread), "stage {}: a group and micro-batch spreading together",
-           stage.name);
-  const bool spreading = hooks.spread && hooks.spread->size() > 1;
-  const int spread_rank = spreading ? hooks.spread->rank() : 0;
-  const int spread_size = spreading ? hooks.spread->size() : 1;
-
-  StageModels staged = make_stage_models(encoder, stage, seed, device);
-  std::vector<Member>& members = staged.members;
-  const std::vector<double>& cumulative = staged.cumulative;
-  const std::shared_ptr<torch::nn::Module>& container = staged.container;
-  const bool uses_pooler = staged.uses_pooler;
-  // The pooler trains only with a multiple-choice head (Hugging Face's other heads leave it out).
+// The pooler trains only with a multiple-choice head (Hugging Face's other heads leave it out):
+// freezes it otherwise, returning what it froze (thawed when the stage ends).
+std::vector<torch::Tensor> freeze_unused_pooler(XlmrEncoder& encoder, const StageModels& staged) {
   std::vector<torch::Tensor> frozen;
-  if (!encoder->pooler.is_empty() && !uses_pooler)
+  if (!encoder->pooler.is_empty() && !staged.uses_pooler)
     for (auto& p : encoder->pooler->parameters())
       if (p.requires_grad()) {
         p.set_requires_grad(false);
         frozen.push_back(p);
       }
+  staged.container->train();
+  return frozen;
+}
 
-  container->train();
-  FlatParameters flat(*container);
-  AdamWOptions ao;
-  ao.lr = s.lr;
-  ao.weight_decay = s.weight_decay;
-  AdamW optimizer(flat, ao);
+// One stage's training on this rank: its members' models and the optimizer over one flat
+// buffer, the selection state and the curves. train_stage() resumes it if asked, runs its steps
+// and finishes it; each step is draw -> forward/backward -> reduce -> update -> record.
+class StageRun {
+ public:
+  StageRun(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed, const TrainHooks& hooks);
+  void resume(const TrainerSnapshot& snap);
+  void run();
+  StageResult finish(std::vector<XlmrForTask>* models);
 
-  StageResult result;
-  const int64_t steps = planned_steps(stage);
-  const int64_t warmup =
-      static_cast<int64_t>(std::llround(s.warmup_fraction * static_cast<double>(steps)));
-  const int64_t per_epoch = steps_per_epoch_of(stage);
-  const bool can_select = all_have_dev(stage);
-  const bool select_best = s.select == Selection::kBest && can_select;
-  double best_score = -std::numeric_limits<double>::infinity();
-  torch::Tensor best_weights;
-
-  auto evaluate_all = [&](int64_t step) {
-    const double t0 = now_seconds();
-    double mean = 0.0;
-    for (Member& m : members) {
-      if (!m.task->has_dev) continue;
-      EvalRecord r =
-          evaluate_task(*m.model, *m.task, m.task->dev, stage.eval_batch_size, stage.mask_id);
-      r.step = step;
-      mean += r.score / static_cast<double>(members.size());
-      log::info("{} step {}/{}: dev {} {:.2f}", stage.name, step, steps, m.task->name, r.score);
-      result.evals.push_back(std::move(r));
-    }
-    if (select_best && mean > best_score) {
-      best_score = mean;
-      best_weights = flat.data().clone();
-      result.selected_step = step;
-    }
-    result.eval_seconds += now_seconds() - t0;
-  };
-
-  // Resume: the snapshot's weights, moments, selection state and curves; the members' data
-  // positions are replayed (draws and batch orders derive from the seed and the step).
-  int64_t first_step = 0;
-  if (const TrainerSnapshot* snap = hooks.resume_from) {
-    if (snap->weights.numel() != flat.data().numel() ||
-        snap->exp_avg.numel() != flat.data().numel() ||
-        snap->exp_avg_sq.numel() != flat.data().numel() || snap->step <= 0 || snap->step >= steps ||
-        snap->result.steps != snap->step)
-      throw DataError(
-          fmt::format("stage {}: resume snapshot does not fit: expected {} parameters and "
-                      "a step in [1, {}), found {} parameters at step {}",
-                      stage.name, flat.data().numel(), steps, snap->weights.numel(), snap->step));
-    torch::NoGradGuard no_grad;
-    flat.data().copy_(snap->weights);
-    optimizer.exp_avg.copy_(snap->exp_avg);
-    optimizer.exp_avg_sq.copy_(snap->exp_avg_sq);
-    optimizer.set_steps(snap->step);
-    if (snap->best_weights.defined()) best_weights = snap->best_weights.clone();
-    best_score = snap->best_score;
-    result = snap->result;
-    first_step = snap->step;
-    for (int64_t k = 0; k < first_step; ++k) {
-      Member& m = members[draw_member(stage, cumulative, seed, k)];
-      for (int a = 0; a < s.grad_accum; ++a) m.next_micro_batch(s.batch_size);
-    }
+ private:
+  // Forward and backward of this rank's micro-batches; returns the loss sum they add to the
+  // step (spread ranks after the first keep theirs apart in spread_losses_).
+  double forward_backward(Member& m, const StepBatches& b, uint64_t dropout_seed);
+  // Sums gradients and [loss, tokens] over the group or along the spread chain.
+  void reduce(torch::Tensor& stats, double local_tokens);
+  void step(int64_t step);
+  void evaluate_all(int64_t step);
+  void snapshot(int64_t done);
+  double train_seconds_so_far() const {
+    return prior_train_seconds_ + (now_seconds() - start_) -
+           (result_.eval_seconds - prior_eval_seconds_);
   }
-  const double prior_train_seconds = result.train_seconds, prior_eval_seconds = result.eval_seconds;
-  const double start = now_seconds();
-  auto train_seconds_so_far = [&] {
-    return prior_train_seconds + (now_seconds() - start) -
-           (result.eval_seconds - prior_eval_seconds);
-  };
-  // The state after `done` steps, as views of the live buffers (valid during the hook's call).
-  auto snapshot = [&](int64_t done) {
-    TrainerSnapshot snap;
-    snap.step = done;
-    snap.weights = flat.data();
-    snap.exp_avg = optimizer.exp_avg;
-    snap.exp_avg_sq = optimizer.exp_avg_sq;
-    snap.best_weights = best_weights;
-    snap.best_score = best_score;
-    snap.result = result;
-    snap.result.train_seconds = train_seconds_so_far();
-    hooks.on_snapshot(snap);
-  };
+
+  XlmrEncoder& encoder_;
+  const StageSpec& stage_;
+  const TrainConfig& s_;
+  const uint64_t seed_;
+  const TrainHooks& hooks_;
+  const torch::Device device_;
+  Communicator* group_;
+  const int group_rank_, group_size_;
+  const bool spreading_;
+  const int spread_rank_, spread_size_;
+  StageModels staged_;
+  std::vector<torch::Tensor> frozen_;
+  FlatParameters flat_;
+  AdamW optimizer_;
+
+  StageResult result_;
+  const int64_t steps_, warmup_, per_epoch_;
+  const bool can_select_, select_best_;
+  double best_score_ = -std::numeric_limits<double>::infinity();
+  torch::Tensor best_weights_;
+  int64_t first_step_ = 0;
+  double prior_train_seconds_ = 0, prior_eval_seconds_ = 0, start_ = 0;
 
   // Spreading: the micro-batches this rank computes each step, and on ranks after the first a
   // gradient buffer for each (they wait for the partial sum of the ranks before).
-  const auto owned = slice_rows(s.grad_accum, spread_rank, spread_size);
-  std::vector<torch::Tensor> spread_grads;
-  if (spreading && spread_rank > 0)
-    for (int64_t a = owned.first; a < owned.second; ++a)
-      spread_grads.push_back(torch::empty_like(flat.grad()));
-  std::vector<double> spread_losses;
+  std::pair<int64_t, int64_t> owned_;
+  std::vector<torch::Tensor> spread_grads_;
+  std::vector<double> spread_losses_;
+};
 
-  const uint64_t mlm_seed = derive_seed(seed, "mlm");
-  for (int64_t step = first_step; step < steps; ++step) {
-    const uint64_t dropout_seed = derive_seed(seed, "dropout", static_cast<uint64_t>(step));
-    const size_t mi = draw_member(stage, cumulative, seed, step);
-    Member& m = members[mi];
-    const TaskType type = m.task->info.type;
-    BatchOptions bo;
-    bo.mlm_seed = derive_seed(mlm_seed, "step", static_cast<uint64_t>(step));
-    bo.mask_id = stage.mask_id;
-    bo.vocab_size = static_cast<int32_t>(encoder->config().vocab_size);
+AdamWOptions adamw_options(const TrainConfig& s) {
+  AdamWOptions ao;
+  ao.lr = s.lr;
+  ao.weight_decay = s.weight_decay;
+  return ao;
+}
 
-    const StepBatches b = step_batches(m, s, bo, spreading, owned, group_rank, group_size);
-    const std::vector<Batch>& local = b.local;
-    const double terms = b.terms, local_tokens = b.tokens;
-    double loss_total = 0;
-    spread_losses.clear();
-    for (size_t i = 0; i < local.size(); ++i) {
-      // Dropout is seeded per micro-batch, so that a resumed stage, or a rank computing only
-      // this micro-batch, draws the masks a lone rank draws.
-      torch::manual_seed(derive_seed(dropout_seed, "micro", static_cast<uint64_t>(b.micro[i])));
-      const DropoutRows rows(b.slices[i].first, b.slices[i].second - b.slices[i].first);
-      const torch::Tensor sum = loss_sum(*m.model, type, local[i], device);
-      if (terms > 0) (sum / terms).backward();
-      const double loss = sum.item<double>();
-      if (spreading && spread_rank > 0) {
-        // Kept apart: they are added to the partial sum of the ranks before this one.
-        spread_grads[i].copy_(flat.grad());
-        spread_losses.push_back(loss);
-        flat.zero_grad();
-      } else {
-        loss_total += loss;
-      }
-    }
-    torch::Tensor stats = torch::tensor({loss_total, local_tokens}, torch::kFloat64);
-    if (group && group_size > 1) {
-      torch::Tensor g = flat.grad();
-      all_reduce_buckets(*group, g);
-      group->all_reduce_sum(stats);
-    }
-    if (spreading) {
-      // Rank 0 accumulated its micro-batches from zero, as a lone rank does; the chain adds the
-      // others' in micro-batch order (dist/reduce.h).
-      torch::Tensor g = flat.grad();
-      // spread_grads holds one buffer per owned micro-batch (allocated once per stage), each
-      // filled this step: no per-step copy of the list.
-      chain_sum(*hooks.spread, g, stats, spread_grads, spread_losses,
-                spread_rank > 0 ? local_tokens : 0.0, kSpreadTag);
-    }
-    const double grad_norm = flat.grad_norm();
-    const double lr = s.lr * linear_schedule(step, steps, warmup);
-    optimizer.set_lr(lr);
-    optimizer.step(clip_coefficient(grad_norm, s.max_grad_norm));
-    flat.zero_grad();
+StageRun::StageRun(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
+                   const TrainHooks& hooks)
+    : encoder_(encoder),
+      stage_(stage),
+      s_(stage.settings),
+      seed_(seed),
+      hooks_(hooks),
+      device_(encoder->embeddings->word_embeddings->weight.device()),
+      group_(hooks.group),
+      group_rank_(hooks.group ? hooks.group->rank() : 0),
+      group_size_(hooks.group ? hooks.group->size() : 1),
+      spreading_(hooks.spread && hooks.spread->size() > 1),
+      spread_rank_(spreading_ ? hooks.spread->rank() : 0),
+      spread_size_(spreading_ ? hooks.spread->size() : 1),
+      staged_(make_stage_models(encoder, stage, seed, device_)),
+      frozen_(freeze_unused_pooler(encoder, staged_)),
+      flat_(*staged_.container),
+      optimizer_(flat_, adamw_options(s_)),
+      steps_(planned_steps(stage)),
+      warmup_(static_cast<int64_t>(
+          std::llround(s_.warmup_fraction * static_cast<double>(planned_steps(stage))))),
+      per_epoch_(steps_per_epoch_of(stage)),
+      can_select_(all_have_dev(stage)),
+      select_best_(s_.select == Selection::kBest && all_have_dev(stage)),
+      owned_(slice_rows(s_.grad_accum, spread_rank_, spread_size_)) {
+  if (spreading_ && spread_rank_ > 0)
+    for (int64_t a = owned_.first; a < owned_.second; ++a)
+      spread_grads_.push_back(torch::empty_like(flat_.grad()));
+}
 
-    result.steps = step + 1;
-    result.losses.push_back(static_cast<float>(terms > 0 ? stats[0].item<double>() / terms : 0.0));
-    result.learning_rates.push_back(static_cast<float>(lr));
-    result.grad_norms.push_back(static_cast<float>(grad_norm));
-    result.step_tasks.push_back(static_cast<int32_t>(mi));
-    result.tokens += static_cast<int64_t>(stats[1].item<double>());
+// The snapshot's weights, moments, selection state and curves; the members' data positions are
+// replayed (draws and batch orders derive from the seed and the step).
+void StageRun::resume(const TrainerSnapshot& snap) {
+  const int64_t numel = flat_.data().numel();
+  if (snap.weights.numel() != numel || snap.exp_avg.numel() != numel ||
+      snap.exp_avg_sq.numel() != numel || snap.step <= 0 || snap.step >= steps_ ||
+      snap.result.steps != snap.step)
+    throw DataError(fmt::format(
+        "stage {}: resume snapshot does not fit: expected {} parameters and a step in [1, {}), "
+        "found {} parameters at step {}",
+        stage_.name, numel, steps_, snap.weights.numel(), snap.step));
+  torch::NoGradGuard no_grad;
+  flat_.data().copy_(snap.weights);
+  optimizer_.exp_avg.copy_(snap.exp_avg);
+  optimizer_.exp_avg_sq.copy_(snap.exp_avg_sq);
+  optimizer_.set_steps(snap.step);
+  if (snap.best_weights.defined()) best_weights_ = snap.best_weights.clone();
+  best_score_ = snap.best_score;
+  result_ = snap.result;
+  first_step_ = snap.step;
+  for (int64_t k = 0; k < first_step_; ++k) {
+    Member& m = staged_.members[draw_member(stage_, staged_.cumulative, seed_, k)];
+    for (int a = 0; a < s_.grad_accum; ++a) m.next_micro_batch(s_.batch_size);
+  }
+}
 
-    if (can_select && evaluates_after(step + 1, steps, per_epoch, stage.settings))
-      evaluate_all(step + 1);
-    const bool go = !hooks.on_step || hooks.on_step(step + 1, steps, result);
-    const bool periodic = hooks.snapshot_every > 0 && (step + 1) % hooks.snapshot_every == 0;
-    if (hooks.on_snapshot && step + 1 < steps && (!go || periodic)) snapshot(step + 1);
+void StageRun::run() {
+  prior_train_seconds_ = result_.train_seconds;
+  prior_eval_seconds_ = result_.eval_seconds;
+  start_ = now_seconds();
+  for (int64_t k = first_step_; k < steps_; ++k) {
+    step(k);
+    if (can_select_ && evaluates_after(k + 1, steps_, per_epoch_, s_)) evaluate_all(k + 1);
+    const bool go = !hooks_.on_step || hooks_.on_step(k + 1, steps_, result_);
+    const bool periodic = hooks_.snapshot_every > 0 && (k + 1) % hooks_.snapshot_every == 0;
+    if (hooks_.on_snapshot && k + 1 < steps_ && (!go || periodic)) snapshot(k + 1);
     if (!go) break;
   }
-  result.train_seconds = train_seconds_so_far();
-  if (select_best && best_weights.defined()) {
-    torch::NoGradGuard no_grad;
-    flat.data().copy_(best_weights);
-  } else {
-    result.selected_step = result.steps;
+  result_.train_seconds = train_seconds_so_far();
+}
+
+double StageRun::forward_backward(Member& m, const StepBatches& b, uint64_t dropout_seed) {
+  double loss_total = 0;
+  spread_losses_.clear();
+  for (size_t i = 0; i < b.local.size(); ++i) {
+    // Dropout is seeded per micro-batch, so that a resumed stage, or a rank computing only
+    // this micro-batch, draws the masks a lone rank draws.
+    torch::manual_seed(derive_seed(dropout_seed, "micro", static_cast<uint64_t>(b.micro[i])));
+    const DropoutRows rows(b.slices[i].first, b.slices[i].second - b.slices[i].first);
+    const torch::Tensor sum = loss_sum(*m.model, m.task->info.type, b.local[i], device_);
+    if (b.terms > 0) (sum / b.terms).backward();
+    const double loss = sum.item<double>();
+    if (spreading_ && spread_rank_ > 0) {
+      // Kept apart: they are added to the partial sum of the ranks before this one.
+      spread_grads_[i].copy_(flat_.grad());
+      spread_losses_.push_back(loss);
+      flat_.zero_grad();
+    } else {
+      loss_total += loss;
+    }
   }
-  for (auto& p : frozen) p.set_requires_grad(true);
+  return loss_total;
+}
+
+void StageRun::reduce(torch::Tensor& stats, double local_tokens) {
+  if (group_ && group_size_ > 1) {
+    torch::Tensor g = flat_.grad();
+    all_reduce_buckets(*group_, g);
+    group_->all_reduce_sum(stats);
+  }
+  if (spreading_) {
+    // Rank 0 accumulated its micro-batches from zero, as a lone rank does; the chain adds the
+    // others' in micro-batch order (dist/reduce.h). spread_grads_ holds one buffer per owned
+    // micro-batch (allocated once per stage), each filled this step.
+    torch::Tensor g = flat_.grad();
+    chain_sum(*hooks_.spread, g, stats, spread_grads_, spread_losses_,
+              spread_rank_ > 0 ? local_tokens : 0.0, kSpreadTag);
+  }
+}
+
+void StageRun::step(int64_t step) {
+  const uint64_t dropout_seed = derive_seed(seed_, "dropout", static_cast<uint64_t>(step));
+  const size_t mi = draw_member(stage_, staged_.cumulative, seed_, step);
+  Member& m = staged_.members[mi];
+  BatchOptions bo;
+  bo.mlm_seed = derive_seed(derive_seed(seed_, "mlm"), "step", static_cast<uint64_t>(step));
+  bo.mask_id = stage_.mask_id;
+  bo.vocab_size = static_cast<int32_t>(encoder_->config().vocab_size);
+
+  const StepBatches b = step_batches(m, s_, bo, spreading_, owned_, group_rank_, group_size_);
+  const double loss_total = forward_backward(m, b, dropout_seed);
+  torch::Tensor stats = torch::tensor({loss_total, b.tokens}, torch::kFloat64);
+  reduce(stats, b.tokens);
+  const double grad_norm = flat_.grad_norm();
+  const double lr = s_.lr * linear_schedule(step, steps_, warmup_);
+  optimizer_.set_lr(lr);
+  optimizer_.step(clip_coefficient(grad_norm, s_.max_grad_norm));
+  flat_.zero_grad();
+
+  result_.steps = step + 1;
+  result_.losses.push_back(
+      static_cast<float>(b.terms > 0 ? stats[0].item<double>() / b.terms : 0.0));
+  result_.learning_rates.push_back(static_cast<float>(lr));
+  result_.grad_norms.push_back(static_cast<float>(grad_norm));
+  result_.step_tasks.push_back(static_cast<int32_t>(mi));
+  result_.tokens += static_cast<int64_t>(stats[1].item<double>());
+}
+
+void StageRun::evaluate_all(int64_t step) {
+  const double t0 = now_seconds();
+  double mean = 0.0;
+  for (Member& m : staged_.members) {
+    if (!m.task->has_dev) continue;
+    EvalRecord r =
+        evaluate_task(*m.model, *m.task, m.task->dev, stage_.eval_batch_size, stage_.mask_id);
+    r.step = step;
+    mean += r.score / static_cast<double>(staged_.members.size());
+    log::info("{} step {}/{}: dev {} {:.2f}", stage_.name, step, steps_, m.task->name, r.score);
+    result_.evals.push_back(std::move(r));
+  }
+  if (select_best_ && mean > best_score_) {
+    best_score_ = mean;
+    best_weights_ = flat_.data().clone();
+    result_.selected_step = step;
+  }
+  result_.eval_seconds += now_seconds() - t0;
+}
+
+// The state after `done` steps, as views of the live buffers (valid during the hook's call).
+void StageRun::snapshot(int64_t done) {
+  TrainerSnapshot snap;
+  snap.step = done;
+  snap.weights = flat_.data();
+  snap.exp_avg = optimizer_.exp_avg;
+  snap.exp_avg_sq = optimizer_.exp_avg_sq;
+  snap.best_weights = best_weights_;
+  snap.best_score = best_score_;
+  snap.result = result_;
+  snap.result.train_seconds = train_seconds_so_far();
+  hooks_.on_snapshot(snap);
+}
+
+StageResult StageRun::finish(std::vector<XlmrForTask>* models) {
+  if (select_best_ && best_weights_.defined()) {
+    torch::NoGradGuard no_grad;
+    flat_.data().copy_(best_weights_);
+  } else {
+    result_.selected_step = result_.steps;
+  }
+  for (auto& p : frozen_) p.set_requires_grad(true);
   // The encoder's parameters are views of the flat buffer, which also holds the heads: give
   // them their own storage so the heads and optimizer state are freed with this scope.
   {
     torch::NoGradGuard no_grad;
-    for (auto& p : encoder->parameters()) {
+    for (auto& p : encoder_->parameters()) {
       p.mutable_grad() = torch::Tensor();
       p.set_data(p.detach().clone());
     }
   }
   if (models)
-    for (Member& m : members) {
+    for (Member& m : staged_.members) {
       m.model->eval();
       models->push_back(m.model);
     }
-  return result;
+  return std::move(result_);
+}
+
+}  // namespace
+
+StageResult train_stage(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
+                        const TrainHooks& hooks, std::vector<XlmrForTask>* models) {
+  check_settings(stage);
+  OT_CHECK(!(hooks.group && hooks.spread), "stage {}: a group and micro-batch spreading together",
+           stage.name);
+  StageRun run(encoder, stage, seed, hooks);
+  if (hooks.resume_from) run.resume(*hooks.resume_from);
+  run.run();
+  return run.finish(models);
 }
 
 }  // namespace ordertune
