@@ -294,9 +294,7 @@ void CacheWriter::write_split(const std::string& task, const std::string& split,
 void CacheWriter::copy_task_from(const std::filesystem::path& old_cache, const std::string& task) {
   h5::File old = h5::File::open(old_cache, /*writable=*/false);
   const std::string path = "tasks/" + task;
-  h5::h5_check(
-      H5Ocopy(old.id(), path.c_str(), impl_->file.id(), path.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-      "copying " + path + " from " + old_cache.string());
+  impl_->file.root().copy_from(old.root(), path);
 }
 
 void CacheWriter::commit() {
@@ -323,7 +321,7 @@ CacheReader::CacheReader(const std::filesystem::path& path) : impl_(std::make_un
         fmt::format("{}: expected a data cache, found no such file (run `ordertune "
                     "prepare --config FILE` first)",
                     path.string()));
-  if (H5Fis_hdf5(path.string().c_str()) <= 0)
+  if (!h5::is_hdf5(path))
     throw DataError(
         fmt::format("{}: expected an HDF5 data cache, found another kind of file", path.string()));
   impl_->file = h5::File::open(path, /*writable=*/false);

@@ -379,7 +379,10 @@ void add_intermediate_readers(std::map<std::string, ReaderFn>& formats) {
   formats["jiant_ccg"] = read_jiant_ccg;
 }
 
-void register_intermediate_tasks(TaskRegistry& registry) {
+namespace {
+
+// Sentence-pair classification: MNLI, QQP, SNLI and the ANLI rounds.
+void add_pair_tasks(TaskRegistry& registry) {
   const std::vector<std::string> kNliLabels = {"contradiction", "entailment", "neutral"};
 
   // MNLI (matched). jiant: hf_datasets_tasks.py "mnli" (glue/mnli; validation_matched -> val,
@@ -444,6 +447,10 @@ void register_intermediate_tasks(TaskRegistry& registry) {
     s.options["rounds"] = "1,2,3";
     registry.add(std::move(s));
   }
+}
+
+// CCG supertagging: a tagging task with an open tag set.
+void add_ccg_task(TaskRegistry& registry) {
   // CCG supertagging (CCGbank, LDC2005T13; no download). jiant: scripts/ccg/ccg_proc.py writes
   // ccg.train / ccg.dev / ccg.test ("tokens<TAB>tags"), read by tasks/lib/ccg.py; we expect them
   // in data/ccg/. Open tag set: labels are collected from the training split.
@@ -452,6 +459,10 @@ void register_intermediate_tasks(TaskRegistry& registry) {
                              {kSplitDev, "jiant/ccg/ccg.dev"},
                              {kSplitTest, "jiant/ccg/ccg.test"}},
                             "CCG supertagging (CCGbank), English; jiant layout"));
+}
+
+// Multiple choice: CommonsenseQA, Cosmos QA, HellaSwag.
+void add_multiple_choice_tasks(TaskRegistry& registry) {
   // CommonsenseQA. jiant: hf_datasets_tasks.py "commonsenseqa" (HF commonsense_qa, train/val/
   // test); tasks/lib/commonsenseqa.py also reads the original JSONL; CHOICE_KEYS = A..E.
   {
@@ -479,6 +490,10 @@ void register_intermediate_tasks(TaskRegistry& registry) {
     s.num_choices = 4;
     registry.add(std::move(s));
   }
+}
+
+// Extractive QA (SQuAD v1.1, v2.0) and masked language modelling on raw text.
+void add_qa_and_mlm_tasks(TaskRegistry& registry) {
   // SQuAD. jiant: dl_datasets/files_tasks.py download_squad_data_and_write_config keeps the
   // official file names (rajpurkar.github.io/SQuAD-explorer) in data/squad_v1 and data/squad_v2;
   // there is no public test set.
@@ -495,6 +510,15 @@ void register_intermediate_tasks(TaskRegistry& registry) {
   registry.add(english_task("mlm", TaskType::kMLM, "text", Metric::kMlm,
                             {{kSplitTrain, "mlm/{lang}.txt"}, {kSplitDev, "mlm/{lang}.dev.txt"}},
                             "masked language modelling on raw text lines, mlm/{lang}.txt"));
+}
+
+}  // namespace
+
+void register_intermediate_tasks(TaskRegistry& registry) {
+  add_pair_tasks(registry);
+  add_ccg_task(registry);
+  add_multiple_choice_tasks(registry);
+  add_qa_and_mlm_tasks(registry);
 }
 
 }  // namespace ordertune

@@ -263,31 +263,12 @@ std::vector<hsize_t> h5_dims(c10::IntArrayRef shape) {
   return std::vector<hsize_t>(shape.begin(), shape.end());
 }
 
-h5::Handle h5_space(const std::vector<hsize_t>& dims) {
-  if (dims.empty()) return h5::Handle(h5::h5_check(H5Screate(H5S_SCALAR), "scalar dataspace"));
-  return h5::Handle(h5::h5_check(
-      H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "dataspace"));
-}
-
-std::vector<int64_t> h5_dataset_shape(hid_t dataset, const std::string& what) {
-  h5::Handle space(h5::h5_check(H5Dget_space(dataset), what + ": dataspace"));
-  const int rank = static_cast<int>(h5::h5_check(H5Sget_simple_extent_ndims(space.id()), what));
-  std::vector<hsize_t> dims(static_cast<size_t>(rank));
-  if (rank > 0) H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
-  return std::vector<int64_t>(dims.begin(), dims.end());
-}
-
 // Writes a contiguous CPU tensor as an N-d dataset (created here) with the given types.
-void h5_write_tensor(hid_t location, const std::string& name, const torch::Tensor& tensor,
-                     hid_t file_type, hid_t memory_type, const std::string& where) {
+void h5_write_tensor(const h5::Group& group, const std::string& name, const torch::Tensor& tensor,
+                     hid_t file_type, hid_t memory_type) {
   const torch::Tensor t = tensor.contiguous();
-  h5::Handle space = h5_space(h5_dims(t.sizes()));
-  h5::Handle ds(h5::h5_check(H5Dcreate2(location, name.c_str(), file_type, space.id(), H5P_DEFAULT,
-                                        H5P_DEFAULT, H5P_DEFAULT),
-                             where + ": creating dataset " + name));
-  if (t.numel() > 0)
-    h5::h5_check(H5Dwrite(ds.id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()),
-                 where + ": writing dataset " + name);
+  const h5::Dataset ds = group.create_dataset(name, file_type, h5_dims(t.sizes()), "");
+  if (t.numel() > 0) ds.write_all(memory_type, t.data_ptr());
 }
 
 LoadReport load_h5_group(torch::nn::Module& module, bool task_model, bool load_head,
@@ -296,19 +277,15 @@ LoadReport load_h5_group(torch::nn::Module& module, bool task_model, bool load_h
   catalog.source = group.path();
   catalog.where_missing = group.path();
   for (const std::string& name : group.children()) {
-    h5::Handle object(h5::h5_check(H5Oopen(group.id(), name.c_str(), H5P_DEFAULT),
-                                   group.path() + ": opening " + name));
-    if (H5Iget_type(object.id()) != H5I_DATASET) continue;
+    if (!group.is_dataset(name)) continue;
+    const h5::Dataset ds = group.open_dataset(name);
     CatalogEntry entry;
     entry.where = group.path();
-    entry.shape = h5_dataset_shape(object.id(), group.path() + "/" + name);
-    h5::Handle type(h5::h5_check(H5Dget_type(object.id()), group.path() + ": type of " + name));
-    const bool has_dtype = H5Aexists(object.id(), "dtype") > 0;
-    entry.dtype = has_dtype ? h5::get_string_attr(object.id(), "dtype")
-                            : (H5Tget_class(type.id()) == H5T_FLOAT ? "float32" : "unknown");
-    entry.loadable = (entry.dtype == "float32" && H5Tget_class(type.id()) == H5T_FLOAT) ||
-                     (entry.dtype == "bfloat16" && H5Tget_class(type.id()) == H5T_INTEGER &&
-                      H5Tget_size(type.id()) == 2);
+    entry.shape = ds.shape();
+    entry.dtype =
+        ds.has_attr("dtype") ? ds.attr_string("dtype") : (ds.is_float() ? "float32" : "unknown");
+    entry.loadable = (entry.dtype == "float32" && ds.is_float()) ||
+                     (entry.dtype == "bfloat16" && !ds.is_float() && ds.element_size() == 2);
     catalog.entries[name] = entry;
   }
   catalog.copy = [&](const std::vector<std::pair<std::string, torch::Tensor>>& pairs) {
@@ -317,12 +294,9 @@ LoadReport load_h5_group(torch::nn::Module& module, bool task_model, bool load_h
       const bool bf16 = catalog.entries.at(key).dtype == "bfloat16";
       torch::Tensor buffer =
           torch::empty(catalog.entries.at(key).shape, bf16 ? torch::kBFloat16 : torch::kFloat);
-      h5::Handle ds(h5::h5_check(H5Dopen2(group.id(), key.c_str(), H5P_DEFAULT),
-                                 group.path() + ": opening dataset " + key));
       if (buffer.numel() > 0)
-        h5::h5_check(H5Dread(ds.id(), bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
-                             H5P_DEFAULT, buffer.data_ptr()),
-                     group.path() + ": reading dataset " + key);
+        group.open_dataset(key).read_all(bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT,
+                                         buffer.data_ptr());
       torch::Tensor target = param;
       target.copy_(buffer);
     }
@@ -593,31 +567,22 @@ void save_hf_checkpoint(const XlmrForTaskImpl& model, const fs::path& dir, Weigh
 
 void create_h5_weights(const torch::nn::Module& module, const h5::Group& group, WeightDtype dtype) {
   const hid_t file_type = dtype == WeightDtype::kBFloat16 ? H5T_STD_U16LE : H5T_IEEE_F32LE;
-  for (const auto& [name, t] : parameters_of(module)) {
-    h5::Handle space = h5_space(h5_dims(t.sizes()));
-    h5::Handle ds(h5::h5_check(H5Dcreate2(group.id(), name.c_str(), file_type, space.id(),
-                                          H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                               group.path() + ": creating dataset " + name));
-    h5::set_string_attr(ds.id(), "dtype", h5_dtype_name(dtype));
-  }
+  for (const auto& [name, t] : parameters_of(module))
+    group.create_dataset(name, file_type, h5_dims(t.sizes()), "")
+        .set_attr("dtype", h5_dtype_name(dtype));
 }
 
 void write_h5_weights(const torch::nn::Module& module, const h5::Group& group) {
   for (const auto& [name, t] : parameters_of(module)) {
-    const std::string where = group.path() + "/" + name;
-    h5::Handle ds(h5::h5_check(H5Dopen2(group.id(), name.c_str(), H5P_DEFAULT),
-                               group.path() + ": opening dataset " + name));
-    const std::vector<int64_t> shape = h5_dataset_shape(ds.id(), where);
+    const h5::Dataset ds = group.open_dataset(name);
+    const std::vector<int64_t> shape = ds.shape();
     if (shape != t.sizes().vec())
       throw CheckpointError(fmt::format("{}: tensor '{}': expected {}, found {}", group.path(),
                                         name, shape_string(t.sizes()), shape_string(shape)));
-    const bool bf16 = h5::get_string_attr(ds.id(), "dtype") == "bfloat16";
+    const bool bf16 = ds.attr_string("dtype") == "bfloat16";
     const torch::Tensor cpu =
         t.detach().to(torch::kCPU, bf16 ? torch::kBFloat16 : torch::kFloat).contiguous();
-    if (cpu.numel() > 0)
-      h5::h5_check(H5Dwrite(ds.id(), bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
-                            H5P_DEFAULT, cpu.data_ptr()),
-                   "writing " + where);
+    if (cpu.numel() > 0) ds.write_all(bf16 ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT, cpu.data_ptr());
   }
 }
 
@@ -717,12 +682,9 @@ torch::Tensor forward_to_h5(const fs::path& model_dir, const fs::path& inputs,
   const torch::Tensor hidden = all_hidden_states(*encoder, batch);
   h5::File file = h5::File::create(out);
   const h5::Group root = file.root();
-  h5_write_tensor(root.id(), "hidden_states", hidden, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                  out.string());
-  h5_write_tensor(root.id(), "attention_mask", batch.attention_mask, H5T_STD_I64LE,
-                  H5T_NATIVE_INT64, out.string());
-  h5_write_tensor(root.id(), "input_ids", batch.input_ids, H5T_STD_I64LE, H5T_NATIVE_INT64,
-                  out.string());
+  h5_write_tensor(root, "hidden_states", hidden, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT);
+  h5_write_tensor(root, "attention_mask", batch.attention_mask, H5T_STD_I64LE, H5T_NATIVE_INT64);
+  h5_write_tensor(root, "input_ids", batch.input_ids, H5T_STD_I64LE, H5T_NATIVE_INT64);
   root.set_attr("note", std::string("hidden_states[0] is the embedding output, hidden_states[i] "
                                     "the output of layer i"));
   root.set_attr("model", model_dir.string());

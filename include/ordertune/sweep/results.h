@@ -37,8 +37,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
+#include <hdf5.h>
 #include <mpi.h>
 
 #include "ordertune/config/config.h"
@@ -86,6 +89,36 @@ ResultsLayout make_results_layout(const Plan& plan, const std::vector<NodeOutput
                                   const SweepConfig& config, const XlmrConfig& model);
 // The checkpoint parameter table (names, flat offsets, shapes) of an encoder, into `layout`.
 void set_checkpoint_parameters(ResultsLayout& layout, XlmrEncoderImpl& encoder);
+
+// Every group and dataset of a results file, in creation order (results.cpp's schema table): a
+// dataset has either static contents, written when the file is created, or a fill value and is
+// written by the nodes as they finish. README's "results file" table documents it.
+struct ResultsSchema {
+  using Values = std::variant<std::monostate, std::vector<int8_t>, std::vector<int32_t>,
+                              std::vector<int64_t>, std::vector<uint64_t>, std::vector<uint8_t>,
+                              std::vector<double>, std::vector<std::string>>;
+  using Fill = std::variant<std::monostate, int8_t, int32_t, int64_t, float, double>;
+  using Attributes = std::vector<std::pair<std::string, std::string>>;
+  struct Group {
+    std::string path;  // "/plan"
+    std::string description;
+    Attributes attributes;
+  };
+  struct Dataset {
+    std::string path;  // "/plan/kind"
+    std::string description;
+    std::vector<hsize_t> dims;
+    hid_t type = -1;  // stored type when neither contents nor fill say it
+    Values contents;  // static contents
+    Fill fill;        // written by nodes, filled with this until then (none: never read unwritten)
+    Attributes attributes;
+  };
+  Attributes attributes;  // of the file
+  std::vector<Group> groups;
+  std::vector<Dataset> datasets;
+};
+ResultsSchema results_schema(const SweepConfig& config, const Plan& plan,
+                             const ResultsLayout& layout);
 
 // What a finished node reports.
 struct NodeRecord {
