@@ -104,6 +104,12 @@ size_t string_width(const std::vector<std::string>& values) {
   return n;
 }
 
+std::string library_version() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return fmt::format("{}.{}.{}", major, minor, release);
+}
+
 bool is_hdf5(const std::filesystem::path& path) {
   silence_hdf5_once();
   return H5Fis_hdf5(path.string().c_str()) > 0;

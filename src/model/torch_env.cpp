@@ -7,11 +7,11 @@
 
 #include <ATen/autocast_mode.h>
 #include <fmt/format.h>
-#include <hdf5.h>
 #include <mpi.h>
 #include <torch/torch.h>
 
 #include "ordertune/base/error.h"
+#include "ordertune/data/h5.h"
 
 namespace ordertune {
 
@@ -56,16 +56,14 @@ int configure_threads(int threads, int ranks_on_node) {
 }
 
 std::string build_info() {
-  unsigned h5_major = 0, h5_minor = 0, h5_release = 0;
-  H5get_libversion(&h5_major, &h5_minor, &h5_release);
   char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
   int len = 0;
   MPI_Get_library_version(mpi_version, &len);
   std::string mpi(mpi_version, static_cast<size_t>(len));
   if (auto comma = mpi.find(','); comma != std::string::npos) mpi.resize(comma);
-  return fmt::format("ordertune 0.1.0; LibTorch {}; CUDA {}; HDF5 {}.{}.{} (parallel); {}",
-                     TORCH_VERSION, torch::cuda::is_available() ? "available" : "not available",
-                     h5_major, h5_minor, h5_release, mpi);
+  return fmt::format("ordertune 0.1.0; LibTorch {}; CUDA {}; HDF5 {} (parallel); {}", TORCH_VERSION,
+                     torch::cuda::is_available() ? "available" : "not available",
+                     h5::library_version(), mpi);
 }
 
 }  // namespace ordertune

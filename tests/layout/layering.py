@@ -126,6 +126,17 @@ for folder in (root / "src", inc_root):
                     problems.append(f"{where}: {concern} includes <{target}> ({lib}); "
                                     f"include/ordertune/{concern}/README.md allows {sorted(libraries.get(concern, ())) or 'none'}")
 
+# One HDF5 layer: only data/h5 calls the HDF5 C API (type constants such as H5T_NATIVE_FLOAT may
+# appear anywhere hdf5 is allowed).
+h5_call = re.compile(r"\bH5[A-Za-z][A-Za-z0-9_]*\s*\(")
+for folder in (root / "src", inc_root):
+    for f in sorted(folder.rglob("*")):
+        if f.suffix not in (".h", ".cpp") or f.relative_to(folder).with_suffix("").as_posix() == "data/h5":
+            continue
+        for n, line in enumerate(f.read_text(errors="replace").splitlines(), 1):
+            if h5_call.search(line) and not line.lstrip().startswith("//"):
+                problems.append(f"{f.relative_to(root)}:{n}: calls the HDF5 C API ({h5_call.search(line).group(0)}...); go through data/h5.h")
+
 # Twins: each header's source and each source's header (a source may also implement a header of
 # its concern under another name, e.g. readers declared in task_reader.h: listed here).
 NO_HEADER = {"data/readers_intermediate", "data/readers_xtreme"}
@@ -142,7 +153,8 @@ for s in sorted(sources - headers - NO_HEADER):
 # A user's clone has only itself: nothing in the tree may point beside it.
 outside = re.compile(r"\.\./" + "sha" + r"red\b")  # the sibling folder, spelt in pieces
 for f in sorted(root.rglob("*")):
-    if not f.is_file() or ".git" in f.parts or "build" in f.relative_to(root).parts[:1]:
+    top = f.relative_to(root).parts[:1]
+    if not f.is_file() or ".git" in f.parts or (top and (top[0].startswith("build") or top[0] == ".venv")):
         continue
     if f.suffix not in (".h", ".cpp", ".py", ".sh", ".txt", ".md", ".toml", ".sbatch", ".json", ".cmake", "") :
         continue

@@ -50,6 +50,9 @@ Handle string_type(size_t width);
 // The width a fixed-width string type needs for `values` (at least 1).
 size_t string_width(const std::vector<std::string>& values);
 
+// The HDF5 library's version, "1.10.8".
+std::string library_version();
+
 // Whether `path` is an HDF5 file (false for any other file or none).
 bool is_hdf5(const std::filesystem::path& path);
 
