@@ -157,6 +157,9 @@ class MpiCommunicator final : public Communicator {
 
   void barrier() override { OT_MPI_CHECK(MPI_Barrier(comm_)); }
 
+ protected:
+  MPI_Comm host_comm() const override { return comm_; }
+
  private:
   // Calls f(offset, count) over [0, total) in pieces of at most max_count_per_call.
   template <typename F>
@@ -173,6 +176,12 @@ class MpiCommunicator final : public Communicator {
           "communicator (mpi): {}: expected a CPU tensor, found one on {} (use the NCCL "
           "communicator for GPUs)",
           op, t.device().str()));
+    if (options_.device_data_only &&
+        (t.scalar_type() == torch::kInt64 || t.scalar_type() == torch::kFloat64))
+      throw LibraryError(fmt::format(
+          "communicator (mpi, strict): {}: a {} tensor is host data (a control message or a "
+          "sum), which NCCL would refuse; send it with {}_host",
+          op, describe(t), op));
   }
 
   void check_peer(int peer, const char* what) const {
@@ -243,6 +252,7 @@ class NcclCommunicator final : public Communicator {
           device_.str()));
     OT_MPI_CHECK(MPI_Comm_rank(comm, &rank_));
     OT_MPI_CHECK(MPI_Comm_size(comm, &size_));
+    OT_MPI_CHECK(MPI_Comm_dup(comm, &host_));
     ncclUniqueId id;
     if (rank_ == 0) OT_NCCL_CHECK(ncclGetUniqueId(&id), nullptr);
     OT_MPI_CHECK(MPI_Bcast(&id, static_cast<int>(sizeof(id)), MPI_BYTE, 0, comm));
@@ -252,6 +262,7 @@ class NcclCommunicator final : public Communicator {
   }
   ~NcclCommunicator() override {
     if (comm_ != nullptr) ncclCommDestroy(comm_);
+    if (host_ != MPI_COMM_NULL && !mpi_finalized()) MPI_Comm_free(&host_);
   }
   NcclCommunicator(const NcclCommunicator&) = delete;
   NcclCommunicator& operator=(const NcclCommunicator&) = delete;
@@ -325,8 +336,11 @@ class NcclCommunicator final : public Communicator {
                                     what, size_ - 1, peer));
   }
 
+  MPI_Comm host_comm() const override { return host_; }
+
   torch::Device device_;
   ncclComm_t comm_ = nullptr;
+  MPI_Comm host_ = MPI_COMM_NULL;  // host data (control, sums) goes over MPI
   int rank_ = 0;
   int size_ = 1;
 };
@@ -336,6 +350,33 @@ class NcclCommunicator final : public Communicator {
 }  // namespace
 
 // ---- public functions ----------------------------------------------------------------------
+
+void Communicator::broadcast_host(void* data, int64_t bytes, int root) {
+  OT_CHECK(bytes >= 0 && bytes <= INT_MAX, "broadcast_host: {} bytes", bytes);
+  OT_MPI_CHECK(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, host_comm()));
+}
+
+void Communicator::all_reduce_sum_host(double* values, int count) {
+  OT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_DOUBLE, MPI_SUM, host_comm()));
+}
+
+void Communicator::send_host(const void* data, int64_t bytes, int peer, int tag) {
+  OT_CHECK(bytes >= 0 && bytes <= INT_MAX, "send_host: {} bytes", bytes);
+  OT_MPI_CHECK(MPI_Send(data, static_cast<int>(bytes), MPI_BYTE, peer, tag, host_comm()));
+}
+
+void Communicator::recv_host(void* data, int64_t bytes, int peer, int tag) {
+  OT_CHECK(bytes >= 0 && bytes <= INT_MAX, "recv_host: {} bytes", bytes);
+  MPI_Status status;
+  OT_MPI_CHECK(MPI_Recv(data, static_cast<int>(bytes), MPI_BYTE, peer, tag, host_comm(), &status));
+  int got = 0;
+  OT_MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &got));
+  if (got != bytes)
+    throw LibraryError(
+        fmt::format("communicator: recv_host from rank {} tag {}: expected {} "
+                    "bytes, received {}",
+                    peer, tag, bytes, got));
+}
 
 void all_reduce_buckets(Communicator& comm, torch::Tensor& flat, int64_t bucket_bytes) {
   if (bucket_bytes <= 0)
@@ -371,7 +412,10 @@ std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm comm, const torch:
 
 std::unique_ptr<Communicator> make_communicator(MPI_Comm comm, const torch::Device& device) {
   if (device.is_cuda()) return make_nccl_communicator(comm, device);
-  return make_mpi_communicator(comm);
+  MpiCommunicatorOptions options;
+  const char* strict = std::getenv("ORDERTUNE_STRICT_COMMUNICATOR");
+  options.device_data_only = strict != nullptr && std::string(strict) == "1";
+  return make_mpi_communicator(comm, options);
 }
 
 bool nccl_available() {

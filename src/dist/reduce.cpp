@@ -6,7 +6,7 @@
 
 namespace ordertune {
 
-void chain_sum(Communicator& comm, torch::Tensor& grad, torch::Tensor& stats,
+void chain_sum(Communicator& comm, torch::Tensor& grad, std::array<double, 2>& stats,
                const std::vector<torch::Tensor>& own_grads, const std::vector<double>& own_losses,
                double own_tokens, int tag) {
   const int rank = comm.rank(), size = comm.size();
@@ -15,21 +15,20 @@ void chain_sum(Communicator& comm, torch::Tensor& grad, torch::Tensor& stats,
   OT_CHECK(rank > 0 || own_grads.empty(), "chain_sum: rank 0 passes its parts in grad and stats");
   if (rank > 0) {
     comm.recv(grad, rank - 1, tag);
-    comm.recv(stats, rank - 1, tag);
-    double loss = stats[0].item<double>();
+    comm.recv_host(stats.data(), sizeof stats, rank - 1, tag);
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < own_grads.size(); ++i) {
       grad.add_(own_grads[i]);
-      loss += own_losses[i];
+      stats[0] += own_losses[i];
     }
-    stats = torch::tensor({loss, stats[1].item<double>() + own_tokens}, torch::kFloat64);
+    stats[1] += own_tokens;
   }
   if (rank + 1 < size) {
     comm.send(grad, rank + 1, tag);
-    comm.send(stats, rank + 1, tag);
+    comm.send_host(stats.data(), sizeof stats, rank + 1, tag);
   }
   comm.broadcast(grad, size - 1);
-  comm.broadcast(stats, size - 1);
+  comm.broadcast_host(stats, size - 1);
 }
 
 }  // namespace ordertune

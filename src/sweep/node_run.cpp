@@ -92,12 +92,9 @@ void NodeRunner::begin_node(int64_t id, Communicator* ranks, bool writer, const 
                             Started& run) {
   const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
   run.hooks.on_step = [this, ranks, &run](int64_t, int64_t, const StageResult&) {
-    int go = keep_going_() ? 1 : 0;
-    if (ranks) {  // rank 0 of `ranks` decides for all of them: they stop at the same step
-      torch::Tensor t = torch::tensor({go}, torch::kInt64);
-      ranks->broadcast(t, 0);
-      go = static_cast<int>(t[0].item<int64_t>());
-    }
+    int64_t go = keep_going_() ? 1 : 0;
+    // Rank 0 of `ranks` decides for all of them: they stop at the same step (host data).
+    if (ranks) ranks->broadcast_host(go, 0);
     if (!go) run.interrupted = true;
     return go != 0;
   };

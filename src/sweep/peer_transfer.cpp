@@ -66,18 +66,21 @@ bool PeerTransfer::receive(int64_t node, int from, XlmrEncoder& into,
              header[1], node, total);
     ok = header[1] == total;
   }
-  if (group_) {
-    torch::Tensor t = torch::tensor({ok}, torch::kInt64);
-    group_->broadcast(t, 0);
-    ok = t[0].item<int64_t>();
-  }
+  if (group_) group_->broadcast_host(ok, 0);
   if (!ok) return false;
   torch::NoGradGuard no_grad;
   for (torch::Tensor& p : params) {
-    torch::Tensor buffer = torch::empty({p.numel()}, torch::kFloat32);
-    if (leader_) link_->recv(buffer, from, protocol::kTagWeights);
-    if (group_) group_->broadcast(buffer, 0);
-    p.copy_(buffer.view(p.sizes()).to(p.device(), p.scalar_type()));
+    // The leader receives on the host (the link is MPI) and loads the parameter; the group then
+    // copies the parameter itself, device data, from the leader.
+    if (leader_) {
+      torch::Tensor buffer = torch::empty({p.numel()}, torch::kFloat32);
+      link_->recv(buffer, from, protocol::kTagWeights);
+      p.copy_(buffer.view(p.sizes()).to(p.device(), p.scalar_type()));
+    }
+    if (group_) {
+      torch::Tensor flat = p.view({-1});
+      group_->broadcast(flat, 0);
+    }
   }
   return true;
 }

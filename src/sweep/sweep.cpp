@@ -335,22 +335,21 @@ class Worker {
   // The leader's answer and the drops to apply, to every rank of the group (protocol's wire
   // format, plus the number of drops, then the drops).
   void share_with_group(Reply& answer, std::vector<int64_t>& drops) {
-    torch::Tensor head = torch::empty({protocol::kWireInts + 1}, torch::kInt64);
+    // Host data: over MPI whatever the group's backend (communicator.h).
+    std::array<int64_t, protocol::kWireInts + 1> head{};
     if (leader_) {
       const protocol::Wire w = protocol::pack(answer);
-      std::copy(w.begin(), w.end(), head.data_ptr<int64_t>());
-      head.data_ptr<int64_t>()[protocol::kWireInts] = static_cast<int64_t>(drops.size());
+      std::copy(w.begin(), w.end(), head.begin());
+      head[protocol::kWireInts] = static_cast<int64_t>(drops.size());
     }
-    s_.group->broadcast(head, 0);
+    s_.group->broadcast_host(head, 0);
     protocol::Wire w{};
-    std::copy(head.data_ptr<int64_t>(), head.data_ptr<int64_t>() + protocol::kWireInts, w.begin());
+    std::copy(head.begin(), head.begin() + protocol::kWireInts, w.begin());
     answer = protocol::unpack_reply(w);
-    const int64_t count = head.data_ptr<int64_t>()[protocol::kWireInts];
+    const int64_t count = head[protocol::kWireInts];
     if (count == 0) return;
-    torch::Tensor d =
-        leader_ ? torch::tensor(drops, torch::kInt64) : torch::empty({count}, torch::kInt64);
-    s_.group->broadcast(d, 0);
-    drops.assign(d.data_ptr<int64_t>(), d.data_ptr<int64_t>() + d.numel());
+    drops.resize(static_cast<size_t>(count));
+    s_.group->broadcast_host(drops.data(), count * static_cast<int64_t>(sizeof(int64_t)), 0);
   }
 
   SweepContext& s_;

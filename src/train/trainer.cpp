@@ -1,5 +1,6 @@
 #include "ordertune/train/trainer.h"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -338,7 +339,7 @@ class StageRun {
   // step (spread ranks after the first keep theirs apart in spread_losses_).
   double forward_backward(Member& m, const StepBatches& b, uint64_t dropout_seed);
   // Sums gradients and [loss, tokens] over the group or along the spread chain.
-  void reduce(torch::Tensor& stats, double local_tokens);
+  void reduce(std::array<double, 2>& stats, double local_tokens);
   void step(int64_t step);
   void evaluate_all(int64_t step);
   void snapshot(int64_t done);
@@ -478,11 +479,11 @@ double StageRun::forward_backward(Member& m, const StepBatches& b, uint64_t drop
   return loss_total;
 }
 
-void StageRun::reduce(torch::Tensor& stats, double local_tokens) {
+void StageRun::reduce(std::array<double, 2>& stats, double local_tokens) {
   if (group_ && group_size_ > 1) {
     torch::Tensor g = flat_.grad();
-    all_reduce_buckets(*group_, g);
-    group_->all_reduce_sum(stats);
+    all_reduce_buckets(*group_, g);  // device data
+    group_->all_reduce_sum_host(stats.data(), 2);
   }
   if (spreading_) {
     // Rank 0 accumulated its micro-batches from zero, as a lone rank does; the chain adds the
@@ -505,7 +506,7 @@ void StageRun::step(int64_t step) {
 
   const StepBatches b = step_batches(m, s_, bo, spreading_, owned_, group_rank_, group_size_);
   const double loss_total = forward_backward(m, b, dropout_seed);
-  torch::Tensor stats = torch::tensor({loss_total, b.tokens}, torch::kFloat64);
+  std::array<double, 2> stats{loss_total, b.tokens};  // [loss sum, tokens], host data
   reduce(stats, b.tokens);
   const double grad_norm = flat_.grad_norm();
   const double lr = s_.lr * linear_schedule(step, steps_, warmup_);
@@ -514,12 +515,11 @@ void StageRun::step(int64_t step) {
   flat_.zero_grad();
 
   result_.steps = step + 1;
-  result_.losses.push_back(
-      static_cast<float>(b.terms > 0 ? stats[0].item<double>() / b.terms : 0.0));
+  result_.losses.push_back(static_cast<float>(b.terms > 0 ? stats[0] / b.terms : 0.0));
   result_.learning_rates.push_back(static_cast<float>(lr));
   result_.grad_norms.push_back(static_cast<float>(grad_norm));
   result_.step_tasks.push_back(static_cast<int32_t>(mi));
-  result_.tokens += static_cast<int64_t>(stats[1].item<double>());
+  result_.tokens += static_cast<int64_t>(stats[1]);
 }
 
 void StageRun::evaluate_all(int64_t step) {

@@ -256,6 +256,44 @@ TEST_CASE("the MPI backend rejects tensors it cannot handle with one clear line"
   comm->barrier();
 }
 
+TEST_CASE("host data goes over MPI on either backend; a strict MPI backend refuses it as tensors",
+          "[mpi][communicator]") {
+  MpiCommunicatorOptions strict;
+  strict.device_data_only = true;
+  auto comm = make_mpi_communicator(MPI_COMM_WORLD, strict);
+  const int rank = comm->rank(), size = comm->size();
+  // Host operations: a broadcast struct, a sum of doubles, a send/recv ring.
+  struct Control {
+    int64_t kind, node;
+  } c{rank == 0 ? 7 : -1, rank == 0 ? 42 : -1};
+  comm->broadcast_host(c, 0);
+  CHECK(c.kind == 7);
+  CHECK(c.node == 42);
+  double sums[2] = {1.0, static_cast<double>(rank)};
+  comm->all_reduce_sum_host(sums, 2);
+  CHECK(sums[0] == size);
+  CHECK(sums[1] == size * (size - 1) / 2);
+  if (size > 1) {
+    int64_t token = rank;
+    if (rank > 0) comm->recv_host(&token, sizeof token, rank - 1, 5);
+    if (rank + 1 < size) comm->send_host(&token, sizeof token, rank + 1, 5);
+    CHECK(token == 0);  // rank 0's value, passed along the chain
+  }
+  // Device data (float32) still goes through the tensor path; host dtypes do not.
+  auto grad = torch::ones({3});
+  comm->all_reduce_sum(grad);
+  CHECK(grad[0].item<float>() == static_cast<float>(size));
+  auto flags = torch::zeros({2}, torch::kInt64);
+  CHECK_THROWS_AS(comm->broadcast(flags, 0), LibraryError);
+  CHECK_THROWS_WITH(comm->broadcast(flags, 0),
+                    "communicator (mpi, strict): broadcast: a [2] int64 tensor is host data (a "
+                    "control message or a sum), which NCCL would refuse; send it with "
+                    "broadcast_host");
+  auto stats = torch::zeros({2}, torch::kFloat64);
+  CHECK_THROWS_WITH(comm->all_reduce_sum(stats), Contains("[2] float64 tensor is host data"));
+  comm->barrier();
+}
+
 TEST_CASE("without NCCL compiled in, a CUDA communicator is a configuration error",
           "[mpi][communicator]") {
   if (nccl_available()) return;  // a GPU build: covered by the GPU tests

@@ -40,7 +40,10 @@ TEST_CASE("chain_sum equals one rank's in-order sums bit for bit", "[mpi][reduce
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  auto comm = make_mpi_communicator(MPI_COMM_WORLD);
+  // Strict: the stats must travel as host data, as they must on NCCL (communicator.h).
+  MpiCommunicatorOptions strict;
+  strict.device_data_only = true;
+  auto comm = make_mpi_communicator(MPI_COMM_WORLD, strict);
   for (const int64_t micro : {int64_t{1}, int64_t{2}, int64_t{5}, int64_t{8}}) {
     INFO(micro << " micro-batches on " << size << " ranks");
     // One rank alone: from zero, each micro-batch in order.
@@ -56,7 +59,7 @@ TEST_CASE("chain_sum equals one rank's in-order sums bit for bit", "[mpi][reduce
     const int64_t first = rank * base + std::min<int64_t>(rank, extra);
     const int64_t last = first + base + (rank < extra ? 1 : 0);
     torch::Tensor grad = torch::zeros({257});
-    torch::Tensor stats = torch::zeros({2}, torch::kFloat64);
+    std::array<double, 2> stats{0.0, 0.0};
     std::vector<torch::Tensor> own;
     std::vector<double> own_losses;
     double own_tokens = 0;
@@ -67,7 +70,7 @@ TEST_CASE("chain_sum equals one rank's in-order sums bit for bit", "[mpi][reduce
         loss += micro_loss(k);
         tokens += micro_tokens(k);
       }
-      stats = torch::tensor({loss, tokens}, torch::kFloat64);
+      stats = {loss, tokens};
     } else {
       for (int64_t k = first; k < last; ++k) {
         own.push_back(micro_grad(k));
@@ -84,8 +87,8 @@ TEST_CASE("chain_sum equals one rank's in-order sums bit for bit", "[mpi][reduce
     chain_sum(*comm, grad, stats, own, own_losses, own_tokens, /*tag=*/91);
 
     CHECK(same_bits(grad, lone));
-    CHECK(stats[0].item<double>() == lone_loss);
-    CHECK(stats[1].item<double>() == lone_tokens);
+    CHECK(stats[0] == lone_loss);
+    CHECK(stats[1] == lone_tokens);
     if (micro >= 5) CHECK_FALSE(same_bits(reassociated, lone));  // the data can tell orders apart
   }
 }

@@ -17,6 +17,14 @@ using namespace ordertune;
 
 namespace {
 
+// Refuses host data sent as tensors, as NCCL does (communicator.h): the trainer's sums and the
+// chain's stats must take the host path.
+MpiCommunicatorOptions strict() {
+  MpiCommunicatorOptions o;
+  o.device_data_only = true;
+  return o;
+}
+
 std::vector<float> weights_of(XlmrEncoder& e) {
   std::vector<float> out;
   for (const auto& p : e->parameters()) {
@@ -58,7 +66,7 @@ TEST_CASE("a group of all ranks with global batch B reproduces one rank with bat
 
     std::vector<float> alone_w, group_w;
     const StageResult alone = run(stage, nullptr, &alone_w);
-    std::unique_ptr<Communicator> world = make_mpi_communicator(MPI_COMM_WORLD);
+    std::unique_ptr<Communicator> world = make_mpi_communicator(MPI_COMM_WORLD, strict());
     const StageResult grouped = run(stage, world.get(), &group_w);
 
     INFO((tagging ? "tagging" : "classification"));
@@ -110,7 +118,7 @@ TEST_CASE("micro-batches spread over all ranks give one rank's losses and weight
 
     std::vector<float> alone_w, spread_w;
     const StageResult alone = run(stage, nullptr, &alone_w);
-    std::unique_ptr<Communicator> world = make_mpi_communicator(MPI_COMM_WORLD);
+    std::unique_ptr<Communicator> world = make_mpi_communicator(MPI_COMM_WORLD, strict());
     const StageResult spread = run(stage, nullptr, &spread_w, world.get());
 
     INFO(c.name << ", grad_accum " << c.grad_accum << ", " << world->size() << " ranks");

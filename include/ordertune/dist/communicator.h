@@ -10,6 +10,11 @@
 //         Compiled only when CMake finds NCCL and LibTorch has CUDA (ORDERTUNE_WITH_NCCL).
 // The trainer sees only Communicator; make_communicator() picks the backend from the device.
 //
+// Two kinds of traffic: device data (gradient buckets, weights: tensors on the rank's device)
+// goes through the tensor operations, on NCCL for a GPU; host data (control messages, flags,
+// loss and token sums) goes through the *_host operations, over MPI on the same ranks for either
+// backend. NCCL refuses host tensors, so host data never travels as a tensor.
+//
 // Error model: a tensor the backend cannot handle (a dtype MPI cannot sum, a CUDA tensor on the
 // MPI backend, a build without NCCL) is a ConfigError, since the device and precision come from
 // the configuration; a non-contiguous buffer or a short message is a LibraryError; a failing
@@ -21,6 +26,7 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 #include <mpi.h>
 #include <torch/types.h>
@@ -61,6 +67,22 @@ class Communicator {
   // Returns when every rank of the group has entered the barrier. On NCCL the work queued on the
   // current stream before it has completed too.
   virtual void barrier() = 0;
+
+  // Host data, over MPI on the group's ranks whatever the backend: `bytes` bytes at `data`
+  // (the same count on every rank). Collective as their tensor twins.
+  void broadcast_host(void* data, int64_t bytes, int root);
+  void all_reduce_sum_host(double* values, int count);
+  void send_host(const void* data, int64_t bytes, int peer, int tag);
+  void recv_host(void* data, int64_t bytes, int peer, int tag);
+  template <typename T>
+  void broadcast_host(T& value, int root) {
+    static_assert(std::is_trivially_copyable_v<T>, "host data is sent as bytes");
+    broadcast_host(&value, static_cast<int64_t>(sizeof(T)), root);
+  }
+
+ protected:
+  // The MPI communicator host data travels on (the backend's own, or a duplicate for NCCL).
+  virtual MPI_Comm host_comm() const = 0;
 };
 
 // All-reduces (sums) a contiguous buffer, e.g. FlatParameters::grad(), in consecutive buckets of
@@ -72,7 +94,12 @@ void all_reduce_buckets(Communicator& comm, torch::Tensor& flat,
                         int64_t bucket_bytes = kDefaultBucketBytes);
 
 struct MpiCommunicatorOptions {
-  bool take_ownership = false;           // MPI_Comm_free the communicator in the destructor
+  bool take_ownership = false;  // MPI_Comm_free the communicator in the destructor
+  // Refuse, as NCCL would refuse a host tensor, tensors that can only be host data: int64 and
+  // float64 (control messages and sums; device data is float32, bfloat16 or float16). Lets a
+  // CPU run check that every collective the sweep and the trainer make goes the way it would on
+  // GPUs. make_communicator() sets it when ORDERTUNE_STRICT_COMMUNICATOR=1.
+  bool device_data_only = false;
   int64_t max_count_per_call = INT_MAX;  // elements (bytes for send/recv/broadcast) per MPI
                                          // call: MPI counts are int, larger buffers are chunked
 };

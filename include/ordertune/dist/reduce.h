@@ -11,6 +11,8 @@
 // total is bitwise the lone rank's for any number of ranks (tests/mpi_engine/reduce.test.cpp).
 #pragma once
 
+#include <array>
+
 #include <vector>
 
 #include <torch/types.h>
@@ -20,16 +22,18 @@
 namespace ordertune {
 
 // One rank's part of a chained step.
-//   grad, stats   rank 0: its running sums (gradient; float64 [loss, tokens]), accumulated from
-//                 zero over its micro-batches as a lone rank would. Ranks > 0: buffers of the
-//                 same shape and dtype, overwritten by the partial sums received.
+//   grad, stats   rank 0: its running sums (gradient on the device; [loss, tokens] on the host),
+//                 accumulated from zero over its micro-batches as a lone rank would. Ranks > 0:
+//                 a gradient buffer of the same shape and dtype, overwritten by the partial sums
+//                 received (and stats too). The gradient goes through the tensor path (NCCL on
+//                 GPUs), the stats through the host path (communicator.h).
 //   own_grads, own_losses   ranks > 0: the gradient and loss of each of its micro-batches, in
 //                 micro-batch order (empty on rank 0 and on ranks without micro-batches, which
 //                 only pass the sum on).
 //   own_tokens    ranks > 0: the tokens of its micro-batches.
 // On return every rank holds the totals in grad and stats. Collective over `comm` (send, recv and
 // broadcast with `tag`); every rank calls it once per step.
-void chain_sum(Communicator& comm, torch::Tensor& grad, torch::Tensor& stats,
+void chain_sum(Communicator& comm, torch::Tensor& grad, std::array<double, 2>& stats,
                const std::vector<torch::Tensor>& own_grads, const std::vector<double>& own_losses,
                double own_tokens, int tag);
 
