@@ -15,20 +15,46 @@
 
 namespace ordertune {
 
-void set_training_precision(Precision precision, const c10::Device& device) {
-  if (precision != Precision::kBf16) return;
-  if (!device.is_cuda())
-    throw ConfigError(
-        "model.dtype = \"bf16\": expected a CUDA device (bf16 autocast is CUDA only), found " +
-        device.str());
-    // The API was renamed in LibTorch 2.4.
+namespace {
+
+// bf16 autocast on the CPU needs LibTorch 2.x (1.13's CPU autocast casts a different op list).
+constexpr bool kCpuAutocast = TORCH_VERSION_MAJOR >= 2;
+
+// Turns autocast for `type` on (bf16) or off on this thread. The API was renamed in LibTorch 2.4.
+void set_autocast(c10::DeviceType type, bool on) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  at::autocast::set_autocast_enabled(at::kCUDA, true);
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_enabled(type, on);
+  if (on) at::autocast::set_autocast_dtype(type, at::kBFloat16);
 #else
-  at::autocast::set_enabled(true);
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  if (type == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(on);
+    if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  } else {
+    at::autocast::set_cpu_enabled(on);
+    if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
 #endif
+}
+
+}  // namespace
+
+bool cpu_bf16_supported() {
+  return kCpuAutocast;
+}
+
+void set_training_precision(Precision precision, const c10::Device& device) {
+  const bool bf16 = precision == Precision::kBf16;
+  if (bf16 && !device.is_cuda() && !kCpuAutocast)
+    throw ConfigError(
+        "model.dtype = \"bf16\": expected a CUDA device, or LibTorch 2.x for bf16 on the CPU; "
+        "this build has LibTorch " TORCH_VERSION " and the device is " +
+        device.str());
+  clear_autocast_cache();
+  set_autocast(device.type(), bf16);
+}
+
+void clear_autocast_cache() {
+  at::autocast::clear_cache();
 }
 
 int configure_threads(int threads, int ranks_on_node) {

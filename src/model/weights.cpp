@@ -20,6 +20,7 @@
 
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
+#include "ordertune/model/torch_env.h"
 
 namespace ordertune {
 namespace {
@@ -165,6 +166,7 @@ LoadReport match_and_load(torch::nn::Module& module, bool task_model, bool load_
     log::info("{}: {} checkpoint tensor(s) not used: {}{}", catalog.source, report.unused.size(),
               fmt::join(shown, ", "), report.unused.size() > kShown ? ", ..." : "");
   }
+  clear_autocast_cache();  // new weights: drop bf16 copies of the old ones
   return report;
 }
 

@@ -1,5 +1,7 @@
 #include "ordertune/sweep/peer_transfer.h"
 
+#include "ordertune/model/torch_env.h"
+
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -82,6 +84,7 @@ bool PeerTransfer::receive(int64_t node, int from, XlmrEncoder& into,
       group_->broadcast(flat, 0);
     }
   }
+  clear_autocast_cache();
   return true;
 }
 

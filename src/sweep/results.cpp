@@ -26,6 +26,7 @@
 #include "ordertune/base/log.h"
 #include "ordertune/data/h5.h"
 #include "ordertune/dist/mpi_check.h"
+#include "ordertune/model/torch_env.h"
 
 namespace ordertune {
 
@@ -709,6 +710,7 @@ void ResultsFile::read_checkpoint(int64_t node, XlmrEncoderImpl& encoder) const 
   transfer_encoder(impl_->d("/checkpoints/weights"), row,
                    layout_.checkpoint_dtype == WeightDtype::kBFloat16, layout_.param_names,
                    layout_.param_offsets, encoder, /*write=*/false);
+  clear_autocast_cache();
 }
 
 // ---- reading ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "ordertune/base/log.h"
 #include "ordertune/dist/communicator.h"
 #include "ordertune/dist/reduce.h"
+#include "ordertune/model/torch_env.h"
 #include "ordertune/plan/stage_steps.h"
 #include "ordertune/train/batching.h"
 #include "ordertune/train/optim.h"
@@ -435,6 +436,7 @@ void StageRun::resume(const TrainerSnapshot& snap) {
   best_score_ = snap.best_score;
   result_ = snap.result;
   first_step_ = snap.step;
+  clear_autocast_cache();
   for (int64_t k = 0; k < first_step_; ++k) {
     Member& m = staged_.members[draw_member(stage_, staged_.cumulative, seed_, k)];
     for (int a = 0; a < s_.grad_accum; ++a) m.next_micro_batch(s_.batch_size);
@@ -442,6 +444,7 @@ void StageRun::resume(const TrainerSnapshot& snap) {
 }
 
 void StageRun::run() {
+  clear_autocast_cache();  // weights may have been loaded since the last forward
   prior_train_seconds_ = result_.train_seconds;
   prior_eval_seconds_ = result_.eval_seconds;
   start_ = now_seconds();
@@ -513,6 +516,7 @@ void StageRun::step(int64_t step) {
   optimizer_.set_lr(lr);
   optimizer_.step(clip_coefficient(grad_norm, s_.max_grad_norm));
   flat_.zero_grad();
+  clear_autocast_cache();  // the bf16 copies are of the old weights now
 
   result_.steps = step + 1;
   result_.losses.push_back(static_cast<float>(b.terms > 0 ? stats[0] / b.terms : 0.0));
@@ -534,6 +538,7 @@ void StageRun::evaluate_all(int64_t step) {
     log::info("{} step {}/{}: dev {} {:.2f}", stage_.name, step, steps_, m.task->name, r.score);
     result_.evals.push_back(std::move(r));
   }
+  clear_autocast_cache();
   if (select_best_ && mean > best_score_) {
     best_score_ = mean;
     best_weights_ = flat_.data().clone();
@@ -573,6 +578,7 @@ StageResult StageRun::finish(std::vector<XlmrForTask>* models) {
       p.set_data(p.detach().clone());
     }
   }
+  clear_autocast_cache();
   if (models)
     for (Member& m : staged_.members) {
       m.model->eval();

@@ -11,6 +11,8 @@
 #include <numeric>
 #include <set>
 
+#include "ordertune/base/error.h"
+#include "ordertune/model/torch_env.h"
 #include "ordertune/plan/stage_steps.h"
 #include "ordertune/sweep/resume.h"
 #include "ordertune/train/batching.h"
@@ -456,3 +458,85 @@ TEST_CASE("the trainer runs the steps and evaluations the planner counts (stage_
           evaluation_count(steps, per_epoch, stage.settings));
   }
 }
+
+// ---- bf16 autocast (issue 13, defect 2) --------------------------------------------------------
+
+namespace {
+
+// model.dtype for this thread during a test; back to fp32 (autocast off) at the end.
+struct PrecisionScope {
+  explicit PrecisionScope(Precision p) { set_training_precision(p, torch::kCPU); }
+  ~PrecisionScope() { set_training_precision(Precision::kFp32, torch::kCPU); }
+};
+
+// The encoder's last hidden state for the first rows of the stage's training split.
+torch::Tensor hidden_of(XlmrEncoder& e, const StageSpec& stage) {
+  const std::vector<int64_t> items{0, 1, 2, 3};
+  const Batch b = make_batch(stage.tasks[0].train, items, BatchOptions{});
+  torch::NoGradGuard no_grad;
+  e->eval();
+  return e->forward(b.input_ids, b.attention_mask).last_hidden_state.to(torch::kFloat32);
+}
+
+}  // namespace
+
+#if TORCH_VERSION_MAJOR >= 2
+TEST_CASE("bf16 on the CPU: a forward after training sees the trained weights, not cached copies",
+          "[trainer][bf16]") {
+  PrecisionScope bf16(Precision::kBf16);
+  StageSpec stage = classification_stage(64, 1);
+  stage.settings.lr = 3e-3;
+  XlmrEncoder e = fresh_encoder(3);
+  const torch::Tensor before = hidden_of(e, stage);
+  train_stage(e, stage, 10);
+  // As the trainer left autocast's cache, then with the cache emptied: LibTorch keeps the bf16
+  // copy of each fp32 leaf parameter until clear_cache(), so without the trainer's clearing the
+  // first forward would use copies of older weights.
+  const torch::Tensor cached = hidden_of(e, stage);
+  clear_autocast_cache();
+  const torch::Tensor fresh = hidden_of(e, stage);
+  CHECK(torch::equal(cached, fresh));
+  CHECK_FALSE(torch::equal(before, fresh));  // training changed the weights
+}
+
+TEST_CASE("bf16 on the CPU tracks fp32 training within a stated tolerance", "[trainer][bf16]") {
+  StageSpec stage = classification_stage(512, 2);
+  stage.settings.epochs = 2;
+  stage.settings.lr = 3e-3;
+  stage.settings.warmup_fraction = 0.1;
+  auto run = [&](Precision p) {
+    PrecisionScope scope(p);
+    XlmrEncoder e = fresh_encoder(4);
+    return train_stage(e, stage, 5).losses;
+  };
+  const std::vector<float> fp32 = run(Precision::kFp32), bf16 = run(Precision::kBf16);
+  REQUIRE(fp32.size() == 128);
+  REQUIRE(bf16.size() == fp32.size());
+  auto mean = [](auto from, auto to) {
+    return std::accumulate(from, to, 0.0) / static_cast<double>(to - from);
+  };
+  const double fp32_first = mean(fp32.begin(), fp32.begin() + 16);
+  const double fp32_last = mean(fp32.end() - 16, fp32.end());
+  const double bf16_last = mean(bf16.end() - 16, bf16.end());
+  REQUIRE(fp32_last < fp32_first * 0.9);  // the fp32 run learns
+  // Tolerance: bf16's final loss is within a quarter of fp32's loss drop of fp32's final loss
+  // (bf16 keeps 8 bits of mantissa; training on stale bf16 copies would not learn at all).
+  INFO("fp32 " << fp32_first << " -> " << fp32_last << ", bf16 -> " << bf16_last);
+  CHECK(std::abs(bf16_last - fp32_last) < 0.25 * (fp32_first - fp32_last));
+  CHECK(bf16 != fp32);  // autocast was on: bf16 arithmetic differs from fp32
+}
+#else
+TEST_CASE("bf16 on the CPU needs LibTorch 2.x: with 1.13 it is a configuration error",
+          "[trainer][bf16]") {
+  REQUIRE_FALSE(cpu_bf16_supported());
+  CHECK_THROWS_AS(set_training_precision(Precision::kBf16, torch::kCPU), ConfigError);
+  CHECK_THROWS_WITH(set_training_precision(Precision::kBf16, torch::kCPU),
+                    Catch::Matchers::Contains("expected a CUDA device, or LibTorch 2.x"));
+  // The forward is unchanged by a cleared cache when autocast is off.
+  const StageSpec stage = classification_stage(16, 1);
+  XlmrEncoder e = fresh_encoder(3);
+  const torch::Tensor a = hidden_of(e, stage);
+  clear_autocast_cache();
+  CHECK(torch::equal(a, hidden_of(e, stage)));
+}
+#endif

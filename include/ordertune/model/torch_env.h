@@ -17,10 +17,17 @@ namespace ordertune {
 // Sets at::set_num_threads, at::set_num_interop_threads(1), and OMP/OpenBLAS variables.
 int configure_threads(int threads, int ranks_on_node);
 
-// model.dtype on `device` (DESIGN.md decision 9): fp32 does nothing; bf16 turns on bf16
-// autocast for CUDA on this thread (weights stay fp32). bf16 on the CPU is a ConfigError:
-// model.dtype = "bf16": expected a CUDA device (bf16 autocast is CUDA only), found cpu
+// model.dtype on `device` (DESIGN.md decision 9), on this thread: bf16 turns bf16 autocast on
+// for the device's type (weights stay fp32), fp32 turns it off. bf16 on the CPU needs LibTorch
+// 2.x; with 1.13 it is a ConfigError naming the version.
 void set_training_precision(Precision precision, const c10::Device& device);
+// Whether this build can train bf16 on the CPU (LibTorch 2.x).
+bool cpu_bf16_supported();
+
+// Autocast keeps the bf16 copy of each fp32 leaf parameter until this is called (per thread):
+// without it every forward after a weight change would use the old copy. The trainer calls it
+// after each optimizer step, after evaluation and after loading or copying weights.
+void clear_autocast_cache();
 
 // One line: ordertune, LibTorch, CUDA availability, HDF5 and MPI versions.
 std::string build_info();

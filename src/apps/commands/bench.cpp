@@ -93,9 +93,9 @@ void validate(const TrainBenchOptions& o) {
   if (o.vocab < 4)
     throw ConfigError(
         fmt::format("bench train: --vocab: expected >= 4 (3 special ids + 1), got {}", o.vocab));
-  if (o.dtype == Precision::kBf16 && o.device != DeviceChoice::kCuda)
+  if (o.dtype == Precision::kBf16 && o.device != DeviceChoice::kCuda && !cpu_bf16_supported())
     throw ConfigError(
-        "bench train: --dtype bf16: expected --device cuda (bf16 autocast is CUDA only)");
+        "bench train: --dtype bf16: expected --device cuda, or LibTorch 2.x for bf16 on the CPU");
   if (o.device == DeviceChoice::kCuda && !torch::cuda::is_available())
     throw ConfigError("bench train: --device cuda: this LibTorch build has no CUDA or sees no GPU");
 }
@@ -161,7 +161,7 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
     const double norm = params.grad_norm();
     optimizer.step(clip_coefficient(norm, kMaxGradNorm));
     params.zero_grad();
-    if (o.dtype == Precision::kBf16) at::autocast::clear_cache();
+    clear_autocast_cache();
     return loss;
   };
   auto sync = [&] {

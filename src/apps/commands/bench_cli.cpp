@@ -65,7 +65,7 @@ std::unique_ptr<Command> add_bench_command(CLI::App& app) {
   train->add_option("--threads", t.threads, "compute threads (0: all cores)")
       ->capture_default_str();
   add_choice(train, "--device", t.device, "cpu | cuda | auto (a GPU if there is one)");
-  add_choice(train, "--dtype", t.dtype, "fp32 | bf16 (CUDA autocast)");
+  add_choice(train, "--dtype", t.dtype, "fp32 | bf16 (autocast; the CPU needs LibTorch 2.x)");
   train->add_option("--seed", t.seed, "initialisation, data and dropout seed")
       ->capture_default_str();
   train->add_option("--peak-tflops", t.peak_tflops,
