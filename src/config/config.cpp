@@ -299,6 +299,12 @@ void read_sweep_section(const toml::table& t, const std::string& name, SweepConf
   r.integer("seed", &c.sweep.seed, 0);
   r.integer("replicates", &c.sweep.replicates, 1, 1000);
   r.integer("group_size", &c.sweep.group_size, 1, 4096);
+  r.boolean("share_gpus", &c.sweep.share_gpus);
+  if (c.sweep.share_gpus && c.sweep.group_size > 1)
+    throw ConfigError(fmt::format(
+        "{}: sweep.share_gpus: expected group_size = 1 (NCCL refuses two ranks of one group on "
+        "one GPU), found group_size = {}",
+        name, c.sweep.group_size));
   r.integer("threads", &c.sweep.threads, 0, 1024);
   r.number("tokens_per_second", &c.sweep.tokens_per_second, 0, /*exclusive_min=*/true);
   r.finish();

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/cuda.h>
@@ -479,7 +480,19 @@ RankLayout make_rank_layout(MPI_Comm world, int group_size) {
 
 // ---- device --------------------------------------------------------------------------------
 
-torch::Device resolve_device(DeviceChoice choice, int local_rank, const std::string& what) {
+int gpu_for_rank(int local_rank, int local_size, int gpus, bool share) {
+  OT_CHECK(gpus > 0 && local_rank >= 0 && local_rank < local_size, "gpu_for_rank({}, {}, {})",
+           local_rank, local_size, gpus);
+  if (local_size > gpus && !share)
+    throw ConfigError(fmt::format(
+        "{} ranks on this node but {} GPU(s): expected at most one rank per GPU (start fewer "
+        "ranks per node, or set sweep.share_gpus = true with group_size = 1)",
+        local_size, gpus));
+  return local_rank % gpus;
+}
+
+torch::Device resolve_device(DeviceChoice choice, int local_rank, int local_size, bool share,
+                             const std::string& what) {
   if (choice == DeviceChoice::kCpu) return torch::Device(torch::kCPU);
   const int64_t gpus =
       torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : int64_t{0};
@@ -490,16 +503,22 @@ torch::Device resolve_device(DeviceChoice choice, int local_rank, const std::str
                         "built without CUDA)");
     return torch::Device(torch::kCPU);
   }
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(std::max(0, local_rank) % gpus));
+  const torch::Device device(
+      torch::kCUDA, static_cast<c10::DeviceIndex>(
+                        gpu_for_rank(local_rank, local_size, static_cast<int>(gpus), share)));
+  // Current device of this thread: without it every rank's kernels, caching allocator and NCCL
+  // communicator would start on cuda:0.
+  c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->setDevice(device);
+  return device;
 }
 
-torch::Device select_device(int local_rank) {
+torch::Device select_device(int local_rank, int local_size, bool share) {
   const char* env = std::getenv("ORDERTUNE_DEVICE");
   DeviceChoice choice = DeviceChoice::kAuto;
   if (env != nullptr && *env != '\0' && !parse_choice(env, &choice))
     throw ConfigError(
         fmt::format("ORDERTUNE_DEVICE: expected cpu, cuda or auto, found {}", quote_found(env)));
-  return resolve_device(choice, local_rank, "ORDERTUNE_DEVICE");
+  return resolve_device(choice, local_rank, local_size, share, "ORDERTUNE_DEVICE");
 }
 
 }  // namespace ordertune

@@ -455,7 +455,8 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   RankLayout ranks = make_rank_layout(world, config.sweep.group_size);
   const int threads = configure_threads(
       options.threads > 0 ? options.threads : config.sweep.threads, ranks.local_size);
-  const torch::Device device = select_device(ranks.local_rank);
+  const torch::Device device =
+      select_device(ranks.local_rank, ranks.local_size, config.sweep.share_gpus);
   set_training_precision(config.model.dtype, device);
   TaskData data(config);
   const CostModel cost = CostModel::from_config(config);

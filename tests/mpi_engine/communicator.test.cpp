@@ -387,17 +387,31 @@ TEST_CASE("select_device returns the CPU without CUDA or when ORDERTUNE_DEVICE=c
           "[mpi][device]") {
   {
     ScopedEnv env("ORDERTUNE_DEVICE", "cpu");
-    CHECK(select_device(world_rank()) == torch::Device(torch::kCPU));
+    CHECK(select_device(world_rank(), world_size(), false) == torch::Device(torch::kCPU));
   }
   if (!torch::cuda::is_available()) {
     ScopedEnv env("ORDERTUNE_DEVICE", nullptr);
-    CHECK(select_device(world_rank()) == torch::Device(torch::kCPU));
+    CHECK(select_device(world_rank(), world_size(), false) == torch::Device(torch::kCPU));
     ScopedEnv cuda("ORDERTUNE_DEVICE", "cuda");
-    CHECK_THROWS_AS(select_device(world_rank()), ConfigError);
+    CHECK_THROWS_AS(select_device(world_rank(), world_size(), false), ConfigError);
   }
   {
     ScopedEnv env("ORDERTUNE_DEVICE", "gpu");
-    CHECK_THROWS_WITH(select_device(0),
+    CHECK_THROWS_WITH(select_device(0, 1, false),
                       "ORDERTUNE_DEVICE: expected cpu, cuda or auto, found 'gpu'");
   }
+}
+
+TEST_CASE("gpu_for_rank: one GPU per node-local rank; more ranks than GPUs only when shared",
+          "[mpi][device]") {
+  CHECK(gpu_for_rank(0, 2, 4, false) == 0);
+  CHECK(gpu_for_rank(1, 2, 4, false) == 1);
+  CHECK(gpu_for_rank(7, 8, 8, false) == 7);
+  // 4 ranks on 2 GPUs: refused with one line naming both counts, unless sharing is asked for.
+  CHECK_THROWS_AS(gpu_for_rank(3, 4, 2, false), ConfigError);
+  CHECK_THROWS_WITH(gpu_for_rank(0, 4, 2, false),
+                    "4 ranks on this node but 2 GPU(s): expected at most one rank per GPU (start "
+                    "fewer ranks per node, or set sweep.share_gpus = true with group_size = 1)");
+  CHECK(gpu_for_rank(2, 4, 2, true) == 0);
+  CHECK(gpu_for_rank(3, 4, 2, true) == 1);
 }

@@ -36,6 +36,7 @@ TEST_CASE("the reference config parses to exactly the built-in defaults", "[conf
   CHECK(ref.sweep.seed == def.sweep.seed);
   CHECK(ref.sweep.replicates == def.sweep.replicates);
   CHECK(ref.sweep.group_size == def.sweep.group_size);
+  CHECK(ref.sweep.share_gpus == def.sweep.share_gpus);
   CHECK(ref.sweep.threads == def.sweep.threads);
   CHECK(ref.sweep.tokens_per_second == def.sweep.tokens_per_second);
 
@@ -325,4 +326,11 @@ TEST_CASE("bad configs fail with one line naming file, line and field", "[config
       CHECK(e.exit_code() == 2);
     }
   }
+}
+
+TEST_CASE("sweep.share_gpus is for group_size 1 only", "[config]") {
+  CHECK(error_of("[sweep]\nshare_gpus = true\n").empty());
+  CHECK(error_of("[sweep]\nshare_gpus = true\ngroup_size = 2\n") ==
+        "x.toml: sweep.share_gpus: expected group_size = 1 (NCCL refuses two ranks of one group "
+        "on one GPU), found group_size = 2");
 }

@@ -155,13 +155,19 @@ struct ChoiceTraits<DeviceChoice> {
       {DeviceChoice::kAuto, "auto"}, {DeviceChoice::kCpu, "cpu"}, {DeviceChoice::kCuda, "cuda"}};
 };
 
-// The device `choice` names for a rank: kCpu the CPU; kCuda cuda:(local_rank % device_count)
-// (ConfigError naming `what` when LibTorch sees no GPU); kAuto that GPU if there is one, else
-// the CPU.
-torch::Device resolve_device(DeviceChoice choice, int local_rank, const std::string& what);
+// The GPU of node-local rank `local_rank` of `local_size` ranks on a node with `gpus` GPUs: its
+// own (local_rank) when there are enough; with more ranks than GPUs a ConfigError naming both
+// counts, unless `share` (sweep.share_gpus), which gives local_rank % gpus.
+int gpu_for_rank(int local_rank, int local_size, int gpus, bool share);
+
+// The device `choice` names for a rank: kCpu the CPU; kCuda its GPU by gpu_for_rank (ConfigError
+// naming `what` when LibTorch sees no GPU); kAuto that GPU if there is one, else the CPU. A GPU
+// is made this thread's current CUDA device (NCCL and every kernel launch use it).
+torch::Device resolve_device(DeviceChoice choice, int local_rank, int local_size, bool share,
+                             const std::string& what);
 
 // The device this rank computes on: resolve_device of the environment variable
 // ORDERTUNE_DEVICE (auto | cpu | cuda; unset = auto; any other value is a ConfigError).
-torch::Device select_device(int local_rank);
+torch::Device select_device(int local_rank, int local_size, bool share);
 
 }  // namespace ordertune

@@ -130,7 +130,8 @@ nlohmann::json run_train_bench(const TrainBenchOptions& o) {
   keep_freed_memory();
   const int threads = configure_threads(o.threads, /*ranks_on_node=*/1);
   torch::manual_seed(o.seed);
-  const torch::Device device = resolve_device(o.device, /*local_rank=*/0, "bench train: --device");
+  const torch::Device device = resolve_device(o.device, /*local_rank=*/0, /*local_size=*/1,
+                                              /*share=*/false, "bench train: --device");
   const bool cuda = device.is_cuda();
 
   XlmrConfig c = bench_model(o.layers, o.hidden, o.heads, o.ffn, o.vocab);

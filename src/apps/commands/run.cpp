@@ -27,7 +27,7 @@ class RunCommand : public Command {
                         " (sweep.replicates), found " + std::to_string(replicate));
     const std::vector<std::string> order = parse_order(order_text, config, "--order");
     const int used = configure_threads(threads > 0 ? threads : config.sweep.threads, 1);
-    const torch::Device device = select_device(0);
+    const torch::Device device = select_device(0, 1, false);
     set_training_precision(config.model.dtype, device);
     log::info("run: order '{}' replicate {} on {} thread(s), device {}", order_text, replicate,
               used, device.str());
