@@ -224,17 +224,23 @@ torch::Tensor XlmrSelfAttentionImpl::forward(const torch::Tensor& x,
   // One matmul for Q, K and V: HF keeps three Linear modules (and so do we, for the parameter
   // names); concatenating the weights costs 3·H² copies against B·T·3·H² multiply-adds.
 #if TORCH_VERSION_MAJOR >= 2
-  const torch::Tensor w = torch::cat({query->weight, key->weight, value->weight}, 0);
-  const torch::Tensor b = torch::cat({query->bias, key->bias, value->bias}, 0);
-  const torch::Tensor qkv =
-      torch::linear(x, w, b).view({B, T, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
-  const torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B, A, T, D]
-  const torch::Tensor context = at::scaled_dot_product_attention(
-      q, k, v, mask_add.defined() ? c10::optional<torch::Tensor>(mask_add) : c10::nullopt, p);
-#else
-  // Explicit path (LibTorch 1.x), as HF's eager XLMRobertaSelfAttention, with HF's 1/sqrt(D)
-  // folded into the query projection: H² + H multiplies instead of B·A·T², and bitwise the same
-  // scores when D is a power of 4 (64 in every XLM-R), else equal to rounding.
+  // SDPA (LibTorch 2.x) draws its own attention dropout, which ignores the row slices of a group
+  // (DropoutRows: a group must equal one rank), so on the CPU it runs only without dropout. On
+  // CUDA it runs always (its fused kernels are the point there); see README on what is bitwise.
+  if (p == 0.0 || x.is_cuda()) {
+    const torch::Tensor w = torch::cat({query->weight, key->weight, value->weight}, 0);
+    const torch::Tensor b = torch::cat({query->bias, key->bias, value->bias}, 0);
+    const torch::Tensor qkv =
+        torch::linear(x, w, b).view({B, T, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+    const torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B, A, T, D]
+    const torch::Tensor context = at::scaled_dot_product_attention(
+        q, k, v, mask_add.defined() ? c10::optional<torch::Tensor>(mask_add) : c10::nullopt, p);
+    return context.transpose(1, 2).reshape({B, T, H});
+  }
+#endif
+  // Explicit path (LibTorch 1.x, and dropout on the CPU), as HF's eager XLMRobertaSelfAttention,
+  // with HF's 1/sqrt(D) folded into the query projection: H² + H multiplies instead of B·A·T², and
+  // bitwise the same scores when D is a power of 4 (64 in every XLM-R), else equal to rounding.
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
   const torch::Tensor w = torch::cat({query->weight * scale, key->weight, value->weight}, 0);
   const torch::Tensor b = torch::cat({query->bias * scale, key->bias, value->bias}, 0);
@@ -252,7 +258,6 @@ torch::Tensor XlmrSelfAttentionImpl::forward(const torch::Tensor& x,
     scores = (scores.view({B, heads_, T, T}) + mask_add).view({B * heads_, T, T});
   const torch::Tensor probs = ordertune::dropout(torch::softmax(scores, -1), p, p > 0);
   const torch::Tensor context = torch::bmm(probs, qkv[2]).view({B, heads_, T, head_dim_});
-#endif
   return context.transpose(1, 2).reshape({B, T, H});
 }
 
