@@ -142,7 +142,8 @@ for s in sorted(sources - headers - NO_HEADER):
 # A user's clone has only itself: nothing in the tree may point beside it.
 outside = re.compile(r"\.\./" + "sha" + r"red\b")  # the sibling folder, spelt in pieces
 for f in sorted(root.rglob("*")):
-    if not f.is_file() or ".git" in f.parts or "build" in f.relative_to(root).parts[:1]:
+    top = f.relative_to(root).parts[0]
+    if not f.is_file() or ".git" in f.parts or top.startswith("build") or top == ".venv":
         continue
     if f.suffix not in (".h", ".cpp", ".py", ".sh", ".txt", ".md", ".toml", ".sbatch", ".json", ".cmake", "") :
         continue
