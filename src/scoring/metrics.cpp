@@ -109,6 +109,11 @@ std::u32string replace_all(const std::u32string& text, const std::u32string& pat
   return out;
 }
 
+// Non-ASCII words are written as "\u..." escapes in plain literals: u8"" literals are char8_t in
+// C++20 and would not convert to const char*. This asks of the compiler that its execution
+// character set be UTF-8 (GCC's and Clang's default).
+static_assert(sizeof("\u00e0") == 3, "the execution character set must be UTF-8");
+
 std::vector<std::u32string> u32_words(std::initializer_list<const char*> utf8_words) {
   std::vector<std::u32string> out;
   for (const char* w : utf8_words) out.push_back(decode_utf8(w));
@@ -125,7 +130,7 @@ const std::vector<std::u32string>& articles(const std::string& lang) {
                  "dem", "des"});
   // của là cái chiếc những, in NFC as in the script's source.
   static const std::vector<std::u32string> kVi =
-      u32_words({u8"c\u1ee7a", u8"l\u00e0", u8"c\u00e1i", u8"chi\u1ebfc", u8"nh\u1eefng"});
+      u32_words({"c\u1ee7a", "l\u00e0", "c\u00e1i", "chi\u1ebfc", "nh\u1eefng"});
   static const std::vector<std::u32string> kNone;
   if (lang == "en") return kEn;
   if (lang == "es") return kEs;

@@ -490,10 +490,11 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   OT_MPI_CHECK(MPI_Barrier(world));  // every rank's writes are in before the collective close
   results.reset();
   const bool stopped = end.stopped || g_stop_signal;
-  if (ranks.world_rank == 0)
-    log::info(stopped ? "sweep stopped by signal {}; run the same command to continue"
-                      : "sweep finished: {}",
-              stopped ? std::to_string(static_cast<int>(g_stop_signal)) : path.string());
+  if (ranks.world_rank == 0 && stopped)
+    log::info("sweep stopped by signal {}; run the same command to continue",
+              static_cast<int>(g_stop_signal));
+  else if (ranks.world_rank == 0)
+    log::info("sweep finished: {}", path.string());
   return kExitOk;
 }
 

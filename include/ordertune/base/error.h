@@ -13,6 +13,11 @@
 
 #include <fmt/format.h>
 
+// One fmt for every target (CMakeLists.txt, "fmt"; base/log.h checks the same).
+#if defined(ORDERTUNE_FMT_VERSION) && FMT_VERSION != ORDERTUNE_FMT_VERSION
+#error "these fmt headers are not the fmt CMake chose (a torch wheel's include/fmt ahead of it?)"
+#endif
+
 namespace ordertune {
 
 // Exit statuses, used by both executables.

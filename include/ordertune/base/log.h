@@ -8,6 +8,12 @@
 
 #include <fmt/format.h>
 
+// Every target compiles against the one fmt that CMake chose and links (CMakeLists.txt, "fmt"); a
+// torch wheel ships fmt headers of another version that must not shadow it.
+#if defined(ORDERTUNE_FMT_VERSION) && FMT_VERSION != ORDERTUNE_FMT_VERSION
+#error "these fmt headers are not the fmt CMake chose (a torch wheel's include/fmt ahead of it?)"
+#endif
+
 namespace ordertune::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
