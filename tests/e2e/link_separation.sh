@@ -21,5 +21,5 @@ stdcxx=$(echo "$needed" | grep -n -m1 '^libstdc++' | cut -d: -f1)
 # Both start and answer --help.
 "$B/ordertune" --help > /dev/null
 "$B/ordertune-prepare" --help > /dev/null
-"$B/ordertune" prepare --help | grep -q -- '--config' || fail "ordertune prepare does not reach ordertune-prepare"
+grep -q -- '--config' <<< "$("$B/ordertune" prepare --help)" || fail "ordertune prepare does not reach ordertune-prepare"
 echo "link_separation: ok"

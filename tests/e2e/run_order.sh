@@ -69,7 +69,7 @@ set -e
 [ $rc2 -eq 2 ] && [ "$(wc -l < bad2.txt)" -eq 1 ] && grep -q "replicate" bad2.txt \
   || { cat bad2.txt; fail "bad --replicate: rc $rc2"; }
 grep -q '^dtype = "bf16"' bf16.toml || fail "could not set model.dtype"
-if "$B/ordertune" version | grep -q "LibTorch 1\."; then
+if grep -q "LibTorch 1\." <<< "$("$B/ordertune" version)"; then
   [ $rc3 -eq 2 ] && [ "$(wc -l < bad3.txt)" -eq 1 ] && grep -q 'model.dtype = "bf16": expected a CUDA device, or LibTorch 2.x' bad3.txt \
     || { cat bad3.txt; fail "bf16 on the CPU with LibTorch 1.13: rc $rc3"; }
 else

@@ -33,7 +33,7 @@ grep -Eq "progress: [0-9]+/[0-9]+ nodes, [0-9]+% of the work, [0-9]+ running, el
 head -1 t1.csv | grep -qx 'seed,order,target,language,metric,value' || fail "bad csv header"
 grep -q '^0,mnli>squad_v1,xquad,sb,f1,' t1.csv || fail "no row for order mnli>squad_v1"
 grep -q '^0,,tatoeba,sc,accuracy,' t1.csv || fail "no baseline row"
-"$OT" status r1.h5 | grep -q "finished" || fail "status does not report finished"
+grep -q "finished" <<< "$("$OT" status r1.h5)" || fail "status does not report finished"
 
 for n in 2 3; do
   sweep "$n" "r$n.h5" --progress bar > "log$n.txt" 2>&1 || { tail -20 "log$n.txt"; fail "$n-rank sweep failed"; }
@@ -45,7 +45,7 @@ done
 # Parents that another worker held came over MPI (the scheduler's kPeer; the numbers above are
 # identical either way). Which parents move between workers depends on timing, so the check is
 # over both runs.
-cat log2.txt log3.txt | grep -Eq "parent encoders not held by their worker: [1-9][0-9]* from a peer over MPI" \
+grep -Eq "parent encoders not held by their worker: [1-9][0-9]* from a peer over MPI" log2.txt log3.txt \
   || { grep -h "parent encoders" log2.txt log3.txt; fail "no parent encoder came from a peer over MPI"; }
 
 # A group of 2 ranks training each node data-parallel (sweep.group_size = 2) completes the same
@@ -83,7 +83,7 @@ head -1 crash-status.txt | grep -vq finished || fail "the sweep finished before 
 grep -q "started, not done: " crash-status.txt || { cat crash-status.txt; fail "status lists no interrupted node"; }
 sweep 2 crash.h5 > resume.txt 2>&1 || { tail -20 resume.txt; fail "resume failed"; }
 grep -q "resumed" resume.txt || fail "the re-run did not resume"
-cat crash-2.txt resume.txt | grep -q "resuming at step" || fail "no interrupted node continued from its resume snapshot"
+grep -q "resuming at step" crash-2.txt resume.txt || fail "no interrupted node continued from its resume snapshot"
 [ ! -e crash.h5.resume ] || fail "resume snapshots left behind after the sweep finished: $(ls crash.h5.resume)"
 "$OT" results crash.h5 > tc.csv
 cmp -s t1.csv tc.csv || { diff t1.csv tc.csv | head; fail "results after kill -9 and resume differ"; }

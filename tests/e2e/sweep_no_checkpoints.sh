@@ -54,8 +54,8 @@ for g in "r0 r1" "r2 r3"; do
   for r in "$1" "$2"; do grep -E "\[ordertune $r .*debug: (keeping|freed)" logg.txt | sed 's/.*debug: //' > "$r.kept"; done
   cmp -s "$1.kept" "$2.kept" || { diff "$1.kept" "$2.kept" | head; fail "ranks $1 and $2 of one group kept or freed different copies"; }
 done
-cat r0.kept r2.kept | grep -q "^keeping the encoder of" || fail "no worker kept a copy (rule 6 untested)"
-cat r0.kept r2.kept | grep -q "^freed the kept encoder of" || fail "no kept copy was freed"
+grep -q "^keeping the encoder of" r0.kept r2.kept || fail "no worker kept a copy (rule 6 untested)"
+grep -q "^freed the kept encoder of" r0.kept r2.kept || fail "no kept copy was freed"
 grep -q "0 from the results file" logg.txt || fail "the group sweep read a parent from the file"
 
 # kill -9 of every rank mid-sweep, twice (each time once the run has finished one more node),

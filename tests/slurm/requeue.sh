@@ -48,13 +48,13 @@ submit_and_wait_for_progress() {
     sleep 1
   done
   [ "$n" -ge 1 ] || fail "no node done within 300 s"
-  "$OT" status "$results" | grep -q "; finished" && fail "the sweep finished before the interruption"
+  grep -q "; finished" <<< "$("$OT" status "$results")" && fail "the sweep finished before the interruption"
   echo "job $job: $n node(s) done; interrupting at $(( SECONDS - start )) s"
 }
 # check_resumed JOB RESULTS: the job ran twice, the second run resumed, the table is the reference's.
 check_resumed() {
   local job=$1 results=$2 log="ordertune-sweep-$1.out"
-  scontrol show job "$job" | grep -q "Restarts=1 " || { scontrol show job "$job"; fail "job $job was not restarted once"; }
+  grep -q "Restarts=1 " <<< "$(scontrol show job "$job")" || { scontrol show job "$job"; fail "job $job was not restarted once"; }
   grep -q "restart 1)" "$log" || { cat "$log"; fail "$log: no second run"; }
   grep -q "resumed" "$log" || { cat "$log"; fail "$log: the second run did not resume"; }
   grep -q "sweep.sbatch: sweep finished: $results" "$log" || { tail -30 "$log"; fail "$log: not finished"; }

@@ -34,7 +34,7 @@ struct TrainBenchOptions {
   int64_t warmup = 2;                        // untimed steps first
   int threads = 1;                           // compute threads (0: cores / ranks)
   DeviceChoice device = DeviceChoice::kCpu;  // cpu | cuda | auto
-  Precision dtype = Precision::kFp32;        // fp32 | bf16 (bf16: autocast; the CPU needs LibTorch 2.x)
+  Precision dtype = Precision::kFp32;        // fp32 | bf16 (autocast; CPU: LibTorch 2.x)
   uint64_t seed = 0;                         // initialisation, data and dropout
   double peak_tflops = 0;  // CUDA peak for MFU; 0: H100/H200 SXM dense (989 bf16, 67 fp32)
 };
