@@ -72,7 +72,10 @@ Neighbours knn_normalised(const torch::Tensor& q, const torch::Tensor& c, int64_
   const torch::Tensor ct = c.t();
   for (int64_t from = 0; from < n; from += block_rows) {
     const int64_t rows = std::min(block_rows, n - from);
-    const torch::Tensor sim = torch::mm(q.narrow(0, from, rows), ct).contiguous();  // [rows, m]
+    // [rows, m] as host float32: under bf16 autocast the product comes back in bf16, and on a
+    // GPU in device memory.
+    const torch::Tensor sim =
+        torch::mm(q.narrow(0, from, rows), ct).to(torch::kCPU, torch::kFloat32).contiguous();
     const float* data = sim.data_ptr<float>();
     at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
