@@ -405,11 +405,10 @@ StageRun::StageRun(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
       flat_(*staged_.container),
       optimizer_(flat_, adamw_options(s_)),
       steps_(planned_steps(stage)),
-      warmup_(static_cast<int64_t>(
-          std::llround(s_.warmup_fraction * static_cast<double>(planned_steps(stage))))),
+      warmup_(static_cast<int64_t>(std::llround(s_.warmup_fraction * static_cast<double>(steps_)))),
       per_epoch_(steps_per_epoch_of(stage)),
       can_select_(all_have_dev(stage)),
-      select_best_(s_.select == Selection::kBest && all_have_dev(stage)),
+      select_best_(s_.select == Selection::kBest && can_select_),
       owned_(slice_rows(s_.grad_accum, spread_rank_, spread_size_)) {
   if (spreading_ && spread_rank_ > 0)
     for (int64_t a = owned_.first; a < owned_.second; ++a)
