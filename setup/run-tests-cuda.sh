@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 start=$(date +%s)
 CUDA_SKIPS='^(layout|analysis|slurm)$'
 bash setup/install-torch-wheel.sh
-cmake --preset cuda
+cmake --preset cuda -DCMAKE_BUILD_TYPE=Release  # no debug info: tests need none, and -g on LibTorch 2.x headers costs build time
 cmake --build build-cuda -j"$(nproc)"
 ctest --test-dir build-cuda --output-on-failure -j"$(nproc)" --label-exclude "$CUDA_SKIPS"
 echo "run-tests-cuda: $(($(date +%s) - start)) s"
