@@ -305,6 +305,7 @@ void read_sweep_section(const toml::table& t, const std::string& name, SweepConf
         "{}: sweep.share_gpus: expected group_size = 1 (NCCL refuses two ranks of one group on "
         "one GPU), found group_size = {}",
         name, c.sweep.group_size));
+  r.boolean("deterministic", &c.sweep.deterministic);
   r.integer("threads", &c.sweep.threads, 0, 1024);
   r.number("tokens_per_second", &c.sweep.tokens_per_second, 0, /*exclusive_min=*/true);
   r.finish();

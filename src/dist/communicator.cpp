@@ -1,9 +1,12 @@
 #include "ordertune/dist/communicator.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <fmt/format.h>
@@ -14,9 +17,13 @@
 #include "ordertune/dist/mpi_check.h"
 
 #ifdef ORDERTUNE_WITH_NCCL
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #include <nccl.h>
+
+#include "ordertune/dist/watchdog.h"
 #endif
 
 namespace ordertune {
@@ -99,6 +106,12 @@ class MpiCommunicator final : public Communicator {
   const char* backend() const override { return "mpi"; }
 
   void all_reduce_sum(torch::Tensor& t) override {
+    if (staged(t)) {
+      torch::Tensor host = t.cpu();
+      all_reduce_sum(host);
+      t.copy_(host);
+      return;
+    }
     check_cpu(t, "all_reduce_sum");
     const MPI_Datatype type = mpi_sum_type(t.scalar_type());
     if (type == MPI_DATATYPE_NULL)
@@ -116,6 +129,12 @@ class MpiCommunicator final : public Communicator {
   }
 
   void broadcast(torch::Tensor& t, int root) override {
+    if (staged(t)) {
+      torch::Tensor host = t.cpu();
+      broadcast(host, root);
+      t.copy_(host);
+      return;
+    }
     check_cpu(t, "broadcast");
     check_peer(root, "broadcast root");
     require_contiguous(t, "mpi", "broadcast");
@@ -126,6 +145,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   void send(const torch::Tensor& t, int peer, int tag) override {
+    if (staged(t)) return send(t.cpu(), peer, tag);
     check_cpu(t, "send");
     check_peer(peer, "send peer");
     require_contiguous(t, "mpi", "send");
@@ -137,6 +157,12 @@ class MpiCommunicator final : public Communicator {
   }
 
   void recv(torch::Tensor& t, int peer, int tag) override {
+    if (staged(t)) {
+      torch::Tensor host = torch::empty(t.sizes(), t.options().device(torch::kCPU));
+      recv(host, peer, tag);
+      t.copy_(host);
+      return;
+    }
     check_cpu(t, "recv");
     check_peer(peer, "recv peer");
     require_contiguous(t, "mpi", "recv");
@@ -167,6 +193,11 @@ class MpiCommunicator final : public Communicator {
   void for_each_chunk(int64_t total, F&& f) const {
     for (int64_t offset = 0; offset < total; offset += options_.max_count_per_call)
       f(offset, static_cast<int>(std::min(options_.max_count_per_call, total - offset)));
+  }
+
+  // A device tensor that travels through a host copy (options_.stage_device_tensors).
+  bool staged(const torch::Tensor& t) const {
+    return options_.stage_device_tensors && t.defined() && !t.device().is_cpu();
   }
 
   void check_cpu(const torch::Tensor& t, const char* op) const {
@@ -260,8 +291,22 @@ class NcclCommunicator final : public Communicator {
     // NCCL binds the communicator to the current CUDA device.
     c10::cuda::CUDAGuard guard(device_.index());
     OT_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_), nullptr);
+    int world_rank = 0;
+    OT_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
+    // A collective that never completes (a dead or hung peer) ends this rank with one line
+    // instead of hanging the job until its wall time; ending one rank ends the MPI job.
+    watchdog_ = std::make_unique<Watchdog>(
+        collective_timeout(), std::chrono::milliseconds(200), [this] { return async_error(); },
+        [this, world_rank](const std::string& line) {
+          ncclCommAbort(comm_);  // releases the kernels waiting for the peer
+          std::fprintf(stderr, "ordertune: rank %d: NCCL: %s; communicator aborted\n", world_rank,
+                       line.c_str());
+          std::fflush(stderr);
+          std::_Exit(kExitFailure);
+        });
   }
   ~NcclCommunicator() override {
+    watchdog_.reset();
     if (comm_ != nullptr) ncclCommDestroy(comm_);
     if (host_ != MPI_COMM_NULL && !mpi_finalized()) MPI_Comm_free(&host_);
   }
@@ -284,6 +329,7 @@ class NcclCommunicator final : public Communicator {
     OT_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), type,
                                 ncclSum, comm_, stream()),
                   comm_);
+    watch("all_reduce_sum", t);
   }
 
   void broadcast(torch::Tensor& t, int root) override {
@@ -293,6 +339,7 @@ class NcclCommunicator final : public Communicator {
     OT_NCCL_CHECK(
         ncclBroadcast(t.data_ptr(), t.data_ptr(), t.nbytes(), ncclUint8, root, comm_, stream()),
         comm_);
+    watch("broadcast", t);
   }
 
   void send(const torch::Tensor& t, int peer, int /*tag*/) override {
@@ -300,6 +347,7 @@ class NcclCommunicator final : public Communicator {
     check_peer(peer, "send peer");
     c10::cuda::CUDAGuard guard(device_.index());
     OT_NCCL_CHECK(ncclSend(t.data_ptr(), t.nbytes(), ncclUint8, peer, comm_, stream()), comm_);
+    watch("send", t);
   }
 
   void recv(torch::Tensor& t, int peer, int /*tag*/) override {
@@ -307,6 +355,7 @@ class NcclCommunicator final : public Communicator {
     check_peer(peer, "recv peer");
     c10::cuda::CUDAGuard guard(device_.index());
     OT_NCCL_CHECK(ncclRecv(t.data_ptr(), t.nbytes(), ncclUint8, peer, comm_, stream()), comm_);
+    watch("recv", t);
   }
 
   // NCCL has no barrier: all-reduce one element (which completes only once every rank has
@@ -320,6 +369,27 @@ class NcclCommunicator final : public Communicator {
 
  private:
   cudaStream_t stream() const { return c10::cuda::getCurrentCUDAStream(device_.index()).stream(); }
+
+  // Registers the call just queued on the stream with the watchdog: an event recorded after it
+  // tells when it has completed.
+  void watch(const char* op, const torch::Tensor& t) {
+    cudaEvent_t event = nullptr;
+    C10_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+    std::shared_ptr<CUevent_st> owned(event, [](cudaEvent_t e) { cudaEventDestroy(e); });
+    C10_CUDA_CHECK(cudaEventRecord(event, stream()));
+    watchdog_->watch(fmt::format("{} of a {} tensor", op, describe(t)),
+                     [owned] { return cudaEventQuery(owned.get()) != cudaErrorNotReady; });
+  }
+
+  // NCCL's asynchronous error state (a failed peer, a network error), "" while there is none.
+  std::string async_error() {
+    ncclResult_t state = ncclSuccess;
+    if (ncclCommGetAsyncError(comm_, &state) != ncclSuccess || state == ncclSuccess) return "";
+#if NCCL_VERSION_CODE >= NCCL_VERSION(2, 14, 0)
+    if (state == ncclInProgress) return "";  // a non-blocking call still under way
+#endif
+    return fmt::format("asynchronous error: {}", ncclGetErrorString(state));
+  }
 
   void check_tensor(const torch::Tensor& t, const char* op) const {
     if (!t.defined())
@@ -337,11 +407,14 @@ class NcclCommunicator final : public Communicator {
                                     what, size_ - 1, peer));
   }
 
-  MPI_Comm host_comm() const override { return host_; }
+  MPI_Comm host_comm() const override {
+    return host_;
+  }
 
   torch::Device device_;
   ncclComm_t comm_ = nullptr;
   MPI_Comm host_ = MPI_COMM_NULL;  // host data (control, sums) goes over MPI
+  std::unique_ptr<Watchdog> watchdog_;
   int rank_ = 0;
   int size_ = 1;
 };
@@ -411,9 +484,31 @@ std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm comm, const torch:
 #endif
 }
 
+bool gpus_shared(MPI_Comm comm, const torch::Device& device) {
+  MPI_Comm node = MPI_COMM_NULL;
+  int rank = 0, world_rank = 0, local_size = 1;
+  OT_MPI_CHECK(MPI_Comm_rank(comm, &world_rank));
+  OT_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL, &node));
+  OT_MPI_CHECK(MPI_Comm_rank(node, &rank));
+  OT_MPI_CHECK(MPI_Comm_size(node, &local_size));
+  std::vector<int> devices(static_cast<size_t>(local_size));
+  int mine = device.is_cuda() ? static_cast<int>(device.index()) : -1;
+  OT_MPI_CHECK(MPI_Allgather(&mine, 1, MPI_INT, devices.data(), 1, MPI_INT, node));
+  OT_MPI_CHECK(MPI_Comm_free(&node));
+  std::sort(devices.begin(), devices.end());
+  int shared = std::adjacent_find(devices.begin(), devices.end()) != devices.end() ? 1 : 0;
+  OT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &shared, 1, MPI_INT, MPI_MAX, comm));
+  return shared != 0;
+}
+
 std::unique_ptr<Communicator> make_communicator(MPI_Comm comm, const torch::Device& device) {
-  if (device.is_cuda()) return make_nccl_communicator(comm, device);
   MpiCommunicatorOptions options;
+  if (device.is_cuda()) {
+    // A build without NCCL is refused for any CUDA device (make_nccl_communicator's error).
+    if (!nccl_available() || !gpus_shared(comm, device))
+      return make_nccl_communicator(comm, device);
+    options.stage_device_tensors = true;  // NCCL refuses two ranks on one GPU
+  }
   const char* strict = std::getenv("ORDERTUNE_STRICT_COMMUNICATOR");
   options.device_data_only = strict != nullptr && std::string(strict) == "1";
   return make_mpi_communicator(comm, options);

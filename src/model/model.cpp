@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <mutex>
+#include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ordertune/base/error.h"
+#include "ordertune/model/torch_env.h"
 
 namespace ordertune {
 
@@ -148,6 +150,18 @@ DropoutRows::DropoutRows(int64_t first_row, int64_t local_rows)
 DropoutRows::~DropoutRows() {
   dropout_first_row = saved_first_;
   dropout_local_rows = saved_rows_;
+}
+
+void seed_dropout(uint64_t seed, int64_t first_row, const torch::Device& device) {
+  torch::manual_seed(seed);
+  if (device.is_cpu()) return;
+  // A GPU's dropout (torch::dropout, SDPA) draws masks for the tensor it gets, which on a rank
+  // of a group is a slice of the rows: slices that started from one seed would repeat each
+  // other's masks. Each slice's stream starts from the seed and its first row instead (rows, not
+  // ranks).
+  at::Generator gen = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_current_seed(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(first_row + 1)));
 }
 
 torch::Tensor dropout(const torch::Tensor& x, double p, bool train) {
@@ -319,13 +333,24 @@ torch::Tensor XlmrPoolerImpl::forward(const torch::Tensor& hidden) {
 
 namespace {
 
-// Runs a layer without keeping its activations; backward replays it with the same RNG state
-// (dropout masks) and back-propagates through the replay (PyTorch's reentrant checkpoint).
+// The generators a layer's dropout draws from: the default CPU one (hash dropout's seeds) and,
+// for a tensor on a GPU, that device's default generator (torch::dropout and SDPA draw there).
+std::vector<at::Generator> dropout_generators(const torch::Tensor& x) {
+  std::vector<at::Generator> gens{at::detail::getDefaultCPUGenerator()};
+  if (!x.device().is_cpu()) gens.push_back(at::globalContext().defaultGenerator(x.device()));
+  return gens;
+}
+
+// Runs a layer without keeping its activations; backward replays it with the same RNG states
+// (dropout masks) and back-propagates through the replay (PyTorch's reentrant checkpoint, which
+// likewise saves the CPU state and the state of every GPU the inputs are on).
 struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
                                torch::Tensor mask_add, XlmrLayerImpl* layer) {
     ctx->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
-    ctx->saved_data["cpu_rng"] = at::detail::getDefaultCPUGenerator().get_state();
+    c10::List<at::Tensor> states;
+    for (at::Generator& g : dropout_generators(x)) states.push_back(g.get_state());
+    ctx->saved_data["rng"] = states;
     ctx->save_for_backward({x, mask_add});
     torch::NoGradGuard no_grad;
     return layer->forward(x, mask_add);
@@ -335,16 +360,20 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
                                                  torch::autograd::variable_list grad_out) {
     auto* layer = reinterpret_cast<XlmrLayerImpl*>(ctx->saved_data["layer"].toInt());
     const auto saved = ctx->get_saved_variables();
-    auto gen = at::detail::getDefaultCPUGenerator();
-    const at::Tensor rng_now = gen.get_state();
-    gen.set_state(ctx->saved_data["cpu_rng"].toTensor());
+    std::vector<at::Generator> gens = dropout_generators(saved[0]);
+    const c10::List<at::Tensor> states = ctx->saved_data["rng"].toTensorList();
+    std::vector<at::Tensor> now;
+    for (size_t i = 0; i < gens.size(); ++i) {
+      now.push_back(gens[i].get_state());
+      gens[i].set_state(states.get(i));
+    }
     torch::Tensor x = saved[0].detach().requires_grad_(true);
     torch::Tensor out;
     {
       torch::AutoGradMode enable(true);
       out = layer->forward(x, saved[1]);
     }
-    gen.set_state(rng_now);
+    for (size_t i = 0; i < gens.size(); ++i) gens[i].set_state(now[i]);
     torch::autograd::backward({out}, {grad_out[0]});
     return {x.grad(), torch::Tensor(), torch::Tensor()};
   }
@@ -384,8 +413,10 @@ EncoderOutput XlmrEncoderImpl::forward(const torch::Tensor& input_ids, torch::Te
   EncoderOutput out;
   torch::Tensor x = embeddings->forward(input_ids);
   // HF's extended attention mask: (1 - mask) * finfo(dtype).min, broadcast over heads and queries.
-  // Without padding it is all zeros and adding it changes nothing, so it is left out (checked on
-  // CPU only: on a GPU the check would synchronise).
+  // Without padding it is all zeros and adding it changes nothing, so it is left out, which also
+  // lets SDPA choose FlashAttention on a GPU. The check runs on a host mask only (on a GPU it
+  // would synchronise): callers with GPU inputs pass the batch's host mask, copied to the GPU
+  // here only when there is padding.
   const auto dtype = x.scalar_type();
   const double neg = dtype == torch::kBFloat16 ? -3.3895313892515355e38
                      : dtype == torch::kFloat16
@@ -393,8 +424,9 @@ EncoderOutput XlmrEncoderImpl::forward(const torch::Tensor& input_ids, torch::Te
                          : static_cast<double>(std::numeric_limits<float>::lowest());
   torch::Tensor mask_add;
   if (!(attention_mask.device().is_cpu() && attention_mask.ne(0).all().item<bool>()))
-    mask_add =
-        (1 - attention_mask.to(dtype)).mul(neg).view({input_ids.size(0), 1, 1, input_ids.size(1)});
+    mask_add = (1 - to_device(attention_mask, input_ids.device()).to(dtype))
+                   .mul(neg)
+                   .view({input_ids.size(0), 1, 1, input_ids.size(1)});
   if (all_hidden_states) out.hidden_states.push_back(x);
   for (const auto& module : *encoder->layer) {
     auto* layer = module->as<XlmrLayerImpl>();
@@ -410,7 +442,8 @@ EncoderOutput XlmrEncoderImpl::forward(const torch::Tensor& input_ids, torch::Te
 }
 
 torch::Tensor mean_pool(const torch::Tensor& hidden, const torch::Tensor& attention_mask) {
-  const torch::Tensor m = attention_mask.to(hidden.scalar_type()).unsqueeze(-1);
+  const torch::Tensor m =
+      to_device(attention_mask, hidden.device()).to(hidden.scalar_type()).unsqueeze(-1);
   return (hidden * m).sum(1) / m.sum(1).clamp_min(1);
 }
 

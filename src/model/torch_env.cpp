@@ -57,6 +57,20 @@ void clear_autocast_cache() {
   at::autocast::clear_cache();
 }
 
+torch::Tensor to_device(const torch::Tensor& host, const c10::Device& device) {
+  if (!host.defined() || host.device() == device) return host;
+  if (device.is_cuda() && host.device().is_cpu())
+    return host.pin_memory().to(device, /*non_blocking=*/true);
+  return host.to(device);
+}
+
+void set_deterministic(bool on) {
+  if (on) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  at::globalContext().setDeterministicAlgorithms(on, /*warn_only=*/false);
+  at::globalContext().setDeterministicCuDNN(on);
+  if (on) at::globalContext().setBenchmarkCuDNN(false);
+}
+
 int configure_threads(int threads, int ranks_on_node) {
   if (threads <= 0) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -404,15 +404,17 @@ struct WorkerEnd {
 };
 
 // The root on every rank at once when it is not done (scheduler.h rule 0), then nodes until the
-// coordinator says finish. An error on any rank aborts the job: the other ranks may be waiting
-// for this one in MPI and would wait forever.
-WorkerEnd run_worker(Worker& worker, bool root_done, const RankLayout& ranks, MPI_Comm world,
-                     const torch::Device& device) {
+// coordinator says finish. Every rank trains the root together only when it is pretrained here
+// (the tiny model); a loaded checkpoint needs no communicator, and none is built (on GPUs it
+// would be NCCL's, for nothing). An error on any rank aborts the job: the other ranks may be
+// waiting for this one in MPI and would wait forever.
+WorkerEnd run_worker(Worker& worker, bool root_done, bool root_trains, const RankLayout& ranks,
+                     MPI_Comm world, const torch::Device& device) {
   WorkerEnd end;
   try {
     if (!root_done) {
       std::unique_ptr<Communicator> everyone;
-      if (ranks.world_size > 1) everyone = make_communicator(world, device);
+      if (ranks.world_size > 1 && root_trains) everyone = make_communicator(world, device);
       end.stopped = end.stopped_in_root = !worker.run_root_everywhere(everyone.get());
     }
     if (!end.stopped) end.stopped = worker.run();
@@ -458,6 +460,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   const torch::Device device =
       select_device(ranks.local_rank, ranks.local_size, config.sweep.share_gpus);
   set_training_precision(config.model.dtype, device);
+  set_deterministic(config.sweep.deterministic);
   TaskData data(config);
   const CostModel cost = CostModel::from_config(config);
   const Plan plan = build_plan(config, cost);
@@ -482,7 +485,9 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
                                                 config.output.checkpoints != CheckpointKeep::kNone,
                                                 ranks.group_size, options, world);
   Worker worker(context, coordinator.get(), world);
-  const WorkerEnd end = run_worker(worker, /*root_done=*/done[0] != 0, ranks, world, device);
+  const bool root_trains = config.model.checkpoint.empty() && config.model.tiny.pretrain_steps > 0;
+  const WorkerEnd end =
+      run_worker(worker, /*root_done=*/done[0] != 0, root_trains, ranks, world, device);
   if (coordinator && !end.stopped_in_root)
     answer_until_all_finish(*coordinator, worker, ranks.groups);
   log_parent_sources(worker, ranks, world);

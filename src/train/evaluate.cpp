@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "ordertune/base/error.h"
+#include "ordertune/model/torch_env.h"
 #include "ordertune/train/batching.h"
 #include "ordertune/train/retrieval.h"
 
@@ -45,7 +46,7 @@ void for_each_batch(XlmrForTaskImpl& model, const SplitFeatures& split, int64_t 
   options.labels = false;
   for (const auto& items : sorted_batches(item_lengths(split), batch_size)) {
     const Batch b = make_batch(split, items, options);
-    const torch::Tensor logits = model.forward(b.input_ids.to(device), b.attention_mask.to(device))
+    const torch::Tensor logits = model.forward(to_device(b.input_ids, device), b.attention_mask)
                                      .to(torch::kCPU, torch::kFloat32);
     fn(items, logits);
   }

@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include "ordertune/base/error.h"
+#include "ordertune/model/torch_env.h"
 
 namespace ordertune {
 
@@ -395,8 +396,7 @@ torch::Tensor embed(XlmrEncoderImpl& encoder, const Ragged<int32_t>& rows, int64
         }
         where_a[i] = static_cast<int64_t>(r);
       }
-      ids = ids.to(device);
-      mask = mask.to(device);
+      ids = to_device(ids, device);  // the mask stays on the host (XlmrEncoderImpl::forward)
       const EncoderOutput enc = encoder.forward(ids, mask, /*all_hidden_states=*/!pooler);
       const torch::Tensor pooled =
           (pooler ? l2_normalize(enc.pooled)

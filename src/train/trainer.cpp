@@ -63,8 +63,9 @@ int64_t steps_per_epoch_of(const StageSpec& stage) {
 // Sum of the per-item (per-token) losses of a batch.
 torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
                        const torch::Device& device) {
-  const torch::Tensor ids = b.input_ids.to(device), mask = b.attention_mask.to(device);
-  const torch::Tensor labels = b.labels.defined() ? b.labels.to(device) : torch::Tensor();
+  // The mask stays on the host: the encoder decides there whether the batch has padding.
+  const torch::Tensor ids = to_device(b.input_ids, device), &mask = b.attention_mask;
+  const torch::Tensor labels = to_device(b.labels, device);
   namespace F = torch::nn::functional;
   const auto sum = F::CrossEntropyFuncOptions().reduction(torch::kSum);
   switch (type) {
@@ -100,8 +101,7 @@ torch::Tensor loss_sum(XlmrForTaskImpl& model, TaskType type, const Batch& b,
       // Dual encoder (xtreme's BertForRetrieval): each query against every candidate of the
       // micro-batch, its own the target, over logit_scale * cosine similarity; one direction.
       const torch::Tensor q = model.forward(ids, mask);
-      const torch::Tensor c =
-          model.forward(b.candidate_ids.to(device), b.candidate_mask.to(device));
+      const torch::Tensor c = model.forward(to_device(b.candidate_ids, device), b.candidate_mask);
       return in_batch_softmax_loss(q.to(torch::kFloat32), c.to(torch::kFloat32),
                                    model.logit_scale) *
              static_cast<double>(q.size(0));
@@ -124,10 +124,9 @@ EvalRecord evaluate_mlm(XlmrForTaskImpl& model, const StageTask& task, const Spl
   int64_t correct = 0, total = 0;
   for (const auto& items : sorted_batches(item_lengths(split), batch_size)) {
     const Batch b = make_batch(split, items, o);
-    const torch::Tensor labels = b.labels.to(device);
+    const torch::Tensor labels = to_device(b.labels, device);
     const torch::Tensor hidden =
-        model.roberta->forward(b.input_ids.to(device), b.attention_mask.to(device))
-            .last_hidden_state;
+        model.roberta->forward(to_device(b.input_ids, device), b.attention_mask).last_hidden_state;
     const torch::Tensor selected = labels.ne(kIgnoreLabel);
     const torch::Tensor x = model.lm_norm->forward(
         torch::gelu(ordertune::linear(hidden.index({selected}), model.lm_dense)));
@@ -337,10 +336,14 @@ class StageRun {
 
  private:
   // Forward and backward of this rank's micro-batches; returns the loss sum they add to the
-  // step (spread ranks after the first keep theirs apart in spread_losses_).
-  double forward_backward(Member& m, const StepBatches& b, uint64_t dropout_seed);
-  // Sums gradients and [loss, tokens] over the group or along the spread chain.
-  void reduce(std::array<double, 2>& stats, double local_tokens);
+  // step, as a float64 scalar on the device (spread ranks after the first keep theirs apart in
+  // spread_loss_sums_). Nothing in it waits for the device.
+  torch::Tensor forward_backward(Member& m, const StepBatches& b, uint64_t dropout_seed);
+  // Sums gradients and [loss, tokens] over the group or along the spread chain, and returns the
+  // summed gradients' norm. stats[0] arrives as this rank's loss sum on the device; the loss and
+  // the norm are read together, the step's one wait for the device (two when spreading: the
+  // chain sends host losses ahead of the gradients).
+  double reduce(const torch::Tensor& local_loss, std::array<double, 2>& stats);
   void step(int64_t step);
   void evaluate_all(int64_t step);
   void snapshot(int64_t done);
@@ -376,7 +379,7 @@ class StageRun {
   // gradient buffer for each (they wait for the partial sum of the ranks before).
   std::pair<int64_t, int64_t> owned_;
   std::vector<torch::Tensor> spread_grads_;
-  std::vector<double> spread_losses_;
+  std::vector<torch::Tensor> spread_loss_sums_;
 };
 
 AdamWOptions adamw_options(const TrainConfig& s) {
@@ -458,21 +461,24 @@ void StageRun::run() {
   result_.train_seconds = train_seconds_so_far();
 }
 
-double StageRun::forward_backward(Member& m, const StepBatches& b, uint64_t dropout_seed) {
-  double loss_total = 0;
-  spread_losses_.clear();
+torch::Tensor StageRun::forward_backward(Member& m, const StepBatches& b, uint64_t dropout_seed) {
+  torch::Tensor loss_total =
+      torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  spread_loss_sums_.clear();
   for (size_t i = 0; i < b.local.size(); ++i) {
     // Dropout is seeded per micro-batch, so that a resumed stage, or a rank computing only
     // this micro-batch, draws the masks a lone rank draws.
-    torch::manual_seed(derive_seed(dropout_seed, "micro", static_cast<uint64_t>(b.micro[i])));
+    seed_dropout(derive_seed(dropout_seed, "micro", static_cast<uint64_t>(b.micro[i])),
+                 b.slices[i].first, device_);
     const DropoutRows rows(b.slices[i].first, b.slices[i].second - b.slices[i].first);
     const torch::Tensor sum = loss_sum(*m.model, m.task->info.type, b.local[i], device_);
     if (b.terms > 0) (sum / b.terms).backward();
-    const double loss = sum.item<double>();
+    // float64 sums of the float32 losses: what adding them on the host would give.
+    const torch::Tensor loss = sum.detach().to(torch::kFloat64);
     if (spreading_ && spread_rank_ > 0) {
       // Kept apart: they are added to the partial sum of the ranks before this one.
       spread_grads_[i].copy_(flat_.grad());
-      spread_losses_.push_back(loss);
+      spread_loss_sums_.push_back(loss);
       flat_.zero_grad();
     } else {
       loss_total += loss;
@@ -481,20 +487,29 @@ double StageRun::forward_backward(Member& m, const StepBatches& b, uint64_t drop
   return loss_total;
 }
 
-void StageRun::reduce(std::array<double, 2>& stats, double local_tokens) {
-  if (group_ && group_size_ > 1) {
-    torch::Tensor g = flat_.grad();
-    all_reduce_buckets(*group_, g);  // device data
-    group_->all_reduce_sum_host(stats.data(), 2);
-  }
-  if (spreading_) {
+double StageRun::reduce(const torch::Tensor& local_loss, std::array<double, 2>& stats) {
+  torch::Tensor g = flat_.grad();
+  if (spreading_) {  // the root, spread over every rank, has no group
     // Rank 0 accumulated its micro-batches from zero, as a lone rank does; the chain adds the
     // others' in micro-batch order (dist/reduce.h). spread_grads_ holds one buffer per owned
     // micro-batch (allocated once per stage), each filled this step.
-    torch::Tensor g = flat_.grad();
-    chain_sum(*hooks_.spread, g, stats, spread_grads_, spread_losses_,
+    const double local_tokens = stats[1];
+    std::vector<double> losses;
+    if (spread_rank_ > 0 && !spread_loss_sums_.empty()) {  // ranks past the micro-batches: none
+      const torch::Tensor host = torch::stack(spread_loss_sums_).cpu();
+      losses.assign(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+    } else if (spread_rank_ == 0) {
+      stats[0] = local_loss.item<double>();
+    }
+    chain_sum(*hooks_.spread, g, stats, spread_grads_, losses,
               spread_rank_ > 0 ? local_tokens : 0.0, kSpreadTag);
+    return flat_.grad_norm();
   }
+  if (group_ && group_size_ > 1) all_reduce_buckets(*group_, g);  // device data
+  const torch::Tensor host = torch::stack({local_loss, g.norm().to(torch::kFloat64)}).cpu();
+  stats[0] = host[0].item<double>();
+  if (group_ && group_size_ > 1) group_->all_reduce_sum_host(stats.data(), 2);  // host data
+  return host[1].item<double>();
 }
 
 void StageRun::step(int64_t step) {
@@ -507,10 +522,9 @@ void StageRun::step(int64_t step) {
   bo.vocab_size = static_cast<int32_t>(encoder_->config().vocab_size);
 
   const StepBatches b = step_batches(m, s_, bo, spreading_, owned_, group_rank_, group_size_);
-  const double loss_total = forward_backward(m, b, dropout_seed);
-  std::array<double, 2> stats{loss_total, b.tokens};  // [loss sum, tokens], host data
-  reduce(stats, b.tokens);
-  const double grad_norm = flat_.grad_norm();
+  const torch::Tensor local_loss = forward_backward(m, b, dropout_seed);
+  std::array<double, 2> stats{0.0, b.tokens};  // [loss sum, tokens], host data
+  const double grad_norm = reduce(local_loss, stats);
   const double lr = s_.lr * linear_schedule(step, steps_, warmup_);
   optimizer_.set_lr(lr);
   optimizer_.step(clip_coefficient(grad_norm, s_.max_grad_norm));

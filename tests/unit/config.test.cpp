@@ -37,6 +37,7 @@ TEST_CASE("the reference config parses to exactly the built-in defaults", "[conf
   CHECK(ref.sweep.replicates == def.sweep.replicates);
   CHECK(ref.sweep.group_size == def.sweep.group_size);
   CHECK(ref.sweep.share_gpus == def.sweep.share_gpus);
+  CHECK(ref.sweep.deterministic == def.sweep.deterministic);
   CHECK(ref.sweep.threads == def.sweep.threads);
   CHECK(ref.sweep.tokens_per_second == def.sweep.tokens_per_second);
 

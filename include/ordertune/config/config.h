@@ -88,6 +88,7 @@ struct SweepSection {
   int group_size = 1;          // ranks training one node together (data parallel)
   bool share_gpus = false;     // let ranks of one node share a GPU (group_size 1 only; NCCL
                                // refuses two ranks of one communicator on one GPU)
+  bool deterministic = false;  // deterministic GPU algorithms (torch_env.h set_deterministic)
   int threads = 0;             // compute threads per rank; 0 = cores of the node / ranks on it
   double tokens_per_second = 20000;  // training tokens per second of one group: the cost model's
                                      // throughput (plan.h); refined from measured nodes at run time

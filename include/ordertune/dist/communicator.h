@@ -100,6 +100,9 @@ struct MpiCommunicatorOptions {
   // CPU run check that every collective the sweep and the trainer make goes the way it would on
   // GPUs. make_communicator() sets it when ORDERTUNE_STRICT_COMMUNICATOR=1.
   bool device_data_only = false;
+  // Device tensors travel through host copies (MPI gets host buffers only): make_communicator()
+  // sets it where ranks of the communicator share a GPU, which NCCL refuses.
+  bool stage_device_tensors = false;
   int64_t max_count_per_call = INT_MAX;  // elements (bytes for send/recv/broadcast) per MPI
                                          // call: MPI counts are int, larger buffers are chunked
 };
@@ -114,7 +117,14 @@ std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm,
 // used only during construction. Without NCCL support compiled in: ConfigError.
 std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm comm, const torch::Device& device);
 
-// NCCL for a CUDA device, MPI for the CPU. Collective over `comm` when it picks NCCL.
+// Whether two ranks of `comm` on one node compute on the same GPU (sweep.share_gpus). Collective
+// over `comm`; every rank gets the same answer.
+bool gpus_shared(MPI_Comm comm, const torch::Device& device);
+
+// NCCL for CUDA devices each held by one rank of `comm`; MPI for the CPU, and for GPUs shared by
+// ranks of `comm` (device tensors staged through host memory). Collective over `comm` for a CUDA
+// device. ORDERTUNE_STRICT_COMMUNICATOR=1 makes the MPI backend refuse host data as tensors
+// (MpiCommunicatorOptions::device_data_only).
 std::unique_ptr<Communicator> make_communicator(MPI_Comm comm, const torch::Device& device);
 
 // Whether this build has the NCCL backend (ORDERTUNE_WITH_NCCL).

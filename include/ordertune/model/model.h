@@ -128,7 +128,9 @@ class XlmrEncoderImpl : public torch::nn::Module {
  public:
   XlmrEncoderImpl(const XlmrConfig& config, EncoderOptions options = {});
   // input_ids: [B, T] int64; attention_mask: [B, T] (1 = token, 0 = padding); if undefined,
-  // derived from input_ids != pad. all_hidden_states: also return every layer's output.
+  // derived from input_ids != pad. The mask may stay on the host when input_ids are on a GPU:
+  // padding is then decided without a synchronisation, and no mask is applied without it.
+  // all_hidden_states: also return every layer's output.
   EncoderOutput forward(const torch::Tensor& input_ids, torch::Tensor attention_mask = {},
                         bool all_hidden_states = false);
   const XlmrConfig& config() const { return config_; }
@@ -171,6 +173,12 @@ class DropoutRows {
  private:
   int64_t saved_first_, saved_rows_;
 };
+// Seeds the dropout of one micro-batch slice whose first row is `first_row` of the batch:
+// torch::manual_seed(seed) (the CPU's hash dropout places the slice with DropoutRows), and on a
+// GPU, that device's generator from (seed, first_row), so that the slices of a group draw
+// distinct masks. GPU masks are LibTorch's own: a group on GPUs does not draw the masks one rank
+// draws (README, "What is bitwise").
+void seed_dropout(uint64_t seed, int64_t first_row, const torch::Device& device);
 // residual + dropout(x, p, train) in one pass (the sublayer output before its LayerNorm).
 torch::Tensor dropout_add(const torch::Tensor& x, const torch::Tensor& residual, double p,
                           bool train);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include <c10/core/Device.h>
+#include <torch/types.h>
 
 #include "ordertune/config/config.h"
 
@@ -28,6 +29,19 @@ bool cpu_bf16_supported();
 // without it every forward after a weight change would use the old copy. The trainer calls it
 // after each optimizer step, after evaluation and after loading or copying weights.
 void clear_autocast_cache();
+
+// A host tensor on `device`. To a GPU it goes through pinned (page-locked) memory without
+// blocking the host: the copy runs on the current stream, ahead of the kernels that read it,
+// while the host prepares the next batch (LibTorch's pinned-memory allocator keeps the buffer
+// until the copy is done). On the CPU it is `host` itself.
+torch::Tensor to_device(const torch::Tensor& host, const c10::Device& device);
+
+// sweep.deterministic: LibTorch's deterministic algorithms (an op without a deterministic
+// implementation stops the run with LibTorch's error naming it), cuDNN's deterministic
+// algorithms without autotuning, and CUBLAS_WORKSPACE_CONFIG=:4096:8 (cuBLAS's deterministic
+// workspaces; set before the first cuBLAS call, and not overriding a value already set).
+// README, "What is bitwise", says what it buys and what it costs.
+void set_deterministic(bool on);
 
 // One line: ordertune, LibTorch, CUDA availability, HDF5 and MPI versions.
 std::string build_info();

@@ -29,6 +29,7 @@ class RunCommand : public Command {
     const int used = configure_threads(threads > 0 ? threads : config.sweep.threads, 1);
     const torch::Device device = select_device(0, 1, false);
     set_training_precision(config.model.dtype, device);
+    set_deterministic(config.sweep.deterministic);
     log::info("run: order '{}' replicate {} on {} thread(s), device {}", order_text, replicate,
               used, device.str());
     TaskData data(config);
