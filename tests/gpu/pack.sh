@@ -12,7 +12,7 @@
 #            into .gpu-pack.tmp/ and then replaces .gpu-pack/.
 # Layout:    .gpu-pack/usr/... mirrors the packages' own paths under /usr (Debian's Open MPI is
 #            configured with prefix /usr and every other folder relative to it, so OPAL_PREFIX =
-#            .gpu-pack/usr relocates it; PMIx likewise with PMIX_PREFIX), .gpu-pack/etc/openmpi
+#            .gpu-pack/usr relocates it; PMIx through its plugin and help folders), .gpu-pack/etc/openmpi
 #            its config (sysconfdir is absolute: OPAL_SYSCONFDIR), .gpu-pack/fallback/ the other
 #            shared libraries those need, by soname (libcurl, libevent's peers, libmunge, ...):
 #            pack_env.sh links only those the GPU machine's own linker cache lacks, so the

@@ -1,10 +1,11 @@
+# shellcheck shell=bash disable=SC2034  # sourced: its variables are for the caller
 # pack_env.sh — sourced, not run: the environment that builds and runs ordertune against the
 # libraries of .gpu-pack/ (tests/gpu/pack.sh makes it) instead of the system's.
 #
 #   source tests/gpu/pack_env.sh [missing|all]
 #
 # Sets PATH (mpirun, mpicc, pkg-config of the pack), LD_LIBRARY_PATH, the relocation variables of
-# Open MPI (OPAL_PREFIX, OPAL_SYSCONFDIR) and PMIx (PMIX_PREFIX), PKG_CONFIG_LIBDIR (the pack's
+# Open MPI (OPAL_PREFIX, OPAL_SYSCONFDIR) and PMIx (its plugin and help folders), PKG_CONFIG_LIBDIR (the pack's
 # .pc files only), CMAKE_PREFIX_PATH, mpirun-as-root, and the array pack_cmake_args (-D options
 # for the compiler wrappers, HDF5 and pkg-config). The fallback libraries (pack.sh: libcurl,
 # libcrypto, ... that the packed ones need) are put on LD_LIBRARY_PATH through
@@ -36,7 +37,11 @@ done
 # Open MPI: every install folder but sysconfdir is relative to the prefix (pack.sh).
 export OPAL_PREFIX=$pack_usr
 export OPAL_SYSCONFDIR=$pack_dir/etc/openmpi
-export PMIX_PREFIX=$pack_lib/pmix2
+# PMIx (its prefix /usr/lib/x86_64-linux-gnu/pmix2 is compiled in, and PMIX_PREFIX does not move
+# it): its plugins through the MCA component path, its help files through PMIX_PKGDATADIR. Without
+# the plugins a run prints "PMIx was unable to find a usable compression library".
+export PMIX_MCA_mca_base_component_path=$pack_lib/pmix2/lib/pmix
+export PMIX_PKGDATADIR=$pack_lib/pmix2/share/pmix
 # hwloc's plugins (PCI, OpenCL, ...) are not carried; the core topology is in libhwloc itself.
 export HWLOC_PLUGINS_PATH=$pack_dir/no-hwloc-plugins
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
