@@ -278,14 +278,15 @@ else
 fi
 say "mode $SMOKE_MODE, device $device_name, torch $torch_version in $torch_dir; fallback libraries used: ${pack_fallback_used[*]:-none}"
 nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-cuda_root=$(dirname "$(dirname "$(readlink -f "$nvcc")")")
+cuda_root=$(dirname "$(dirname "$nvcc")")
 cmake_bin=$(command -v cmake || echo "$(dirname "$(command -v "$python")")/cmake")
 ninja_bin=$(command -v ninja || echo "$(dirname "$(command -v "$python")")/ninja")
 config_args=(-S "$root" -B "$build" -G Ninja -DCMAKE_MAKE_PROGRAM="$ninja_bin"
   -DCMAKE_BUILD_TYPE=Release -DORDERTUNE_TORCH_DIR="$torch_dir" -DORDERTUNE_WITH_NCCL=ON
   -DORDERTUNE_CXX_STANDARD=20 -DTORCH_CUDA_ARCH_LIST=9.0 -DCUDAToolkit_ROOT="$cuda_root"
   -DCUDA_TOOLKIT_ROOT_DIR="$cuda_root" -DCMAKE_CUDA_COMPILER="$nvcc" "${pack_cmake_args[@]}")
-# Another compiler than the one CI checks warnings with: warnings are not errors here.
+# Warnings are not errors here: the GPU machine's compiler is not the one CI checks warnings with,
+# and GCC 12 at -O3 (Release) reports a false -Wstringop-overflow in src/sweep/results.cpp.
 config_args+=(-DORDERTUNE_WERROR=OFF)
 if [ "$SMOKE_MODE" = cpu ]; then
   # Nothing from the system's prefixes: what the pack lacks fails the configure.
