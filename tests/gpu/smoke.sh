@@ -236,7 +236,8 @@ if [ "$SMOKE_MODE" = cpu ] && [ "${SMOKE_HIDE_SYSTEM:-1}" = 1 ] && [ -z "${SMOKE
   for f in "$lib"/lib{mpi,open-rte,open-pal,hdf5_openmpi,sentencepiece,pmix,fmt,tomlplusplus,event_core,event_pthreads,hwloc}[._]* \
     /usr/include/sentencepiece*.h "$lib"/pkgconfig/{sentencepiece,ompi,hdf5-openmpi,pmix}*.pc \
     /usr/bin/{orterun,orted,opal_wrapper,h5pcc.openmpi}; do
-    [ -e "$f" ] && hide+=("$f")
+    # Links are left: their targets are hidden (a mount on a link mounts on its target).
+    [ -f "$f" ] && [ ! -L "$f" ] && hide+=("$f")
   done
   empty=$(mktemp -d)
   touch "$empty/file"
