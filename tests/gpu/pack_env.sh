@@ -24,7 +24,10 @@ pack_lib=$pack_usr/lib/x86_64-linux-gnu
 
 rm -rf "$pack_dir/fallback-active"
 mkdir -p "$pack_dir/fallback-active"
-pack_system_sonames=$(ldconfig -p 2> /dev/null | awk 'NR > 1 {print $1}' | sort -u)
+# ldconfig may be outside PATH (/sbin); without it every fallback library is used.
+# shellcheck disable=SC2015  # the second ldconfig may run after the first failed: wanted
+pack_system_sonames=$({ command -v ldconfig > /dev/null && ldconfig -p || /sbin/ldconfig -p; } 2> /dev/null |
+  awk 'NR > 1 {print $1}' | sort -u)
 pack_fallback_used=()
 for f in "$pack_dir"/fallback/*; do
   soname=$(basename "$f")
