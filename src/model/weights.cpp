@@ -672,8 +672,8 @@ torch::Tensor all_hidden_states(XlmrEncoderImpl& encoder, const TokenBatch& batc
   return torch::stack(out.hidden_states, 0).to(torch::kCPU, torch::kFloat).contiguous();
 }
 
-torch::Tensor forward_to_h5(const fs::path& model_dir, const fs::path& inputs,
-                            const fs::path& out) {
+torch::Tensor forward_to_h5(const fs::path& model_dir, const fs::path& inputs, const fs::path& out,
+                            const torch::Device& device, Precision precision) {
   EncoderOptions options;
   options.with_pooler = false;  // hidden states only
   // Inputs first: a bad line fails before a large checkpoint is read.
@@ -681,7 +681,21 @@ torch::Tensor forward_to_h5(const fs::path& model_dir, const fs::path& inputs,
   const TokenBatch batch = read_token_id_lines(inputs, config);
   XlmrEncoder encoder(config, options);
   load_hf_weights(*encoder, model_dir);
-  const torch::Tensor hidden = all_hidden_states(*encoder, batch);
+  encoder->to(device);
+  // Autocast is per thread and outlives this call: set for the forward, off again after it (also
+  // when the forward throws), so the caller's precision is not changed behind its back.
+  struct PrecisionScope {
+    const torch::Device& device;
+    PrecisionScope(Precision p, const torch::Device& d) : device(d) {
+      set_training_precision(p, d);
+    }
+    ~PrecisionScope() { set_training_precision(Precision::kFp32, device); }
+  };
+  torch::Tensor hidden;
+  {
+    const PrecisionScope scope(precision, device);
+    hidden = all_hidden_states(*encoder, batch);
+  }
   h5::File file = h5::File::create(out);
   const h5::Group root = file.root();
   h5_write_tensor(root, "hidden_states", hidden, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT);
@@ -690,6 +704,8 @@ torch::Tensor forward_to_h5(const fs::path& model_dir, const fs::path& inputs,
   root.set_attr("note", std::string("hidden_states[0] is the embedding output, hidden_states[i] "
                                     "the output of layer i"));
   root.set_attr("model", model_dir.string());
+  root.set_attr("device", device.str());
+  root.set_attr("dtype", std::string(choice_name(precision)));
   file.flush();
   return hidden;
 }

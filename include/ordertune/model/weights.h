@@ -28,6 +28,7 @@
 
 #include <torch/torch.h>
 
+#include "ordertune/config/config.h"
 #include "ordertune/data/h5.h"
 #include "ordertune/model/heads.h"
 #include "ordertune/model/model.h"
@@ -148,10 +149,14 @@ TokenBatch read_token_id_lines(const std::filesystem::path& path, const XlmrConf
 // index 0 = embedding output, i = output of layer i.
 torch::Tensor all_hidden_states(XlmrEncoderImpl& encoder, const TokenBatch& batch);
 
-// `ordertune forward`: loads DIR as an encoder (no pooler), runs the batch of FILE and writes
-// OUT.h5 with datasets hidden_states (float32 [L+1, B, T, H]), attention_mask and input_ids
-// (int64 [B, T]). Returns the hidden states.
+// `ordertune forward`: loads DIR as an encoder (no pooler), runs the batch of FILE on `device`
+// and writes OUT.h5 with datasets hidden_states (float32 [L+1, B, T, H]), attention_mask and
+// input_ids (int64 [B, T]), and attributes device and dtype. `precision` bf16 runs the forward
+// under bf16 autocast as training does (set_training_precision; weights stay fp32), and turns
+// autocast off again afterwards. Returns the hidden states (float32, on the CPU).
 torch::Tensor forward_to_h5(const std::filesystem::path& model_dir,
-                            const std::filesystem::path& inputs, const std::filesystem::path& out);
+                            const std::filesystem::path& inputs, const std::filesystem::path& out,
+                            const torch::Device& device = torch::kCPU,
+                            Precision precision = Precision::kFp32);
 
 }  // namespace ordertune
