@@ -30,7 +30,7 @@ bool have_gpu() {
 TEST_CASE("on a GPU, the slices of a micro-batch draw distinct dropout masks, reproducibly",
           "[cuda][dropout]") {
   if (!have_gpu()) {
-    WARN("skipped: LibTorch sees no GPU");
+    WARN("skipped: no CUDA device (torch::cuda::is_available() is false)");
     return;
   }
   const torch::Device gpu(torch::kCUDA, 0);
@@ -66,7 +66,7 @@ class SyncCounter : public c10::WarningHandler {
 TEST_CASE("on a GPU, an optimizer step waits for the device once, whatever the accumulation",
           "[cuda][trainer]") {
   if (!have_gpu()) {
-    WARN("skipped: LibTorch sees no GPU");
+    WARN("skipped: no CUDA device (torch::cuda::is_available() is false)");
     return;
   }
 #ifdef ORDERTUNE_WITH_NCCL
