@@ -1,7 +1,9 @@
 #include "ordertune/config/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -55,8 +57,9 @@ class TableReader {
     return table_.get(key);
   }
 
+  // NaN passes no comparison, so it is refused first, with infinities: no setting means them.
   void number(const std::string& key, double* out, double min, bool exclusive_min,
-              double max = 1e300) {
+              double max = std::numeric_limits<double>::max()) {
     const toml::node* n = take(key);
     if (!n) return;
     double v;
@@ -66,6 +69,7 @@ class TableReader {
       v = static_cast<double>(i->get());
     else
       fail(*n, key, range_text("a number", min, exclusive_min, max));
+    if (!std::isfinite(v)) fail(*n, key, range_text("a finite number", min, exclusive_min, max));
     if (v < min || (exclusive_min && v == min) || v > max)
       fail(*n, key, range_text("a number", min, exclusive_min, max));
     *out = v;

@@ -63,7 +63,15 @@ set +e
 # work; LibTorch 2.x trains bf16 on the CPU.
 sed 's/^\[model.tiny\]/[model]\ndtype = "bf16"\n\n[model.tiny]/' demo.toml > bf16.toml
 ORDERTUNE_DEVICE=cpu "$B/ordertune" run --config bf16.toml --order mnli > /dev/null 2> bad3.txt; rc3=$?
+# --threads has sweep.threads' bounds (100000 once started that many threads and hung).
+"$B/ordertune" run --config demo.toml --order mnli --threads 100000 > /dev/null 2> bad4.txt; rc4=$?
+"$B/ordertune" run --config demo.toml --order mnli --threads -1 > /dev/null 2> bad5.txt; rc5=$?
 set -e
+for i in 4 5; do
+  rc=$([ $i -eq 4 ] && echo $rc4 || echo $rc5)
+  [ "$rc" -eq 2 ] && grep -q -- "--threads: Value .* not in range 0 to 1024" bad$i.txt \
+    || { cat bad$i.txt; fail "--threads out of range: rc $rc"; }
+done
 [ $rc1 -eq 2 ] && [ "$(wc -l < bad1.txt)" -eq 1 ] && grep -q "^ordertune: --order: .*'nosuchtask'" bad1.txt \
   || { cat bad1.txt; fail "bad --order: rc $rc1"; }
 [ $rc2 -eq 2 ] && [ "$(wc -l < bad2.txt)" -eq 1 ] && grep -q "replicate" bad2.txt \

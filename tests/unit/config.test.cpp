@@ -13,6 +13,7 @@
 using namespace ordertune;
 using Catch::Matchers::Contains;
 using Catch::Matchers::Equals;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -243,6 +244,16 @@ TEST_CASE("bad configs fail with one line naming file, line and field", "[config
   SECTION("out of range: the example of the issue") {
     CHECK_THAT(error_of("[train]\nlr = -1\n"),
                Equals("x.toml:2: train.lr: expected a number > 0, got -1"));
+  }
+  SECTION("NaN and infinities pass no range comparison, so they are refused first") {
+    CHECK_THAT(
+        error_of("[train]\nlr = nan\n"),
+        StartsWith("x.toml:2: train.lr: expected a finite number > 0, got ") && Contains("nan"));
+    CHECK_THAT(error_of("[sweep]\ntokens_per_second = inf\n"),
+               StartsWith("x.toml:2: sweep.tokens_per_second: expected a finite number > 0, got "));
+    CHECK_THAT(error_of("[train]\nweight_decay = -inf\n"),
+               StartsWith("x.toml:2: train.weight_decay: expected a finite number >= 0, got "));
+    CHECK(error_of("[train]\nlr = 1e307\n").empty());  // finite and > 0: the bound it states
   }
   SECTION("wrong type") {
     CHECK_THAT(error_of("[sweep]\nreplicates = \"three\"\n"),

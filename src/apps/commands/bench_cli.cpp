@@ -63,6 +63,7 @@ std::unique_ptr<Command> add_bench_command(CLI::App& app) {
   train->add_option("--steps", t.steps, "timed steps")->capture_default_str();
   train->add_option("--warmup", t.warmup, "untimed steps first")->capture_default_str();
   train->add_option("--threads", t.threads, "compute threads (0: all cores)")
+      ->check(CLI::Range(0, 1024))  // sweep.threads' bounds
       ->capture_default_str();
   add_choice(train, "--device", t.device, "cpu | cuda | auto (a GPU if there is one)");
   add_choice(train, "--dtype", t.dtype, "fp32 | bf16 (autocast; the CPU needs LibTorch 2.x)");

@@ -60,6 +60,7 @@ std::unique_ptr<Command> add_run_command(CLI::App& app) {
       ->add_option("--threads", c->threads,
                    "compute threads (0: the config's sweep.threads, "
                    "else all cores)")
+      ->check(CLI::Range(0, 1024))  // sweep.threads' bounds
       ->capture_default_str();
   c->cli->add_flag("--json", c->json, "print the result as one JSON line on stdout");
   return c;

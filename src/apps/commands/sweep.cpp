@@ -60,9 +60,11 @@ std::unique_ptr<Command> add_sweep_command(CLI::App& app) {
       "re-running the same command continues");
   c->cli->add_option("--config,-c", c->config_path, "sweep config (TOML)")->required();
   c->cli->add_option("--results", c->results, "results file (default: output.results)");
-  c->cli->add_option("--threads", o.threads,
-                     "compute threads per rank (0: sweep.threads, else "
-                     "cores / ranks on the node)");
+  c->cli
+      ->add_option("--threads", o.threads,
+                   "compute threads per rank (0: sweep.threads, else "
+                   "cores / ranks on the node)")
+      ->check(CLI::Range(0, 1024));  // sweep.threads' bounds
   add_choice(c->cli, "--progress", o.progress,
              "rank 0's progress: bar (a live line; mpirun's output is no terminal, so auto picks "
              "lines there), lines, none, or auto");
