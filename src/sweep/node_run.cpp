@@ -92,11 +92,12 @@ void NodeRunner::begin_node(int64_t id, Communicator* ranks, bool writer, const 
                             Started& run) {
   const PlanNode& node = s_.plan.nodes[static_cast<size_t>(id)];
   run.hooks.on_step = [this, ranks, &run](int64_t, int64_t, const StageResult&) {
-    int64_t go = keep_going_() ? 1 : 0;
-    // Rank 0 of `ranks` decides for all of them: they stop at the same step (host data).
-    if (ranks) ranks->broadcast_host(go, 0);
-    if (!go) run.interrupted = true;
-    return go != 0;
+    // A signal on any rank of `ranks` stops all of them at this same step (host data): a signal
+    // that reached one rank of a group alone is not lost.
+    double stop = keep_going_() ? 0.0 : 1.0;
+    if (ranks) ranks->all_reduce_sum_host(&stop, 1);
+    if (stop > 0) run.interrupted = true;
+    return stop == 0;
   };
   run.hooks.snapshot_every = s_.resume.every();
   run.hooks.on_snapshot = [this, id, seed = node.seed, writer](const TrainerSnapshot& snap) {

@@ -10,7 +10,7 @@ namespace ordertune::protocol {
 namespace {
 
 // Reply kinds on the wire (slot 0).
-constexpr int64_t kKindRun = 0, kKindFinish = 1, kKindServe = 2, kKindDrop = 3;
+constexpr int64_t kKindRun = 0, kKindFinish = 1, kKindServe = 2, kKindDrop = 3, kKindStop = 4;
 // Slots a message does not use hold this, so that unpack can tell a packed message from noise.
 constexpr int64_t kUnused = -1;
 
@@ -41,6 +41,7 @@ std::string describe(const Reply& reply) {
                : fmt::format("Run {} (parent: {}{})", r->node, weight_source_name(r->source),
                              r->keep_held ? ", keeping the held encoder" : "");
   if (std::holds_alternative<Finish>(reply)) return "Finish";
+  if (std::holds_alternative<Stop>(reply)) return "Stop";
   if (const auto* s = std::get_if<Serve>(&reply))
     return fmt::format("Serve {} to rank {}", s->node, s->to);
   return fmt::format("Drop {}", std::get<Drop>(reply).node);
@@ -74,6 +75,7 @@ Wire pack(const Reply& reply) {
     return {kKindFinish, kUnused, kUnused, kUnused, kUnused};
   if (const auto* s = std::get_if<Serve>(&reply))
     return {kKindServe, s->node, s->to, kUnused, kUnused};
+  if (std::holds_alternative<Stop>(reply)) return {kKindStop, kUnused, kUnused, kUnused, kUnused};
   return {kKindDrop, std::get<Drop>(reply).node, kUnused, kUnused, kUnused};
 }
 
@@ -82,7 +84,8 @@ Reply unpack_reply(const Wire& in) {
     for (size_t i = slot; i < in.size(); ++i)
       if (in[i] != kUnused) bad_wire("reply", in, fmt::format("slot {} unused (-1)", i));
   };
-  if (in[0] != kKindFinish && in[1] < 0) bad_wire("reply", in, "a node id >= 0");
+  if (in[0] != kKindFinish && in[0] != kKindStop && in[1] < 0)
+    bad_wire("reply", in, "a node id >= 0");
   switch (in[0]) {
     case kKindRun: {
       Run r;
@@ -112,8 +115,11 @@ Reply unpack_reply(const Wire& in) {
     case kKindDrop:
       unused_from(2);
       return Drop{in[1]};
+    case kKindStop:
+      unused_from(1);
+      return Stop{};
     default:
-      bad_wire("reply", in, "kind 0 (Run), 1 (Finish), 2 (Serve) or 3 (Drop)");
+      bad_wire("reply", in, "kind 0 (Run), 1 (Finish), 2 (Serve), 3 (Drop) or 4 (Stop)");
   }
 }
 
@@ -149,6 +155,11 @@ bool ReplyStream::replied(const Reply& reply) {
       broken(worker_, "rule 1: a Run or Finish answers a request, and none is outstanding", reply);
     awaiting_ = false;
     return true;
+  }
+  if (std::holds_alternative<Stop>(reply)) {
+    if (stopped_) broken(worker_, "rule 6: a leader is told to stop once", reply);
+    stopped_ = true;
+    return false;
   }
   const int64_t node = std::holds_alternative<Serve>(reply) ? std::get<Serve>(reply).node
                                                             : std::get<Drop>(reply).node;

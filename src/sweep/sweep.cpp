@@ -34,6 +34,7 @@ using protocol::Reply;
 using protocol::Request;
 using protocol::Run;
 using protocol::Serve;
+using protocol::Stop;
 
 volatile std::sig_atomic_t g_stop_signal = 0;
 extern "C" void on_stop_signal(int sig) {
@@ -74,6 +75,7 @@ class Coordinator {
         line_every_(options.progress_every),
         last_line_(start_) {
     unanswered_.assign(static_cast<size_t>(workers), false);
+    finished_.assign(static_cast<size_t>(workers), false);
   }
 
   // Handles pending requests from remote workers and answers what can be answered.
@@ -81,10 +83,16 @@ class Coordinator {
     Request r;
     while (protocol::receive_request(world_, group_size_, &r)) request(r);
     report_progress();
-    if (g_stop_signal)  // stop: every worker waiting for work is told to finish
+    if (g_stop_signal)
+      stop_all(fmt::format("signal {} on rank 0", static_cast<int>(g_stop_signal)));
+    if (stopping_)  // every worker waiting for work is told to finish
       for (size_t w = 0; w < unanswered_.size(); ++w)
         if (unanswered_[w]) answer(static_cast<int>(w), Assignment{-1, true});
   }
+
+  // Whether a signal on any rank stopped the sweep, and which ("a signal on rank 3").
+  bool stopping() const { return stopping_; }
+  const std::string& stop_origin() const { return stop_origin_; }
 
   // A worker reports its finished node (or -1) and asks for the next.
   void request(const Request& r) {
@@ -95,7 +103,8 @@ class Coordinator {
       sched_.finished(w, r.finished, unix_now() - start_, r.seconds);
       log_done(r.finished, r.seconds, r.tokens, fmt::format("worker {}", w));
     }
-    if (g_stop_signal || r.stopped) {
+    if (r.stopped) stop_all(fmt::format("a signal on rank {}", w * group_size_));
+    if (stopping_) {
       answer(w, Assignment{-1, true});
       return;
     }
@@ -172,10 +181,22 @@ class Coordinator {
     deliver(a.peer, Serve{plan_.nodes[static_cast<size_t>(run->node)].parent, w * group_size_});
   }
 
+  // Protocol rule 6: a signal on any rank stops every worker at its next step. Each worker still
+  // reading replies (not yet sent Finish) gets one Stop; from now on every request gets Finish.
+  void stop_all(const std::string& origin) {
+    if (stopping_) return;
+    stopping_ = true;
+    stop_origin_ = origin;
+    log::info("stopping every rank at its next step: {}", origin);
+    for (size_t w = 0; w < finished_.size(); ++w)
+      if (!finished_[w]) deliver(static_cast<int>(w), Stop{});
+  }
+
   // Every reply goes out here: checked against the ordering rules, then to worker w's leader
   // (on kTagReply) or into worker 0's queue.
   void deliver(int w, const Reply& reply) {
     order_.sending(w, reply);
+    if (std::holds_alternative<Finish>(reply)) finished_[static_cast<size_t>(w)] = true;
     if (w == 0)
       local_.push_back(reply);
     else
@@ -207,8 +228,11 @@ class Coordinator {
   double line_every_, last_line_, last_bar_ = 0;
   int64_t tokens_ = 0;  // training tokens of the nodes finished in this run
   std::vector<bool> unanswered_;
-  std::deque<Reply> local_;  // replies to worker 0, in the order sent
+  std::vector<bool> finished_;  // sent Finish: reads no more replies
+  std::deque<Reply> local_;     // replies to worker 0, in the order sent
   int finish_sent_ = 0;
+  bool stopping_ = false;  // protocol rule 6
+  std::string stop_origin_;
 };
 
 // ---- worker: the message loop -------------------------------------------------------------------
@@ -285,7 +309,7 @@ class Worker {
   // encoder it holds to peers the coordinator pointed at it; every rank checks for signals.
   bool keep_going() {
     serve_everyone();
-    return g_stop_signal == 0;
+    return g_stop_signal == 0 && !stop_told_;
   }
   void serve_everyone() {
     if (coord_) coord_->serve();
@@ -327,6 +351,8 @@ class Worker {
     if (inbox_.replied(r)) return true;
     if (const auto* serve = std::get_if<Serve>(&r))
       peers_.send(serve->node, runner_.encoders().find(serve->node), serve->to);
+    else if (std::holds_alternative<Stop>(r))
+      stop_told_ = true;  // a signal elsewhere: stop at the next step (rule 6)
     else
       pending_drops_.push_back(std::get<Drop>(r).node);
     return false;
@@ -358,6 +384,7 @@ class Worker {
   int worker_;
   bool leader_;
   protocol::ReplyStream inbox_;  // leader: the replies of this worker, checked as they arrive
+  bool stop_told_ = false;       // leader: a Stop came (protocol rule 6)
   PeerTransfer peers_;
   NodeRunner runner_;
   std::vector<int64_t> pending_drops_;  // leader: kept copies to free at the next request
@@ -494,10 +521,12 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   if (coordinator) coordinator->report_progress(/*final_report=*/true);
   OT_MPI_CHECK(MPI_Barrier(world));  // every rank's writes are in before the collective close
   results.reset();
-  const bool stopped = end.stopped || g_stop_signal;
+  const bool stopped = end.stopped || g_stop_signal || (coordinator && coordinator->stopping());
   if (ranks.world_rank == 0 && stopped)
-    log::info("sweep stopped by signal {}; run the same command to continue",
-              static_cast<int>(g_stop_signal));
+    log::info("sweep stopped by {}; run the same command to continue",
+              g_stop_signal ? fmt::format("signal {} on rank 0", static_cast<int>(g_stop_signal))
+              : coordinator->stopping() ? coordinator->stop_origin()
+                                        : std::string("a signal on another rank"));
   else if (ranks.world_rank == 0)
     log::info("sweep finished: {}", path.string());
   return kExitOk;

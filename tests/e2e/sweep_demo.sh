@@ -91,7 +91,10 @@ cmp -s t1.csv tc.csv || { diff t1.csv tc.csv | head; fail "results after kill -9
 # SIGUSR1: every rank stops at a step boundary and exits 0 within 60 s; the re-run completes.
 sweep 2 sig.h5 > sig.txt 2>&1 &
 pid=$!
-wait_for_done_nodes sig.h5 1 "$pid"  # the root is done: nodes are training when the signal comes
+# The root and one more node are done: the workers have been given nodes, so some are training
+# when the signal comes (right after the root alone they may still be asking for their first, and
+# the stop then leaves no snapshot: seen once on a loaded machine).
+wait_for_done_nodes sig.h5 2 "$pid"
 pkill -USR1 -f "ordertune sweep --config $sweep_cfg --results sig.h5" || true
 start=$(date +%s)
 wait "$pid" || fail "sweep exited non-zero after SIGUSR1: $(tail -5 sig.txt)"

@@ -114,12 +114,18 @@ TEST_CASE("sweep protocol: every Reply kind round-trips through its documented w
     REQUIRE(std::holds_alternative<Drop>(back));
     CHECK(std::get<Drop>(back).node == 12);
   }
+  SECTION("Stop") {
+    CHECK(pack(Stop{}) == Wire{4, -1, -1, -1, -1});
+    CHECK(std::holds_alternative<Stop>(unpack_reply(pack(Stop{}))));
+  }
 }
 
 TEST_CASE("sweep protocol: unpack refuses what pack never writes", "[sweep][protocol]") {
   const int64_t peer = static_cast<int64_t>(WeightSource::kPeer);
   const int64_t file = static_cast<int64_t>(WeightSource::kResultsFile);
-  CHECK_THROWS_WITH(unpack_reply(Wire{4, 1, -1, -1, -1}), Contains("kind 0 (Run), 1 (Finish)"));
+  CHECK_THROWS_WITH(unpack_reply(Wire{5, 1, -1, -1, -1}),
+                    Contains("kind 0 (Run), 1 (Finish), 2 (Serve), 3 (Drop) or 4 (Stop)"));
+  CHECK_THROWS_WITH(unpack_reply(Wire{4, 1, -1, -1, -1}), Contains("slot 1 unused"));
   CHECK_THROWS_AS(unpack_reply(Wire{0, -1, file, -1, 0}), ProtocolError);  // no node
   CHECK_THROWS_WITH(unpack_reply(Wire{0, 3, peer, -1, 0}),
                     Contains("holder rank >= 0 with a peer source"));
@@ -190,6 +196,16 @@ TEST_CASE("sweep protocol: a Drop comes after every Serve of its node, once (rul
   CHECK_THROWS_WITH(s.replied(Drop{3}), Contains("dropped once"));
   CHECK_FALSE(s.replied(Serve{1, 4}));  // other nodes are unaffected
   CHECK_FALSE(s.replied(Drop{1}));
+}
+
+TEST_CASE("sweep protocol: a Stop answers nothing, comes at any time, once (rule 6)",
+          "[sweep][protocol]") {
+  ReplyStream s(/*worker=*/2);
+  s.requested();
+  CHECK_FALSE(s.replied(Stop{}));  // while the leader waits: not its answer
+  CHECK(s.awaiting());
+  CHECK_THROWS_WITH(s.replied(Stop{}), Contains("rule 6: a leader is told to stop once"));
+  CHECK(s.replied(Finish{}));
 }
 
 TEST_CASE(

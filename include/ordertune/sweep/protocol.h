@@ -34,6 +34,10 @@
 //  5. A leader applies the Drops it received at its next request, together with every rank of
 //     its group (the worker broadcasts them with the answer), never between a Serve and the
 //     transfer it asks for.
+//  6. Stop: the first stopped Request (a signal on any rank), or a signal on the coordinator's
+//     rank, makes the coordinator send one Stop to every leader it has not sent Finish, and
+//     answer every request from then on with Finish: one rank's signal ends the whole job at the
+//     next step boundary, as a signal to every rank does.
 // Finish is the last reply a leader reads: it then leaves the message loop.
 // ReplyOrder checks rules 1, 3 and 4 on the coordinator before every reply it sends (to every
 // leader, its own worker included); ReplyStream checks 1 and 4 on each leader for every reply it
@@ -108,7 +112,11 @@ struct Serve {
 struct Drop {
   int64_t node = -1;
 };
-using Reply = std::variant<Run, Finish, Serve, Drop>;
+// A signal reached another rank: stop at the next training step as if signalled here, then ask
+// with `stopped` set (the answer is Finish). At most once per leader, at any time before its
+// Finish. Wire: {4, -1, -1, -1, -1}.
+struct Stop {};
+using Reply = std::variant<Run, Finish, Serve, Drop, Stop>;
 
 // "Run r0/a (from peer rank 2)", "Serve 3 to rank 4", ... for error and debug messages.
 std::string describe(const Reply& reply);
@@ -139,6 +147,7 @@ class ReplyStream {
  private:
   int worker_;
   bool awaiting_ = false;
+  bool stopped_ = false;          // a Stop came (rule 6)
   std::vector<int64_t> dropped_;  // nodes dropped so far (few: rule 6 keeps few copies)
 };
 
