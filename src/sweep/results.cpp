@@ -544,18 +544,32 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
   OT_MPI_CHECK(MPI_Comm_rank(comm, &I.rank));
   r->layout_ = layout;
 
-  // One writer: rank 0 holds PATH.lock for the sweep's lifetime (released by the kernel on exit).
-  int locked = 1;
+  // One writer: rank 0 holds LOCK for the sweep's lifetime (released by the kernel on exit), the
+  // file's real path (symlinks and ".." resolved) + ".lock", so that every path to the file takes
+  // the same lock. (Hard links and bind mounts name it by another real path: not covered.)
+  int lock_state[2] = {0, 0};  // {0 held, 1 cannot create, 2 held by another; errno}
+  std::string lock;
   if (I.rank == 0) {
     if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path());
-    const std::string lock = path.string() + ".lock";
+    lock = std::filesystem::weakly_canonical(path).string() + ".lock";
     I.lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    locked = I.lock_fd >= 0 && ::flock(I.lock_fd, LOCK_EX | LOCK_NB) == 0;
+    if (I.lock_fd < 0)
+      lock_state[0] = 1, lock_state[1] = errno;
+    else if (::flock(I.lock_fd, LOCK_EX | LOCK_NB) != 0)
+      lock_state[0] = 2, lock_state[1] = errno;
   }
-  OT_MPI_CHECK(MPI_Bcast(&locked, 1, MPI_INT, 0, comm));
-  if (!locked)
+  OT_MPI_CHECK(MPI_Bcast(lock_state, 2, MPI_INT, 0, comm));
+  if (lock_state[0] != 0) {
+    int length = static_cast<int>(lock.size());
+    OT_MPI_CHECK(MPI_Bcast(&length, 1, MPI_INT, 0, comm));
+    lock.resize(static_cast<size_t>(length));
+    OT_MPI_CHECK(MPI_Bcast(lock.data(), length, MPI_CHAR, 0, comm));
+    if (lock_state[0] == 1)
+      throw ConfigError(fmt::format("{}: cannot create the lock file {}: {}", path.string(), lock,
+                                    std::strerror(lock_state[1])));
     throw ConfigError(path.string() + ": another sweep is writing this results file (its lock " +
-                      path.string() + ".lock is held); wait for it or use another --results");
+                      lock + " is held); wait for it or use another --results");
+  }
 
   int exists = I.rank == 0 ? std::filesystem::exists(path) : 0;
   OT_MPI_CHECK(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
