@@ -300,6 +300,14 @@ void read_tasks_section(const toml::table& tasks, const std::string& name, Sweep
 void read_sweep_section(const toml::table& t, const std::string& name, SweepConfig& c) {
   TableReader r(t, "sweep", name);
   r.string("name", &c.sweep.name);
+  // The name goes into logs, file attributes and the analysis' figures: one printable line.
+  const bool printable = std::none_of(c.sweep.name.begin(), c.sweep.name.end(), [](char ch) {
+    return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+  });
+  if (c.sweep.name.empty() || c.sweep.name.size() > 200 || !printable)
+    r.fail_at(r.line_of("name"), "name",
+              fmt::format("expected 1 to 200 bytes without control characters, got {} bytes{}",
+                          c.sweep.name.size(), printable ? "" : " with a control character"));
   r.integer("seed", &c.sweep.seed, 0);
   r.integer("replicates", &c.sweep.replicates, 1, 1000);
   r.integer("group_size", &c.sweep.group_size, 1, 4096);
@@ -582,13 +590,25 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
 }
 
 SweepConfig load_config(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(
+        fmt::format("{}: expected a config file (TOML), found a directory", path.string()));
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw ConfigError(
         fmt::format("{}: cannot read the config file (no such file?)", path.string()));
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return parse_config(buffer.str(), path.string());
+  const std::string text = buffer.str();
+  // An empty file is a wrong path or a truncated copy, not a sweep of the built-in defaults
+  // (parse_config("") still gives the defaults, for tests).
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw ConfigError(fmt::format(
+        "{}: the config file is empty: expected at least one setting (configs/reference.toml "
+        "lists every field with its default)",
+        path.string()));
+  return parse_config(text, path.string());
 }
 
 }  // namespace ordertune

@@ -1,4 +1,5 @@
 // Tests of config.h: defaults, the reference file, and one-line errors for bad input.
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -345,4 +346,33 @@ TEST_CASE("sweep.share_gpus is for group_size 1 only", "[config]") {
   CHECK(error_of("[sweep]\nshare_gpus = true\ngroup_size = 2\n") ==
         "x.toml: sweep.share_gpus: expected group_size = 1 (NCCL refuses two ranks of one group "
         "on one GPU), found group_size = 2");
+}
+
+TEST_CASE("configs nobody could mean are refused with one line (issue 16, item 9)", "[config]") {
+  CHECK_THAT(error_of("[sweep]\nname = \"a\\u0000b\"\n"),
+             Equals("x.toml:2: sweep.name: expected 1 to 200 bytes without control characters, "
+                    "got 3 bytes with a control character"));
+  CHECK_THAT(error_of("[sweep]\nname = \"" + std::string(100000, 'n') + "\"\n"),
+             Equals("x.toml:2: sweep.name: expected 1 to 200 bytes without control characters, "
+                    "got 100000 bytes"));
+  CHECK(error_of("[sweep]\nname = \"pairs, seed 1 (ü)\"\n").empty());
+
+  const auto dir = std::filesystem::temp_directory_path() / "ordertune-config-test";
+  std::filesystem::create_directories(dir / "a-directory.toml");
+  std::ofstream(dir / "empty.toml") << "\n  \n";
+  auto load_error = [](const std::filesystem::path& p) {
+    try {
+      load_config(p);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(load_error(dir / "a-directory.toml") ==
+        (dir / "a-directory.toml").string() + ": expected a config file (TOML), found a directory");
+  CHECK(load_error(dir / "empty.toml") ==
+        (dir / "empty.toml").string() +
+            ": the config file is empty: expected at least one setting (configs/reference.toml "
+            "lists every field with its default)");
+  std::filesystem::remove_all(dir);
 }
