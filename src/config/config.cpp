@@ -581,6 +581,19 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
   top.finish();
 
   if (c.model.checkpoint.empty()) {
+    // The longest input must have positions: XLM-R's start after the padding id (1), so T tokens
+    // need T + 2 (a checkpoint's max_position_embeddings is checked when it is loaded).
+    int64_t longest = c.data.max_length;
+    std::string longest_key = "data.max_length";
+    for (const std::string& task : c.tasks_used())
+      if (c.registry.contains(task) && c.registry.get(task).type == TaskType::kExtractiveQA &&
+          c.data.qa_max_length > longest)
+        longest = c.data.qa_max_length, longest_key = "data.qa_max_length (" + task + ")";
+    if (c.model.tiny.max_positions < longest + 2)
+      throw ConfigError(fmt::format(
+          "{}: model.tiny.max_positions: expected at least {} ({} = {}, plus 2: XLM-R's positions "
+          "start after the padding id), got {}",
+          name, longest + 2, longest_key, longest, c.model.tiny.max_positions));
     if (!c.registry.contains(c.model.tiny.pretrain_task) ||
         c.registry.get(c.model.tiny.pretrain_task).type != TaskType::kMLM)
       throw ConfigError(fmt::format("{}: model.tiny.pretrain_task: expected an MLM task, got '{}'",

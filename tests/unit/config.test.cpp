@@ -376,3 +376,18 @@ TEST_CASE("configs nobody could mean are refused with one line (issue 16, item 9
             "lists every field with its default)");
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("the tiny model's positions must hold the longest input (issue 16, item 11)",
+          "[config]") {
+  // squad_v1 as an intermediate task: its windows are data.qa_max_length.
+  const std::string squad = "[orders]\nstages = [\"squad_v1\"]\n";
+  CHECK_THAT(error_of(squad + "[model.tiny]\nmax_positions = 258\n"),
+             Equals("x.toml: model.tiny.max_positions: expected at least 386 "
+                    "(data.qa_max_length (squad_v1) = 384, plus 2: XLM-R's positions start after "
+                    "the padding id), got 258"));
+  CHECK(error_of(squad + "[model.tiny]\nmax_positions = 386\n").empty());
+  CHECK(
+      error_of(squad + "[model.tiny]\nmax_positions = 258\n[data]\nqa_max_length = 256\n").empty());
+  CHECK_THAT(error_of("[model.tiny]\nmax_positions = 100\n"),
+             Contains("expected at least 258 (data.max_length = 256, plus 2"));
+}

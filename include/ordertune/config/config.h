@@ -101,7 +101,8 @@ struct TinyModelConfig {
   int heads = 4;                      // attention heads (must divide hidden)
   int ffn = 256;                      // feed-forward size
   int vocab_size = 2000;              // sentencepiece pieces trained on the MLM corpus
-  int max_positions = 258;            // position embeddings (max_length + 2, as XLM-R)
+  int max_positions = 386;            // position embeddings: the longest input (qa_max_length)
+                                      // + 2, as XLM-R
   std::string pretrain_task = "mlm";  // MLM task whose corpus pretrains the model and tokenizer
   int64_t pretrain_steps = 300;       // MLM optimisation steps
   double pretrain_lr = 5e-4;          // MLM learning rate
