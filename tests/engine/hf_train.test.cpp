@@ -39,8 +39,8 @@ StageTask task_of(const std::string& name, const nlohmann::json& data) {
   StageTask t;
   t.name = name;
   t.info.name = name;
-  t.info.type =
-      data["task"] == "classification" ? TaskType::kClassification : TaskType::kExtractiveQA;
+  t.info.type = data["task"].get<std::string>() == "classification" ? TaskType::kClassification
+                                                                    : TaskType::kExtractiveQA;
   t.info.labels = data["labels"].get<std::vector<std::string>>();
   t.train.type = t.info.type;
   int32_t i = 0;
