@@ -11,7 +11,10 @@
 //                        mewslix, lareqa      JSON {query id: [20 candidate ids, best first]}
 //                      ready for `ordertune score` (submission.h) and the leaderboard.
 //   --model DIR        the order's encoder as a Hugging Face directory (config.json +
-//                      model.safetensors, XLMRobertaModel keys), when output.checkpoints kept it.
+//                      model.safetensors, XLMRobertaModel keys), when output.checkpoints kept it,
+//                      with the data cache's tokenizer (sentencepiece.bpe.model, tokenizer.json,
+//                      tokenizer_config.json: hf_tokenizer.h), so that AutoModel and
+//                      AutoTokenizer.from_pretrained load the folder.
 // The data cache named by the config stored in the results file must be present.
 #pragma once
 
