@@ -112,7 +112,8 @@ void run_export(const ExportOptions& o) {
     // Positions after RoBERTa's padding offset: 512 for XLM-R's 514.
     const XlmrConfig& mc = e->config();
     const int64_t max_tokens = mc.max_position_embeddings - mc.pad_token_id - 1;
-    save_hf_checkpoint(*e, o.model);
+    save_hf_checkpoint(
+        *e, o.model, o.dtype == Precision::kBf16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32);
     save_hf_tokenizer(spm_model, cache_path.string() + ":/tokenizer/model", max_tokens, o.model);
     log::info("{}: encoder and tokenizer of '{}' (seed {}) written", o.model.string(), o.order,
               o.replicate);

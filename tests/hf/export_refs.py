@@ -16,7 +16,10 @@ ones, then, with --ordertune BIN, runs the round trip on a real sweep node:
      config's max_length) equal the ids in the data cache that the sweep trained on;
   4. model: every hidden state of AutoModel (fp32) equals `ordertune forward` on the exported
      folder to 1e-5 (max absolute difference over real tokens; padding positions are no output),
-     on the cache's first sequences.
+     on the cache's first sequences;
+  5. bf16 export (`--dtype bf16`): read as fp32 by both, again 1e-5; run in bfloat16 by
+     transformers (its default for that folder) against ordertune's fp32 outputs of the fp32
+     export, BF16_TOLERANCE (absolute; the relative size is printed too).
 Prints the worst difference of every comparison; exits non-zero on any failure.
 
 Usage: .venv/bin/python tests/hf/export_refs.py [--check --ordertune build/ordertune]
@@ -45,6 +48,10 @@ DATA = os.path.join(SOURCE, "tests", "data", "hf", "export")
 TINY_MODEL = os.path.join(SOURCE, "tests", "data", "tokenizer", "tiny.model")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with h5py (the venv has none)
 MODEL_MAX_LENGTH = 512  # what ordertune writes for XLM-R's 514 positions
+# A bf16 export run in bfloat16 by transformers against ordertune's fp32 outputs: bfloat16 keeps
+# 8 significant bits (relative rounding 2^-9 per operation), so after the weights' rounding and a
+# few layers of bfloat16 arithmetic, hidden states of magnitude ~10 differ by a few 1e-2.
+BF16_TOLERANCE = 0.25
 
 
 def make_references(out_dir: str, workdir: str) -> None:
@@ -174,6 +181,36 @@ def round_trip(ordertune: str, work: str) -> bool:
     diff = np.abs(np.where(keep, ours - theirs, 0.0))
     w = hf_common.Worst("export model: |hidden states of ordertune forward - AutoModel| (fp32)", 1e-5)
     w.add(float(diff.max()), f"{diff.shape[0]} layers x {diff.shape[1]} sequences x {width} tokens")
+    ok &= w.report()
+
+    # bf16 export (--dtype bf16): the same weights rounded to bfloat16. Read as fp32 by both, the
+    # outputs agree as tightly as the fp32 export's; read as bfloat16 by transformers (its
+    # default, dtype "auto" from config.json) the arithmetic is bfloat16's (8 significant bits),
+    # compared with ordertune's fp32 outputs of the fp32 export: BF16_TOLERANCE.
+    bf16_dir = os.path.join(work, "model-bf16")
+    run("export", "--results", "r.h5", "--replicate", "0", "--order", "mnli>squad_v1", "--model", bf16_dir,
+        "--dtype", "bf16")
+    run("forward", "--model", bf16_dir, "--inputs", "ids.txt", "--out", "hidden-bf16.h5")
+    ours16 = np.array(read_h5(os.path.join(work, "hidden-bf16.h5"), ["hidden_states"])["hidden_states"],
+                      dtype=np.float32)
+    with captured_warnings() as got:
+        m32 = AutoModel.from_pretrained(bf16_dir, dtype=torch.float32).eval()
+        m16 = AutoModel.from_pretrained(bf16_dir).eval()
+    w = hf_common.Worst("export bf16 loading: warnings; dtype transformers picks")
+    w.add(len(got) + int(m16.dtype != torch.bfloat16), f"{m16.dtype}; warnings {got}")
+    ok &= w.report()
+    with torch.no_grad():
+        t32 = torch.stack(m32(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states)
+        t16 = torch.stack(m16(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states)
+    d32 = np.abs(np.where(keep, ours16 - t32.numpy(), 0.0))
+    w = hf_common.Worst("export bf16 model read as fp32: |ordertune forward - AutoModel|", 1e-5)
+    w.add(float(d32.max()), "same bf16-rounded weights, fp32 arithmetic in both")
+    ok &= w.report()
+    d16 = np.abs(np.where(keep, ours - t16.float().numpy(), 0.0))
+    scale = float(np.abs(np.where(keep, ours, 0.0)).max())
+    w = hf_common.Worst("export bf16 model in bfloat16: |AutoModel - ordertune fp32 of the fp32 export|",
+                        BF16_TOLERANCE)
+    w.add(float(d16.max()), f"largest |hidden state| {scale:.3g}; relative {float(d16.max()) / scale:.3g}")
     ok &= w.report()
     return ok
 

@@ -50,6 +50,12 @@ SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 DATA = os.path.join(SOURCE, "tests", "data", "hf", "tokenizer")
 MODEL = os.path.join(DATA, "multilingual.model")
 PAIR_MAX_LENGTH = 24  # small enough that most pairs are truncated
+# An odd budget (max_length - 4 specials), where transformers' two truncations part ways on pairs
+# of equal length: the Python one (PreTrainedTokenizer.truncate_sequences: transformers 4's slow
+# tokenizers, transformers 5's Python backend, and transformers 2.x that xtreme's scripts ran)
+# keeps the extra token in the first sequence, the tokenizers (Rust) one in the second.
+# ordertune keeps it in the first (src/text/featurizer.cpp, truncate_longest_first).
+PAIR_MAX_LENGTH_ODD = 25
 VOCAB_SIZE = 2000
 # The literal strings of XLM-R's special tokens: transformers splits raw text on them, ordertune
 # never does (task text is data, not markup: src/text/tokenizer.cpp), so no sentence holds one.
@@ -198,6 +204,22 @@ def fairseq_ids_from_sentencepiece(sp, text: str) -> list[int]:
     return [0] + [i + 1 if i != 0 else 3 for i in ids] + [2]
 
 
+def python_truncation(tok, a: str, b: str, max_length: int) -> list[int]:
+    """<s> A </s></s> B </s> truncated by transformers' Python longest_first
+    (tokenization_python.PreTrainedTokenizer.truncate_sequences) on the tokenizer's own ids."""
+    import types
+
+    from transformers.tokenization_python import PreTrainedTokenizer
+
+    ids_a = tok(a, add_special_tokens=False)["input_ids"]
+    ids_b = tok(b, add_special_tokens=False)["input_ids"]
+    remove = len(ids_a) + len(ids_b) + 4 - max_length
+    if remove > 0:
+        side = types.SimpleNamespace(truncation_side="right")
+        ids_a, ids_b, _ = PreTrainedTokenizer.truncate_sequences(side, ids_a, ids_b, remove, "longest_first")
+    return [tok.cls_token_id] + ids_a + [tok.sep_token_id] * 2 + ids_b + [tok.sep_token_id]
+
+
 def make_references(out_dir: str, workdir: str) -> dict:
     import sentencepiece as spm
     import transformers
@@ -214,7 +236,7 @@ def make_references(out_dir: str, workdir: str) -> dict:
     sentences = build_sentences()
     pairs = build_pairs(sentences)
     os.makedirs(out_dir, exist_ok=True)
-    differ_names, differ_slow, unexplained = 0, {}, []
+    differ_names, differ_slow, unexplained, odd_differs = 0, {}, [], 0
     with open(os.path.join(out_dir, "sentences.jsonl"), "w", encoding="utf-8") as f:
         for s in sentences:
             f.write(json.dumps(s, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -247,8 +269,15 @@ def make_references(out_dir: str, workdir: str) -> dict:
                 if other(ta, tb)["input_ids"] != full:
                     differ_names += 1
                     print(f"{name} differs from the converted tokenizer on pair {a}, {b}")
-            f.write(json.dumps({"a": a, "b": b, "ids": full, "max_length": PAIR_MAX_LENGTH,
-                                "ids_truncated": cut}, separators=(",", ":")) + "\n")
+            row = {"a": a, "b": b, "ids": full, "max_length": PAIR_MAX_LENGTH, "ids_truncated": cut,
+                   "max_length_odd": PAIR_MAX_LENGTH_ODD}
+            fast_odd = tok(ta, tb, truncation="longest_first", max_length=PAIR_MAX_LENGTH_ODD)["input_ids"]
+            slow_odd = python_truncation(tok, ta, tb, PAIR_MAX_LENGTH_ODD)
+            row["ids_truncated_odd"] = slow_odd
+            if fast_odd != slow_odd:
+                row["ids_truncated_odd_fast"] = fast_odd
+                odd_differs += 1
+            f.write(json.dumps(row, separators=(",", ":")) + "\n")
     if unexplained:
         sys.exit(f"transformers and sentencepiece differ on sentences {unexplained} for no known reason")
     meta = {
@@ -259,6 +288,7 @@ def make_references(out_dir: str, workdir: str) -> dict:
         "pairs": len(pairs),
         "tokenizer_classes_equal": differ_names == 0,
         "transformers_differs_from_sentencepiece": differ_slow,
+        "pairs_where_rust_and_python_longest_first_differ_at_max_length_odd": odd_differs,
     }
     with open(os.path.join(out_dir, "meta.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1, ensure_ascii=False)

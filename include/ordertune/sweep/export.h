@@ -21,14 +21,17 @@
 #include <filesystem>
 #include <string>
 
+#include "ordertune/config/config.h"
+
 namespace ordertune {
 
 struct ExportOptions {
   std::filesystem::path results;
-  int replicate = 0;                  // --replicate
-  std::string order;                  // "a>b", "" = baseline
-  std::filesystem::path predictions;  // "" = not asked
-  std::filesystem::path model;        // "" = not asked
+  int replicate = 0;                   // --replicate
+  std::string order;                   // "a>b", "" = baseline
+  std::filesystem::path predictions;   // "" = not asked
+  std::filesystem::path model;         // "" = not asked
+  Precision dtype = Precision::kFp32;  // --dtype: model.safetensors in fp32 or bf16
 };
 
 // Writes what was asked; throws ConfigError (unknown order, seed) or DataError (node not

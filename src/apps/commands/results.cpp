@@ -89,6 +89,9 @@ std::unique_ptr<Command> add_export_command(CLI::App& app) {
                      "output Hugging Face directory: the encoder (config.json, model.safetensors) "
                      "and the tokenizer (sentencepiece.bpe.model, tokenizer.json, "
                      "tokenizer_config.json) for AutoModel / AutoTokenizer.from_pretrained");
+  add_choice(
+      c->cli, "--dtype", o.dtype,
+      "fp32 | bf16: the weights in --model's model.safetensors (bf16 rounds to nearest even)");
   return c;
 }
 
