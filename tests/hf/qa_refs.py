@@ -13,9 +13,18 @@ call is written out as the window arithmetic it performs):
   * window k starts at k * doc_stride context tokens and holds up to
     max_seq_length - q - 4 of them: <s> question </s></s> context </s>; the last window is the
     first that reaches the end of the context;
-  * the answer's words (char_to_word_offset of the first answer) become token positions, narrowed
-    by _improve_answer_span to the tokens of the tokenized answer text; a window that does not
-    hold the whole answer gets 0, 0 (the <s> token), as run_squad.py's training features.
+  * answer positions (training features): ordertune places them by character offsets as
+    transformers' examples/pytorch/question-answering/run_qa.py does (the last token starting at
+    or before the answer's start, the first token from the window's end on that ends at or after
+    the answer's end; 0, 0 = <s> when the window does not hold the answer), with the fast
+    tokenizer's offset mapping, both scans kept within the window's context tokens (run_qa.py's
+    start scan runs on into </s> and padding, whose offsets are (0, 0), when the answer starts in
+    the window's last token). These are the references. xtreme's run_squad.py instead maps the
+    answer's words (char_to_word_offset) to their first sub-tokens and narrows them with
+    _improve_answer_span; the two differ when a word is tokenized as a lone "▁" and pieces (xtreme
+    starts at the "▁", run_qa.py at the first piece with characters): where they differ the
+    xtreme positions are stored as well (xtreme_start_positions, xtreme_end_positions) and the
+    test prints how many.
 Semantic differences with ordertune, kept out of the inputs and listed in meta.json: a context
 without tokens gets no window in xtreme (ordertune: one, so every example gets a prediction); a
 doc_stride longer than a window skips tokens in xtreme (ordertune steps by the window); ordertune
@@ -98,22 +107,46 @@ def xtreme_features(tok, ex: dict, max_seq_length: int, doc_stride: int, max_que
     tok_start, tok_end = improve_answer_span(all_tokens, tok_start, tok_end, tok, ex["answer"])
     query = tok.encode(ex["question"], add_special_tokens=False)[:max_query_length]
     doc_ids = tok.convert_tokens_to_ids(all_tokens)
-    windows, starts, ends = [], [], []
+    # run_qa.py's offsets: the fast tokenizer's offset mapping of the whole context, which must
+    # give the same tokens as the per-word tokenization (true for the inputs, see above).
+    enc = tok(ex["context"], add_special_tokens=False, return_offsets_mapping=True)
+    assert enc["input_ids"] == doc_ids, "per-word and whole-context tokens differ"
+    offsets = enc["offset_mapping"]
+    start_char, end_char = ex["answer_start"], ex["answer_start"] + len(ex["answer"])
+    windows, starts, ends, x_starts, x_ends = [], [], [], [], []
     n = len(all_tokens)
     while len(windows) * doc_stride < n:
         begin = len(windows) * doc_stride
         length = min(n - begin, max_seq_length - len(query) - 4)
         windows.append([tok.cls_token_id] + query + [tok.sep_token_id] * 2 + doc_ids[begin:begin + length]
                        + [tok.sep_token_id])
+        first = len(query) + 3  # <s> query </s></s>
         if tok_start >= begin and tok_end <= begin + length - 1:
-            starts.append(tok_start - begin + len(query) + 3)
-            ends.append(tok_end - begin + len(query) + 3)
+            x_starts.append(tok_start - begin + first)
+            x_ends.append(tok_end - begin + first)
         else:
+            x_starts.append(0)
+            x_ends.append(0)
+        # transformers' examples/pytorch/question-answering/run_qa.py, prepare_train_features.
+        window = offsets[begin:begin + length]
+        if not window or not (window[0][0] <= start_char and window[-1][1] >= end_char):
             starts.append(0)
             ends.append(0)
+        else:
+            i = 0
+            while i < len(window) and window[i][0] <= start_char:
+                i += 1
+            j = len(window) - 1
+            while j >= 0 and window[j][1] >= end_char:  # run_qa stops at the </s> before the context
+                j -= 1
+            starts.append(first + i - 1)
+            ends.append(first + j + 1)
         if begin + length >= n:  # nothing overflowed: encode_plus returned no overflowing_tokens
             break
-    return {"windows": windows, "start_positions": starts, "end_positions": ends}
+    out = {"windows": windows, "start_positions": starts, "end_positions": ends}
+    if (x_starts, x_ends) != (starts, ends):
+        out.update(xtreme_start_positions=x_starts, xtreme_end_positions=x_ends)
+    return out
 
 
 def collect_demo_qa(root: str) -> list[dict]:
@@ -156,7 +189,7 @@ def make_references(out_dir: str, workdir: str) -> None:
         examples = [json.loads(line) for line in f]
     examples += multilingual_qa()
     os.makedirs(out_dir, exist_ok=True)
-    windows = 0
+    windows, xtreme_differs = 0, 0
     with open(os.path.join(out_dir, "examples.jsonl"), "w", encoding="utf-8") as fe, \
             open(os.path.join(out_dir, "features.jsonl"), "w", encoding="utf-8") as ff:
         for i, ex in enumerate(examples):
@@ -165,15 +198,19 @@ def make_references(out_dir: str, workdir: str) -> None:
             for max_seq, stride, max_query in SETTINGS:
                 feat = xtreme_features(tok, ex, max_seq, stride, max_query)
                 windows += len(feat["windows"])
+                xtreme_differs += "xtreme_start_positions" in feat
                 ff.write(json.dumps({"example": i, "max_seq_length": max_seq, "doc_stride": stride,
                                      "max_query_length": max_query, **feat}, separators=(",", ":")) + "\n")
     with open(os.path.join(out_dir, "meta.json"), "w", encoding="utf-8") as f:
         json.dump({"versions": hf_common.versions(), "model": "../tokenizer/multilingual.model",
                    "reference": "google-research/xtreme third_party/processors/squad.py "
                                 "(squad_convert_example_to_features, is_training=True)",
+                   "positions": "transformers' run_qa.py offset rule (xtreme's where equal)",
+                   "feature_sets_where_xtreme_positions_differ": xtreme_differs,
                    "settings": SETTINGS, "examples": len(examples), "windows": windows}, f, indent=1)
         f.write("\n")
-    print(f"{len(examples)} QA examples, {windows} windows over {len(SETTINGS)} settings")
+    print(f"{len(examples)} QA examples, {windows} windows over {len(SETTINGS)} settings; xtreme's answer "
+          f"positions differ from run_qa.py's in {xtreme_differs} (example, setting) feature sets")
 
 
 def main() -> int:
