@@ -310,8 +310,9 @@ def train_model() -> None:
         corpus = os.path.join(tmp, "corpus.txt")
         with open(corpus, "w", encoding="utf-8") as f:
             # Training sees all but the special cases, so that some characters stay <unk>.
-            for t in texts[: len(texts) - len(special_cases())]:
-                if t.strip():
+            held_out = set(special_cases())
+            for t in texts:
+                if t.strip() and t not in held_out:
                     f.write(t.replace("\n", " ") + "\n")
         spm.SentencePieceTrainer.train(
             input=corpus, model_prefix=os.path.join(tmp, "m"), vocab_size=VOCAB_SIZE,
