@@ -268,20 +268,28 @@ TEST_CASE("QA windows and answer positions equal xtreme's run_squad features",
     while (w0 + got_windows < qa.window_example.size() &&
            qa.window_example[w0 + got_windows] == static_cast<int32_t>(example))
       ++got_windows;
-    bool same = got_windows == expected.size();
-    for (size_t k = 0; same && k < expected.size(); ++k) {
+    std::string what =
+        got_windows == expected.size()
+            ? ""
+            : std::to_string(got_windows) + " windows against " + std::to_string(expected.size());
+    for (size_t k = 0; what.empty() && k < expected.size(); ++k) {
       const size_t w = w0 + k;
       const std::vector<int32_t> ids(qa.input_ids.values.begin() + qa.input_ids.offsets[w],
                                      qa.input_ids.values.begin() + qa.input_ids.offsets[w + 1]);
-      same = ids == expected[k] && qa.start_positions[w] == starts[k] &&
-             qa.end_positions[w] == ends[k];
+      if (ids != expected[k]) {
+        what = "window " + std::to_string(k) + ": ordertune " + show(ids) + " | reference " +
+               show(expected[k]);
+      } else if (qa.start_positions[w] != starts[k] || qa.end_positions[w] != ends[k]) {
+        what = "window " + std::to_string(k) + ": positions " +
+               std::to_string(qa.start_positions[w]) + ".." + std::to_string(qa.end_positions[w]) +
+               " against " + std::to_string(starts[k]) + ".." + std::to_string(ends[k]);
+      }
     }
     windows += expected.size();
     xtreme_positions += ref.contains("xtreme_start_positions") ? 1 : 0;
-    if (!same && differing++ == 0)
+    if (!what.empty() && differing++ == 0)
       first = "example " + std::to_string(example) + " with max_seq_length " +
-              std::to_string(std::get<0>(key)) + ": " + std::to_string(got_windows) +
-              " windows against " + std::to_string(expected.size());
+              std::to_string(std::get<0>(key)) + ", " + what;
   }
   std::printf(
       "worst QA features: %zu of %zu (example, setting) feature sets differ over %zu windows "
