@@ -347,6 +347,9 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="regenerate into a temporary folder and compare")
     ap.add_argument("--unit-tests", help="with --check: ordertune's unit_tests binary to run against the fresh files")
     args = ap.parse_args()
+    if args.unit_tests and not os.access(args.unit_tests, os.X_OK):
+        print(f"--unit-tests {args.unit_tests}: expected the unit_tests executable, found none", file=sys.stderr)
+        return 2
     if args.demo_root:
         if not os.path.isdir(os.path.join(args.demo_root, "mlm")):
             print(f"{args.demo_root}: expected a demo suite (with mlm/), found none", file=sys.stderr)
