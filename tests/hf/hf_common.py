@@ -221,6 +221,7 @@ class Worst:
 
     def report(self) -> bool:
         verdict = "ok" if self.ok else "FAIL"
-        print(f"worst {self.name}: {self.value:g} over {self.count} comparisons "
-              f"(tolerance {self.tolerance:g}; at {self.where or '-'}): {verdict}")
+        over = f" over {self.count} comparisons" if self.count > 1 else ""
+        print(f"worst {self.name}: {self.value:g}{over} (tolerance {self.tolerance:g}; "
+              f"{self.where or '-'}): {verdict}")
         return self.ok
