@@ -204,6 +204,24 @@ def fairseq_ids_from_sentencepiece(sp, text: str) -> list[int]:
     return [0] + [i + 1 if i != 0 else 3 for i in ids] + [2]
 
 
+def pair_ids(tok, a: str, b: str, max_length: int | None = None) -> list[int]:
+    """<s> A </s></s> B </s> by transformers' tokenizer, longest-first truncated to max_length.
+    tokenizer(a, "") treats an empty second text as none and returns a single sequence; ordertune
+    keeps the pair layout for every example of a pair task (<s> A </s></s></s>), so pairs with an
+    empty B are encoded by the same tokenizer's backend (its pair template) instead."""
+    if b:
+        kwargs = {"truncation": "longest_first", "max_length": max_length} if max_length else {}
+        return tok(a, b, **kwargs)["input_ids"]
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(tok.backend_tokenizer.to_str())
+    if max_length:
+        backend.enable_truncation(max_length, strategy="longest_first")
+    else:
+        backend.no_truncation()
+    return backend.encode(a, b).ids
+
+
 def python_truncation(tok, a: str, b: str, max_length: int) -> list[int]:
     """<s> A </s></s> B </s> truncated by transformers' Python longest_first
     (tokenization_python.PreTrainedTokenizer.truncate_sequences) on the tokenizer's own ids."""
@@ -263,15 +281,15 @@ def make_references(out_dir: str, workdir: str) -> dict:
     with open(os.path.join(out_dir, "pairs.jsonl"), "w", encoding="utf-8") as f:
         for a, b in pairs:
             ta, tb = sentences[a]["text"], sentences[b]["text"]
-            full = tok(ta, tb)["input_ids"]
-            cut = tok(ta, tb, truncation="longest_first", max_length=PAIR_MAX_LENGTH)["input_ids"]
+            full = pair_ids(tok, ta, tb)
+            cut = pair_ids(tok, ta, tb, PAIR_MAX_LENGTH)
             for name, other in others.items():
-                if other(ta, tb)["input_ids"] != full:
+                if pair_ids(other, ta, tb) != full:
                     differ_names += 1
                     print(f"{name} differs from the converted tokenizer on pair {a}, {b}")
             row = {"a": a, "b": b, "ids": full, "max_length": PAIR_MAX_LENGTH, "ids_truncated": cut,
                    "max_length_odd": PAIR_MAX_LENGTH_ODD}
-            fast_odd = tok(ta, tb, truncation="longest_first", max_length=PAIR_MAX_LENGTH_ODD)["input_ids"]
+            fast_odd = pair_ids(tok, ta, tb, PAIR_MAX_LENGTH_ODD)
             slow_odd = python_truncation(tok, ta, tb, PAIR_MAX_LENGTH_ODD)
             row["ids_truncated_odd"] = slow_odd
             if fast_odd != slow_odd:
