@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hf_common as hc  # noqa: E402
+import hf_model_common as hc  # noqa: E402
 
 CHECK = "model"
 # Float32 forward of the same network: only the order of float operations differs.

@@ -43,7 +43,7 @@ import tempfile
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hf_common as hc  # noqa: E402
+import hf_model_common as hc  # noqa: E402
 
 CHECK = "train"
 
