@@ -7,7 +7,9 @@
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
 #include "ordertune/config/config.h"
+#include "ordertune/data/data_cache.h"
 #include "ordertune/model/weights.h"
+#include "ordertune/sweep/hf_tokenizer.h"
 #include "ordertune/sweep/results.h"
 #include "ordertune/train/evaluate.h"
 #include "ordertune/train/runner.h"
@@ -100,9 +102,21 @@ void run_export(const ExportOptions& o) {
     if (!results.status[static_cast<size_t>(node)])
       throw DataError(o.results.string() + ": order '" + o.order + "' (seed " +
                       std::to_string(o.replicate) + ") is not finished yet");
+    // The tokenizer is the data cache's (the one the sweep's ids came from), read before anything
+    // is written so that a missing cache leaves no folder without a tokenizer.
+    const SweepConfig config =
+        parse_config(results.config_text(), o.results.string() + ":/config_text");
+    const std::filesystem::path cache_path = config.cache_path();
+    const std::string spm_model = CacheReader(cache_path).tokenizer_model();
     const XlmrEncoder e = results.read_encoder(node);
-    save_hf_checkpoint(*e, o.model);
-    log::info("{}: encoder of '{}' (seed {}) written", o.model.string(), o.order, o.replicate);
+    // Positions after RoBERTa's padding offset: 512 for XLM-R's 514.
+    const XlmrConfig& mc = e->config();
+    const int64_t max_tokens = mc.max_position_embeddings - mc.pad_token_id - 1;
+    save_hf_checkpoint(
+        *e, o.model, o.dtype == Precision::kBf16 ? WeightDtype::kBFloat16 : WeightDtype::kFloat32);
+    save_hf_tokenizer(spm_model, cache_path.string() + ":/tokenizer/model", max_tokens, o.model);
+    log::info("{}: encoder and tokenizer of '{}' (seed {}) written", o.model.string(), o.order,
+              o.replicate);
   }
   if (o.predictions.empty()) return;
   const SweepConfig config =

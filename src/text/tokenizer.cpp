@@ -11,7 +11,9 @@
 // "<mask>" in a sentence is tokenized as the characters it is.
 #include "ordertune/text/tokenizer.h"
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <unordered_map>
@@ -26,30 +28,12 @@ namespace {
 
 constexpr int32_t kSentencePieceUnk = 0;  // XLM-R's sentencepiece.bpe.model has <unk> at id 0
 
-// Byte length of the whitespace character at text[pos], or 0. These are the characters that
-// sentencepiece's nmt_nfkc normalizer turns into the "▁" meta symbol (ASCII spaces and controls
-// \t \n \v \f \r, NBSP, the Unicode space separators, line/paragraph separators).
-size_t whitespace_length(std::string_view text, size_t pos) {
-  const auto byte = [&](size_t i) {
-    return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u;
-  };
-  const unsigned b0 = byte(pos);
-  if (b0 == ' ' || (b0 >= 0x09 && b0 <= 0x0D)) return 1;
-  if (b0 == 0xC2 && byte(pos + 1) == 0xA0) return 2;                           // U+00A0
-  if (b0 == 0xE1 && byte(pos + 1) == 0x9A && byte(pos + 2) == 0x80) return 3;  // U+1680
-  if (b0 == 0xE2 && byte(pos + 1) == 0x80) {
-    const unsigned b2 = byte(pos + 2);
-    // U+2000..U+200A, U+2028, U+2029, U+202F
-    if ((b2 >= 0x80 && b2 <= 0x8A) || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF) return 3;
-  }
-  if (b0 == 0xE2 && byte(pos + 1) == 0x81 && byte(pos + 2) == 0x9F) return 3;  // U+205F
-  if (b0 == 0xE3 && byte(pos + 1) == 0x80 && byte(pos + 2) == 0x80) return 3;  // U+3000
-  return 0;
-}
-
-// "▁" (U+2581), sentencepiece's whitespace meta symbol.
-bool starts_with_meta_space(const std::string& piece) {
-  return piece.size() >= 3 && piece[0] == '\xE2' && piece[1] == '\x96' && piece[2] == '\x81';
+// Byte length of the UTF-8 sequence starting with `lead` (1 for a stray continuation byte).
+size_t utf8_length(unsigned char lead) {
+  if (lead >= 0xF0) return 4;
+  if (lead >= 0xE0) return 3;
+  if (lead >= 0xC0) return 2;
+  return 1;
 }
 
 // One encoding result buffer per thread: sentencepiece clears and refills it, and protobuf keeps
@@ -65,6 +49,24 @@ struct XlmrTokenizer::Impl {
   sentencepiece::SentencePieceProcessor processor;
   std::string serialized;
   int32_t piece_size = 0;
+  // Characters (UTF-8) the model's normalizer turns into nothing when they stand alone:
+  // whitespace (which becomes the "▁" of the next piece) and what nmt_nfkc deletes (U+200B,
+  // U+FEFF, soft hyphen, most controls). Asked of sentencepiece once per character.
+  mutable std::mutex vanishing_mutex;
+  mutable std::unordered_map<std::string, bool> vanishing;
+
+  bool vanishes(std::string_view character) const {
+    std::lock_guard<std::mutex> lock(vanishing_mutex);
+    const std::string key(character);
+    const auto it = vanishing.find(key);
+    if (it != vanishing.end()) return it->second;
+    sentencepiece::ImmutableSentencePieceText probe;
+    const bool gone =
+        processor.Encode(absl::string_view(key.data(), key.size()), probe.mutable_proto()).ok() &&
+        probe.pieces_size() == 0;
+    vanishing.emplace(key, gone);
+    return gone;
+  }
 
   // Encodes text; fills ids (and, when non-null, trimmed byte ranges). Clears the outputs.
   void encode(std::string_view text, std::vector<int32_t>* ids, std::vector<int64_t>* begins,
@@ -92,16 +94,31 @@ struct XlmrTokenizer::Impl {
       ids->push_back(sp_id == kSentencePieceUnk ? kUnk : sp_id + kFairseqOffset);
       if (begins == nullptr && ends == nullptr) continue;
       size_t begin = piece.begin();
-      const size_t end = piece.end();
-      // sentencepiece aligns "▁word" with the whitespace before the word; the whitespace is
-      // the meta symbol's surface, not part of the word, so a leading "▁" covers no byte. This
-      // matches the trimmed offsets of HF's fast XLM-R tokenizer and keeps answer spans clean.
-      if (starts_with_meta_space(piece.piece())) {
-        while (begin < end) {
-          const size_t w = whitespace_length(text, begin);
-          if (w == 0 || begin + w > end) break;
-          begin += w;
-        }
+      size_t end = piece.end();
+      // sentencepiece's alignment gives a piece the characters its normalization consumed: the
+      // whitespace before "▁word" (the meta symbol's surface) and characters the normalizer
+      // deletes next to it (U+200B, U+FEFF, ...). None of them is part of the word, so a range
+      // starts and ends at a character that survives normalization; a piece that is only "▁"
+      // covers no byte. This is what the offsets of HF's fast XLM-R tokenizer cover
+      // (tests/unit/hf_tokenizer.test.cpp) and keeps answer spans clean.
+      while (begin < end) {
+        const size_t len =
+            std::min(utf8_length(static_cast<unsigned char>(text[begin])), end - begin);
+        if (!vanishes(text.substr(begin, len))) break;
+        begin += len;
+      }
+      while (end > begin) {
+        size_t last = end - 1;
+        while (last > begin && (static_cast<unsigned char>(text[last]) & 0xC0) == 0x80) --last;
+        if (!vanishes(text.substr(last, end - last))) break;
+        end = last;
+      }
+      // One character that normalizes to several (NFKC: "ﬁ" -> "fi", "½" -> "1⁄2") may end up in
+      // several pieces; sentencepiece aligns it with the last of them and leaves the others
+      // empty. Each of them comes from that character, so each covers it, as in the fast
+      // tokenizer's offsets. A lone "▁" stays empty: it stands for whitespace.
+      if (begin == end && begin < text.size() && piece.piece() != "\xE2\x96\x81") {
+        end = std::min(text.size(), begin + utf8_length(static_cast<unsigned char>(text[begin])));
       }
       if (begins != nullptr) begins->push_back(static_cast<int64_t>(begin));
       if (ends != nullptr) ends->push_back(static_cast<int64_t>(end));

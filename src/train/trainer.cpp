@@ -246,7 +246,7 @@ struct StageModels {
 };
 
 StageModels make_stage_models(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
-                              const torch::Device& device) {
+                              const torch::Device& device, const TrainHooks& hooks) {
   // Heads: fresh, initialised from the stage seed (the same on every rank of the group).
   torch::manual_seed(derive_seed(seed, "heads"));
   StageModels out;
@@ -261,6 +261,7 @@ StageModels make_stage_models(XlmrEncoder& encoder, const StageSpec& stage, uint
     out.uses_pooler = out.uses_pooler || head_uses_pooler(head.kind);
     m.model = XlmrForTask(encoder, head);
     m.model->to(device);
+    if (hooks.init_member) hooks.init_member(i, *m.model);
     out.container->register_module("task" + std::to_string(i), m.model);
     m.lengths = item_lengths(t.train);
     m.data_seed = derive_seed(seed, "data:" + t.name);
@@ -403,7 +404,7 @@ StageRun::StageRun(XlmrEncoder& encoder, const StageSpec& stage, uint64_t seed,
       spreading_(hooks.spread && hooks.spread->size() > 1),
       spread_rank_(spreading_ ? hooks.spread->rank() : 0),
       spread_size_(spreading_ ? hooks.spread->size() : 1),
-      staged_(make_stage_models(encoder, stage, seed, device_)),
+      staged_(make_stage_models(encoder, stage, seed, device_, hooks)),
       frozen_(freeze_unused_pooler(encoder, staged_)),
       flat_(*staged_.container),
       optimizer_(flat_, adamw_options(s_)),

@@ -129,6 +129,10 @@ for f in preds/xnli/test-sa.tsv preds/udpos/test-sb.tsv preds/xquad/test-sc.json
 done
 "$OT" export --results r1.h5 --replicate 0 --order "mnli>squad_v1" --model model 2> /dev/null
 [ -s model/config.json ] && [ -s model/model.safetensors ] || fail "export --model wrote no HF directory"
+for f in sentencepiece.bpe.model tokenizer.json tokenizer_config.json; do
+  [ -s "model/$f" ] || fail "export --model wrote no tokenizer file $f"
+done
+cmp -s model/sentencepiece.bpe.model cache/demo.spm.model || fail "exported sentencepiece.bpe.model is not the cache's"
 $PY - t1.csv <<'PY' || fail "exported predictions do not score like the sweep"
 import csv, json, subprocess, sys, os
 rows = {(r["order"], r["target"], r["language"], r["metric"]): float(r["value"])

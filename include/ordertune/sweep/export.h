@@ -11,21 +11,27 @@
 //                        mewslix, lareqa      JSON {query id: [20 candidate ids, best first]}
 //                      ready for `ordertune score` (submission.h) and the leaderboard.
 //   --model DIR        the order's encoder as a Hugging Face directory (config.json +
-//                      model.safetensors, XLMRobertaModel keys), when output.checkpoints kept it.
+//                      model.safetensors, XLMRobertaModel keys), when output.checkpoints kept it,
+//                      with the data cache's tokenizer (sentencepiece.bpe.model, tokenizer.json,
+//                      tokenizer_config.json: hf_tokenizer.h), so that AutoModel and
+//                      AutoTokenizer.from_pretrained load the folder.
 // The data cache named by the config stored in the results file must be present.
 #pragma once
 
 #include <filesystem>
 #include <string>
 
+#include "ordertune/config/config.h"
+
 namespace ordertune {
 
 struct ExportOptions {
   std::filesystem::path results;
-  int replicate = 0;                  // --replicate
-  std::string order;                  // "a>b", "" = baseline
-  std::filesystem::path predictions;  // "" = not asked
-  std::filesystem::path model;        // "" = not asked
+  int replicate = 0;                   // --replicate
+  std::string order;                   // "a>b", "" = baseline
+  std::filesystem::path predictions;   // "" = not asked
+  std::filesystem::path model;         // "" = not asked
+  Precision dtype = Precision::kFp32;  // --dtype: model.safetensors in fp32 or bf16
 };
 
 // Writes what was asked; throws ConfigError (unknown order, seed) or DataError (node not

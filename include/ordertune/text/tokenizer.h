@@ -37,8 +37,10 @@ class XlmrTokenizer {
 
   // XLM-R ids of text, without special tokens.
   std::vector<int32_t> encode(std::string_view text) const;
-  // The same, plus each piece's [begin, end) BYTE range in text (sentencepiece's own alignment;
-  // a piece's leading "▁" covers no byte).
+  // The same, plus each piece's [begin, end) BYTE range in text: sentencepiece's own alignment,
+  // trimmed to start and end at characters that survive normalization (whitespace before
+  // "▁word" and characters the normalizer deletes are no part of a piece; a lone "▁" covers no
+  // byte). The characters covered are those of HF's fast tokenizer's offset mapping.
   void encode_with_offsets(std::string_view text, std::vector<int32_t>* ids,
                            std::vector<int64_t>* begins, std::vector<int64_t>* ends) const;
   // The piece string of an XLM-R id (for logs and tests).

@@ -119,6 +119,11 @@ struct TrainHooks {
   std::function<void(const TrainerSnapshot&)> on_snapshot;
   // Continue from this snapshot instead of step 0 (same stage, seed and group layout).
   const TrainerSnapshot* resume_from = nullptr;
+  // Called once per member with its model (the shared encoder and the member's fresh head)
+  // before training starts, e.g. to load the head's initial weights from an XLMRobertaFor*
+  // checkpoint; the parity tests against transformers (issue 14) start both from the same
+  // weights this way. The module must keep its parameters' shapes, dtype and device.
+  std::function<void(size_t member, XlmrForTaskImpl& model)> init_member;
 };
 
 // The head that trains a task type (classification -> sequence classification, ...).

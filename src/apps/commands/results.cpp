@@ -85,7 +85,13 @@ std::unique_ptr<Command> add_export_command(CLI::App& app) {
       ->capture_default_str();
   c->cli->add_option("--order", o.order, "stages joined by '>' (\"\" = baseline)");
   c->cli->add_option("--predictions", o.predictions, "output folder for DIR/<task>/test-<lang>.*");
-  c->cli->add_option("--model", o.model, "output Hugging Face directory");
+  c->cli->add_option("--model", o.model,
+                     "output Hugging Face directory: the encoder (config.json, model.safetensors) "
+                     "and the tokenizer (sentencepiece.bpe.model, tokenizer.json, "
+                     "tokenizer_config.json) for AutoModel / AutoTokenizer.from_pretrained");
+  add_choice(
+      c->cli, "--dtype", o.dtype,
+      "fp32 | bf16: the weights in --model's model.safetensors (bf16 rounds to nearest even)");
   return c;
 }
 
