@@ -21,6 +21,7 @@
 //                          check; model/weights.h)
 //   bench     bench_cli.cpp  `bench train`: one training step's speed and memory; `bench
 //                          checkpoint`: results-file bandwidth (commands/bench.h)
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -35,6 +36,9 @@
 
 int main(int argc, char** argv) {
   using namespace ordertune;
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported like a full disk, rather
+  // than kill the process with SIGXFSZ mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   // `ordertune prepare ...` hands every argument to ordertune-prepare untouched.
   if (argc >= 2 && std::string(argv[1]) == "prepare") return exec_prepare(argc, argv, 2);
 
@@ -49,6 +53,17 @@ int main(int argc, char** argv) {
                    add_forward_command, add_score_command, add_run_command, add_plan_command,
                    add_sweep_command, add_status_command, add_results_command, add_export_command})
     commands.push_back(add(app));
+  // A misspelt command is named as such (CLI11 would say "A subcommand is required").
+  if (argc >= 2 && argv[1][0] != '-' && app.get_subcommands([&](const CLI::App* c) {
+                                          return c->check_name(argv[1]);
+                                        }).empty()) {
+    std::string names;
+    for (const CLI::App* c : app.get_subcommands([](const CLI::App*) { return true; }))
+      names += (names.empty() ? "" : ", ") + c->get_name();
+    std::fprintf(stderr, "ordertune: expected a command (%s), found '%s' (see ordertune --help)\n",
+                 names.c_str(), argv[1]);
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

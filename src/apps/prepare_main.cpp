@@ -7,6 +7,7 @@
 //   config.h   defines: load_config (TOML -> validated SweepConfig)
 //   prepare.h  defines: run_prepare (demo data -> tokenizer -> cache)
 //   error.h    defines: Error and its exit codes
+#include <csignal>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +20,7 @@
 int main(int argc, char** argv) {
   using namespace ordertune;
   log::set_program("ordertune-prepare");
+  std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails the write (EFBIG), as a full disk
   CLI::App app{
       "ordertune-prepare: read every task a sweep config uses (raw jiant / XTREME files), "
       "tokenize with the XLM-R sentencepiece tokenizer, and write one HDF5 data cache "

@@ -13,6 +13,15 @@ void throw_data_error(const std::string& file, int64_t line, const std::string& 
   throw DataError(fmt::format("{}: expected {}, found {}", where, expected, found));
 }
 
+std::string describe_non_regular(const std::filesystem::path& path) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) return "no such file";
+  if (std::filesystem::is_regular_file(st)) return "";
+  if (std::filesystem::is_directory(st)) return "a directory";
+  return "a special file (a device, pipe or socket)";
+}
+
 std::string quote_found(const std::string& text, size_t max_chars) {
   std::string cut = text;
   bool truncated = false;

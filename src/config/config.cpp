@@ -13,6 +13,7 @@
 
 #include "ordertune/base/error.h"
 #include "ordertune/base/hash.h"
+#include "ordertune/base/log.h"
 
 namespace ordertune {
 namespace {
@@ -181,7 +182,9 @@ class TableReader {
 };
 
 void read_train(TableReader& r, TrainConfig* t) {
-  r.number("lr", &t->lr, 0, /*exclusive_min=*/true);
+  // AdamW's step is about lr per weight: beyond 1 no fine-tuning run means it (1e307 once passed
+  // as "a number > 0" and trained on NaN).
+  r.number("lr", &t->lr, 0, /*exclusive_min=*/true, 1);
   r.integer("batch_size", &t->batch_size, 1);
   r.integer("grad_accum", &t->grad_accum, 1);
   r.number("epochs", &t->epochs, 0, /*exclusive_min=*/true);
@@ -518,6 +521,54 @@ void read_output_section(const toml::table& t, const std::string& name, SweepCon
   r.finish();
 }
 
+// The line of [section] key in the file (its section's line when the key is absent, 1 without
+// either).
+int64_t line_of(const toml::table& root, const std::string& section, const std::string& key) {
+  const toml::table* t = root[section].as_table();
+  if (!t) return 1;
+  const toml::node* n = t->get(key);
+  return n ? n->source().begin.line : t->source().begin.line;
+}
+
+// Checks that need more than one section: the languages against the targets' languages, and what
+// a user may mean but probably does not (warnings).
+void check_across_sections(const toml::table& root, const std::string& name, SweepConfig& c) {
+  const auto warn = [&](const std::string& section, const std::string& key,
+                        const std::string& message) {
+    c.warnings.push_back(fmt::format("{}:{}: {}.{}: {}", name, line_of(root, section, key),
+                                     section, key, message));
+  };
+  if (c.targets.empty())
+    warn("targets", "tasks",
+         "no targets: the sweep trains its orders but scores nothing (XTREME-R targets are, e.g., "
+         "[\"xnli\", \"udpos\"])");
+  for (size_t i = 0; i < c.orders.explicit_orders.size(); ++i) {
+    std::set<std::string> seen;
+    for (const std::string& stage : c.orders.explicit_orders[i])
+      if (!seen.insert(stage).second)
+        warn("orders", "explicit",
+             fmt::format("order {} names stage '{}' twice: it is trained twice", i + 1, stage));
+  }
+  // data.languages keeps only the listed languages of each target; a code no target has keeps
+  // nothing of any target but English (["zz"] once dropped every other evaluation silently).
+  if (!c.data.languages.empty() && !c.targets.empty()) {
+    std::set<std::string> offered;
+    for (const std::string& target : c.targets)
+      for (const auto& [split, langs] : c.registry.get(target).languages)
+        offered.insert(langs.begin(), langs.end());
+    for (const std::string& lang : c.data.languages)
+      if (!offered.count(lang)) {
+        std::vector<std::string> shown(offered.begin(), offered.end());
+        const size_t all = shown.size();
+        if (shown.size() > 12) shown.resize(12);
+        throw ConfigError(fmt::format(
+            "{}:{}: data.languages: expected languages of the targets ({}{}), got '{}'", name,
+            line_of(root, "data", "languages"), fmt::join(shown, ", "),
+            all > shown.size() ? fmt::format(", ... {} in all", all) : "", lang));
+      }
+  }
+}
+
 }  // namespace
 
 const TrainConfig& SweepConfig::train_for(const std::string& task) const {
@@ -538,6 +589,17 @@ std::vector<std::string> SweepConfig::intermediate_tasks() const {
   for (const auto& order : orders.explicit_orders)
     for (const auto& s : order) add_stage(s);
   return {out.begin(), out.end()};
+}
+
+int64_t SweepConfig::longest_input(std::string* setting) const {
+  int64_t longest = data.max_length;
+  std::string key = "data.max_length";
+  for (const std::string& task : tasks_used())
+    if (registry.contains(task) && registry.get(task).type == TaskType::kExtractiveQA &&
+        data.qa_max_length > longest)
+      longest = data.qa_max_length, key = "data.qa_max_length (" + task + ")";
+  if (setting) *setting = key;
+  return longest;
 }
 
 std::vector<std::string> SweepConfig::tasks_used() const {
@@ -579,16 +641,13 @@ SweepConfig parse_config(const std::string& text, const std::string& name) {
   for (const auto& [key, read] : sections)
     if (const toml::table* t = top.table(key)) read(*t, name, c);
   top.finish();
+  check_across_sections(root, name, c);
 
   if (c.model.checkpoint.empty()) {
-    // The longest input must have positions: XLM-R's start after the padding id (1), so T tokens
-    // need T + 2 (a checkpoint's max_position_embeddings is checked when it is loaded).
-    int64_t longest = c.data.max_length;
-    std::string longest_key = "data.max_length";
-    for (const std::string& task : c.tasks_used())
-      if (c.registry.contains(task) && c.registry.get(task).type == TaskType::kExtractiveQA &&
-          c.data.qa_max_length > longest)
-        longest = c.data.qa_max_length, longest_key = "data.qa_max_length (" + task + ")";
+    // The longest input must have positions (a checkpoint's max_position_embeddings is checked
+    // when it is loaded: root_model_config).
+    std::string longest_key;
+    const int64_t longest = c.longest_input(&longest_key);
     if (c.model.tiny.max_positions < longest + 2)
       throw ConfigError(fmt::format(
           "{}: model.tiny.max_positions: expected at least {} ({} = {}, plus 2: XLM-R's positions "
@@ -621,7 +680,10 @@ SweepConfig load_config(const std::filesystem::path& path) {
         "{}: the config file is empty: expected at least one setting (configs/reference.toml "
         "lists every field with its default)",
         path.string()));
-  return parse_config(text, path.string());
+  SweepConfig config = parse_config(text, path.string());
+  if (log::rank() == 0)
+    for (const std::string& w : config.warnings) log::warn("{}", w);
+  return config;
 }
 
 }  // namespace ordertune

@@ -121,7 +121,24 @@ XlmrConfig tiny_model_config(const SweepConfig& config, int64_t vocab_size) {
 
 XlmrConfig root_model_config(const SweepConfig& config, int64_t vocab_size) {
   if (config.model.checkpoint.empty()) return tiny_model_config(config, vocab_size);
-  return read_hf_config((std::filesystem::path(config.model.checkpoint) / "config.json").string());
+  const std::string path =
+      (std::filesystem::path(config.model.checkpoint) / "config.json").string();
+  XlmrConfig c = read_hf_config(path);
+  // What the data needs of the checkpoint, checked before any weight loads (a torch index error
+  // in the first forward otherwise).
+  std::string setting;
+  const int64_t longest = config.longest_input(&setting);
+  if (c.max_position_embeddings < longest + 2)
+    throw CheckpointError(fmt::format(
+        "{}: max_position_embeddings: expected at least {} ({} = {} in {}, plus 2: XLM-R's "
+        "positions start after the padding id), found {}",
+        path, longest + 2, setting, longest, config.path.string(), c.max_position_embeddings));
+  if (vocab_size != c.vocab_size)
+    throw CheckpointError(fmt::format(
+        "{}: vocab_size: expected {} (the ids of the data cache's tokenizer), found {} (prepare "
+        "with this checkpoint's tokenizer)",
+        path, vocab_size, c.vocab_size));
+  return c;
 }
 
 int64_t encoder_parameters(const XlmrConfig& c) {

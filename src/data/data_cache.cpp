@@ -304,6 +304,17 @@ void CacheWriter::commit() {
   impl_->committed = true;
 }
 
+std::string featurizer_settings_json(const DataConfig& d) {
+  nlohmann::json j;
+  j["max_length"] = d.max_length;
+  j["qa_max_length"] = d.qa_max_length;
+  j["qa_stride"] = d.qa_stride;
+  j["qa_max_query_length"] = d.qa_max_query_length;
+  j["max_examples"] = d.max_examples;
+  j["cache_format_version"] = kCacheFormatVersion;
+  return j.dump();
+}
+
 // ---- reader ----------------------------------------------------------------------------------
 
 struct CacheReader::Impl {
@@ -311,6 +322,7 @@ struct CacheReader::Impl {
   h5::File file;
   std::string settings;
   std::string tokenizer_hash;
+  int64_t vocab_size = 0;  // from settings; 0 when absent (an older cache: ids are not checked)
 };
 
 CacheReader::CacheReader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
@@ -337,6 +349,10 @@ CacheReader::CacheReader(const std::filesystem::path& path) : impl_(std::make_un
                                 path.string(), kCacheFormatVersion, version));
   impl_->settings = root.attr_string("settings");
   impl_->tokenizer_hash = root.attr_string("tokenizer_hash");
+  const nlohmann::json settings = nlohmann::json::parse(impl_->settings, nullptr, false);
+  if (settings.is_object() && settings.contains("vocab_size") &&
+      settings["vocab_size"].is_number_integer())
+    impl_->vocab_size = settings["vocab_size"].get<int64_t>();
 }
 
 CacheReader::~CacheReader() = default;
@@ -425,9 +441,176 @@ std::vector<int64_t> CacheReader::row_sizes(const std::string& task, const std::
   return sizes;
 }
 
+namespace {
+
+// Checks of the values read from one split of the cache (issue 16: flipped label bytes once gave
+// wrong scores with exit 0, flipped token ids a LibTorch trace): each index points inside what it
+// indexes. Linear in the split's size, once per split a rank loads.
+class SplitCheck {
+ public:
+  SplitCheck(std::string where, int64_t vocab) : where_(std::move(where)), vocab_(vocab) {}
+
+  void ids(const Ragged<int32_t>& r, const char* name) const {
+    for (size_t i = 0; i < r.values.size(); ++i)
+      if (r.values[i] < 0 || (vocab_ > 0 && r.values[i] >= vocab_))
+        fail(name, i, r.values[i], fmt::format("a token id in 0..{}", vocab_ - 1));
+  }
+  // Element i of dataset `name` holds v, expected in lo..hi (`what` says so in words).
+  void in_range(int64_t v, size_t i, const char* name, int64_t lo, int64_t hi,
+                const std::string& what) const {
+    if (v < lo || v > hi) fail(name, i, v, what);
+  }
+  template <typename T>
+  void in_range(const std::vector<T>& v, const char* name, int64_t lo, int64_t hi,
+                const std::string& what) const {
+    for (size_t i = 0; i < v.size(); ++i) in_range(static_cast<int64_t>(v[i]), i, name, lo, hi, what);
+  }
+  void rows(size_t found, size_t expected, const char* name) const {
+    if (found != expected)
+      throw DataError(fmt::format("{}/{}: expected {} rows, found {} ({})", where_, name, expected,
+                                  found, kDamaged));
+  }
+  // A label index: -1 (unlabeled) or one of n labels.
+  std::string labels(size_t n) const {
+    return n == 0 ? std::string("-1 (the task has no labels)")
+                  : fmt::format("-1..{} (the task has {} labels)", n - 1, n);
+  }
+
+ private:
+  static constexpr const char* kDamaged =
+      "the cache is damaged or was written by another program: re-run prepare with --force";
+  [[noreturn]] void fail(const char* name, size_t i, int64_t value, const std::string& what) const {
+    throw DataError(fmt::format("{}/{}: expected {}, found {} at element {} ({})", where_, name,
+                                what, value, i, kDamaged));
+  }
+  std::string where_;
+  int64_t vocab_;
+};
+
+void check_split(const SplitFeatures& f, const CachedTask& task, int64_t vocab,
+                 const std::string& where) {
+  const SplitCheck c(where, vocab);
+  const auto n_labels = static_cast<int64_t>(task.labels.size());
+  switch (f.type) {
+    case TaskType::kClassification:
+      c.ids(f.classification.input_ids, "input_ids");
+      c.rows(f.classification.input_ids.rows(), f.classification.labels.size(), "input_ids");
+      c.in_range(f.classification.labels, "labels", -1, n_labels - 1, c.labels(task.labels.size()));
+      break;
+    case TaskType::kMultipleChoice: {
+      const auto& m = f.multiple_choice;
+      if (m.num_choices != task.num_choices || m.num_choices < 2)
+        throw DataError(fmt::format("{}: expected {} choices per example, found {} (re-run prepare "
+                                    "with --force)",
+                                    where, task.num_choices, m.num_choices));
+      c.ids(m.input_ids, "input_ids");
+      c.rows(m.input_ids.rows(), m.labels.size() * static_cast<size_t>(m.num_choices), "input_ids");
+      c.in_range(m.labels, "labels", -1, m.num_choices - 1,
+                 fmt::format("-1..{} (the task has {} choices)", m.num_choices - 1, m.num_choices));
+      break;
+    }
+    case TaskType::kTagging: {
+      const auto& t = f.tagging;
+      c.ids(t.input_ids, "input_ids");
+      c.rows(t.word_index.rows(), t.input_ids.rows(), "word_index");
+      c.rows(t.word_labels.rows(), t.input_ids.rows(), "word_labels");
+      c.in_range(t.word_labels.values, "word_labels", -1, n_labels - 1,
+                 c.labels(task.labels.size()));
+      for (size_t r = 0; r < t.word_index.rows(); ++r) {
+        c.rows(static_cast<size_t>(t.word_index.row_size(r)),
+               static_cast<size_t>(t.input_ids.row_size(r)), "word_index");
+        for (int64_t j = 0; j < t.word_index.row_size(r); ++j)
+          c.in_range(t.word_index.row(r)[j], static_cast<size_t>(t.word_index.offsets[r] + j),
+                     "word_index", -1, t.word_labels.row_size(r) - 1,
+                     fmt::format("-1 or a word of sentence {}", r));
+      }
+      break;
+    }
+    case TaskType::kExtractiveQA: {
+      const auto& q = f.qa;
+      c.ids(q.input_ids, "input_ids");
+      const size_t windows = q.input_ids.rows();
+      c.rows(q.window_example.size(), windows, "window_example");
+      c.rows(q.start_positions.size(), windows, "start_positions");
+      c.rows(q.end_positions.size(), windows, "end_positions");
+      c.rows(q.token_start.rows(), windows, "token_start");
+      c.rows(q.token_end.rows(), windows, "token_end");
+      c.in_range(q.window_example, "window_example", 0, static_cast<int64_t>(q.ids.size()) - 1,
+                 "an example index");
+      for (size_t w = 0; w < windows; ++w) {
+        const int64_t len = q.input_ids.row_size(w);
+        const std::string what = fmt::format("a token of window {} ({} tokens)", w, len);
+        c.in_range(q.start_positions[w], w, "start_positions", 0, len - 1, what);
+        c.in_range(q.end_positions[w], w, "end_positions", 0, len - 1, what);
+      }
+      break;
+    }
+    case TaskType::kRetrieval: {
+      const auto& r = f.retrieval;
+      c.ids(r.query_ids, "query_ids");
+      c.ids(r.candidate_ids, "candidate_ids");
+      c.rows(r.gold_candidate.size(), r.gold_query.size(), "gold_candidate");
+      c.in_range(r.gold_query, "gold_query", 0, static_cast<int64_t>(r.query_ids.rows()) - 1,
+                 "a query index");
+      c.in_range(r.gold_candidate, "gold_candidate", 0,
+                 static_cast<int64_t>(r.candidate_ids.rows()) - 1, "a candidate index");
+      break;
+    }
+    case TaskType::kMLM:
+      c.ids(f.mlm.input_ids, "input_ids");
+      break;
+  }
+}
+
+}  // namespace
+
 SplitFeatures CacheReader::read_split(const std::string& task, const std::string& split,
                                       const std::string& language) const {
-  return read_features(open_split(*this, impl_->file, impl_->path, task, split, language));
+  const Group g = open_split(*this, impl_->file, impl_->path, task, split, language);
+  SplitFeatures f = read_features(g);
+  const CachedTask info = this->task(task);
+  if (f.type != info.type)
+    throw DataError(fmt::format("{}: expected a {} split, found a {} one (re-run prepare with "
+                                "--force)",
+                                g.path(), choice_name(info.type), choice_name(f.type)));
+  check_split(f, info, impl_->vocab_size, g.path());
+  return f;
+}
+
+void check_cache_matches(const CacheReader& cache, const SweepConfig& config) {
+  const std::string cache_path = config.cache_path().string();
+  const std::string rerun =
+      fmt::format("run `ordertune prepare --config {}` to re-tokenize", config.path.string());
+  const nlohmann::json stored = nlohmann::json::parse(cache.settings_json(), nullptr, false);
+  const nlohmann::json wanted = nlohmann::json::parse(featurizer_settings_json(config.data));
+  if (!stored.is_object())
+    throw DataError(fmt::format("{}: expected a settings attribute of JSON, found '{}' ({})",
+                                cache_path, cache.settings_json(), rerun));
+  for (const auto& [key, value] : wanted.items()) {
+    const std::string found = stored.contains(key) ? stored[key].dump() : "none";
+    if (found != value.dump())
+      throw DataError(fmt::format("{}: prepared with data.{} = {}, but {} has {} ({})", cache_path,
+                                  key, found, config.path.string(), value.dump(), rerun));
+  }
+  for (const std::string& name : config.tasks_used()) {
+    if (!cache.has_task(name)) continue;  // TaskData names a missing task itself
+    const TaskSpec& spec = config.registry.get(name);
+    const CachedTask have = cache.task(name);
+    const auto differs = [&](const std::string& what, const std::string& cached,
+                             const std::string& configured) {
+      if (cached != configured)
+        throw DataError(fmt::format("{}: task '{}' was prepared with {} {}, but {} has {} ({})",
+                                    cache_path, name, what, cached, config.path.string(),
+                                    configured, rerun));
+    };
+    differs("type", choice_name(have.type), choice_name(spec.type));
+    differs("metric", choice_name(have.metric), choice_name(spec.metric));
+    differs("train_task", "'" + have.train_task + "'", "'" + spec.train_task + "'");
+    if (spec.type == TaskType::kMultipleChoice)
+      differs("num_choices", std::to_string(have.num_choices), std::to_string(spec.num_choices));
+    if (!spec.labels.empty())  // an open tag set (CCG) is collected from the data
+      differs("labels", to_json_array(have.labels), to_json_array(spec.labels));
+  }
 }
 
 }  // namespace ordertune

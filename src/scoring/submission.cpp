@@ -47,9 +47,9 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
 // ---- file text ---------------------------------------------------------------------------------
 
 std::string read_text(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw DataError(fmt::format("{}: expected a readable file, found no such file", path));
+  const std::string other = describe_non_regular(path);
+  if (!other.empty())
+    throw DataError(fmt::format("{}: expected a readable file, found {}", path, other));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(fmt::format("{}: expected a readable file, found it unreadable", path));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
@@ -141,21 +142,53 @@ void flatten(const toml::node& node, const std::string& prefix,
 
 }  // namespace
 
-std::string first_config_difference(const std::string& a, const std::string& b) {
+std::vector<std::string> config_differences(const std::string& a, const std::string& b) {
   std::map<std::string, std::string> fa, fb;
   try {
     flatten(toml::parse(a), "", &fa);
     flatten(toml::parse(b), "", &fb);
   } catch (const toml::parse_error&) {
-    return "(unparsable config)";
+    return {"(unparsable config)"};
   }
+  std::vector<std::string> out, paths;
+  const auto add = [&](const std::string& key) {
+    // Where files go says least about why two configs differ: listed last.
+    (key.rfind("output.results", 0) == 0 || key.rfind("data.cache", 0) == 0 ? paths : out)
+        .push_back(key);
+  };
   for (const auto& [k, v] : fa) {
     auto it = fb.find(k);
-    if (it == fb.end() || it->second != v) return k;
+    if (it == fb.end() || it->second != v) add(k);
   }
   for (const auto& [k, v] : fb)
-    if (!fa.count(k)) return k;
-  return "";
+    if (!fa.count(k)) add(k);
+  out.insert(out.end(), paths.begin(), paths.end());
+  return out;
+}
+
+// Refuses what is not an ordertune results file before HDF5 opens it for real, with one line
+// saying what it is instead (a directory, a data cache, ...).
+static void expect_results_file(const std::filesystem::path& path) {
+  const std::string other = describe_non_regular(path);
+  const auto refuse = [&](const std::string& found) {
+    throw ResultsError(
+        fmt::format("{}: expected an ordertune results file, found {}", path.string(), found));
+  };
+  if (!other.empty()) refuse(other);
+  if (!h5::is_hdf5(path)) refuse("a file that is not HDF5 (empty, cut short, or another format)");
+  h5::File f;
+  try {
+    f = h5::File::open(path, false);
+  } catch (const LibraryError&) {
+    refuse("an HDF5 file that cannot be opened (cut short or damaged)");
+  }
+  const h5::Group root = f.root();
+  if (root.has_attr("created_by") && root.has_attr("config_hash") && root.exists("nodes") &&
+      root.exists("plan"))
+    return;
+  if (root.has_attr("format_version") && root.exists("tasks"))
+    refuse("a data cache (written by `ordertune prepare`; results go to output.results)");
+  refuse("an HDF5 file without the results layout");
 }
 
 // ---- layout -------------------------------------------------------------------------------------
@@ -574,16 +607,24 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
   int exists = I.rank == 0 ? std::filesystem::exists(path) : 0;
   OT_MPI_CHECK(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
   if (exists) {
+    expect_results_file(path);  // on every rank alike: a refusal must not leave one in a collective
     I.file = h5::File::open_parallel(path, comm);
     const h5::Group root = I.file.root();
     if (root.attr_string("config_hash") != config.hash) {
       const std::vector<uint8_t> bytes = column<uint8_t>(I.file, "/config_text");
       const std::string stored(bytes.begin(), bytes.end());
-      const std::string diff = first_config_difference(stored, config.text);
-      if (!diff.empty())
-        throw ConfigError(path.string() + ": made by a different config (setting '" + diff +
-                          "' differs from " + config.path.string() +
-                          "); use another --results or output.results");
+      std::vector<std::string> diff = config_differences(stored, config.text);
+      if (!diff.empty()) {
+        const size_t all = diff.size();
+        if (diff.size() > 5) diff.resize(5);
+        throw ConfigError(fmt::format(
+            "{}: made by a different config ({} {}{} from {}); use another --results or "
+            "output.results",
+            path.string(), all == 1 ? "setting" : "settings", fmt::join(diff, ", "),
+            all > diff.size() ? fmt::format(" and {} more differ", all - diff.size())
+                              : (all == 1 ? " differs" : " differ"),
+            config.path.string()));
+      }
     }
     if (root.attr_string("layout_hash") != layout.hash())
       throw ConfigError(path.string() +
@@ -730,7 +771,7 @@ void ResultsFile::read_checkpoint(int64_t node, XlmrEncoderImpl& encoder) const 
 // ---- reading ------------------------------------------------------------------------------------
 
 ResultsSummary read_results_summary(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) throw DataError(path.string() + ": no such results file");
+  expect_results_file(path);
   const h5::File f = h5::File::open(path, false);
   ResultsSummary s;
   s.sweep_name = f.root().attr_string("sweep_name");
@@ -761,7 +802,7 @@ ResultsSummary read_results_summary(const std::filesystem::path& path) {
 }
 
 void write_results_csv(const std::filesystem::path& path, std::ostream& out) {
-  if (!std::filesystem::exists(path)) throw DataError(path.string() + ": no such results file");
+  expect_results_file(path);
   const h5::File f = h5::File::open(path, false);
   const auto status = column<int8_t>(f, "/nodes/status");
   const auto rep = column<int32_t>(f, "/plan/replicate");
@@ -787,7 +828,7 @@ struct ResultsReader::Impl {
 };
 
 ResultsReader::ResultsReader(const std::filesystem::path& path) : path_(path) {
-  if (!std::filesystem::exists(path)) throw DataError(path.string() + ": no such results file");
+  expect_results_file(path);
   impl_ = std::make_unique<Impl>();
   try {
     impl_->file = h5::File::open(path, false);

@@ -104,7 +104,23 @@ void ResumeStore::save(int64_t node, uint64_t seed, const TrainerSnapshot& s) co
   if (ec) throw DataError(dir_.string() + ": cannot create the resume folder: " + ec.message());
   const std::filesystem::path final_path = path_of(node);
   const std::filesystem::path tmp = final_path.string() + ".tmp-" + std::to_string(::getpid());
-  out.save_to(tmp.string());
+  try {
+    out.save_to(tmp.string());
+  } catch (const c10::Error&) {
+    // A full disk (or a file-size limit): LibTorch's writer throws mid-file. The partial file
+    // goes; an older snapshot of this node, if any, stays as it was.
+    std::filesystem::remove(tmp, ec);
+    int64_t bytes = 0;
+    for (const torch::Tensor& t : {s.weights, s.exp_avg, s.exp_avg_sq, s.best_weights})
+      if (t.defined()) bytes += static_cast<int64_t>(t.numel() * t.element_size());
+    const std::filesystem::space_info space = std::filesystem::space(dir_, ec);
+    throw DataError(fmt::format(
+        "{}: cannot write the resume snapshot: it needs about {:.1f} MiB, the disk has {} (free "
+        "space and re-run the same command: the results file is intact)",
+        final_path.string(), static_cast<double>(bytes) / (1 << 20),
+        ec ? std::string("an unknown amount free")
+           : fmt::format("{:.1f} MiB free", static_cast<double>(space.available) / (1 << 20))));
+  }
   std::filesystem::rename(tmp, final_path, ec);
   if (ec)
     throw DataError(final_path.string() + ": cannot write the resume snapshot: " + ec.message());

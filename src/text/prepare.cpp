@@ -35,18 +35,6 @@ std::string read_file_bytes(const std::filesystem::path& path) {
   return ss.str();
 }
 
-// Settings that change the tokenized output of every task.
-std::string featurizer_settings_json(const DataConfig& d) {
-  nlohmann::json j;
-  j["max_length"] = d.max_length;
-  j["qa_max_length"] = d.qa_max_length;
-  j["qa_stride"] = d.qa_stride;
-  j["qa_max_query_length"] = d.qa_max_query_length;
-  j["max_examples"] = d.max_examples;
-  j["cache_format_version"] = kCacheFormatVersion;
-  return j.dump();
-}
-
 // A stable text form of everything in a task spec that affects reading.
 std::string spec_fingerprint(const TaskSpec& s) {
   nlohmann::json j;

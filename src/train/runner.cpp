@@ -28,6 +28,7 @@ TaskData::TaskData(const SweepConfig& config) : config_(config) {
                     ": expected a vocab_size setting, found none (written by an older prepare)" +
                     rerun);
   vocab_size_ = settings["vocab_size"].get<int64_t>();
+  check_cache_matches(*cache_, config);
   for (const std::string& task : config.tasks_used())
     if (!cache_->has_task(task))
       throw DataError(config.cache_path().string() + ": expected task '" + task +
@@ -201,11 +202,8 @@ XlmrEncoder make_root_encoder(TaskData& data, const torch::Device& device, const
   options.with_pooler = true;
   options.activation_checkpointing = config.model.activation_checkpointing;
   if (!config.model.checkpoint.empty()) {
+    root_model_config(config, data.vocab_size());  // checks positions and vocabulary first
     XlmrEncoder encoder = load_hf_encoder(config.model.checkpoint, options);
-    if (encoder->config().vocab_size != data.vocab_size())
-      throw ConfigError("model.checkpoint: expected a vocabulary of " +
-                        std::to_string(data.vocab_size()) + " ids (the cache's tokenizer), found " +
-                        std::to_string(encoder->config().vocab_size));
     encoder->to(device);
     return encoder;
   }

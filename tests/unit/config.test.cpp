@@ -9,6 +9,7 @@
 
 #include "ordertune/base/error.h"
 #include "ordertune/config/config.h"
+#include "ordertune/config/model_config.h"
 #include "test_paths.h"
 
 using namespace ordertune;
@@ -244,7 +245,11 @@ TEST_CASE("choices are enums with one spelling each", "[config][choice]") {
 TEST_CASE("bad configs fail with one line naming file, line and field", "[config]") {
   SECTION("out of range: the example of the issue") {
     CHECK_THAT(error_of("[train]\nlr = -1\n"),
-               Equals("x.toml:2: train.lr: expected a number > 0, got -1"));
+               Equals("x.toml:2: train.lr: expected a number > 0 and <= 1, got -1"));
+  }
+  SECTION("a learning rate nobody means (1e307 once passed and trained on NaN)") {
+    CHECK_THAT(error_of("[train]\nlr = 1e307\n"),
+               Equals("x.toml:2: train.lr: expected a number > 0 and <= 1, got 1e+307"));
   }
   SECTION("NaN and infinities pass no range comparison, so they are refused first") {
     CHECK_THAT(
@@ -254,7 +259,12 @@ TEST_CASE("bad configs fail with one line naming file, line and field", "[config
                StartsWith("x.toml:2: sweep.tokens_per_second: expected a finite number > 0, got "));
     CHECK_THAT(error_of("[train]\nweight_decay = -inf\n"),
                StartsWith("x.toml:2: train.weight_decay: expected a finite number >= 0, got "));
-    CHECK(error_of("[train]\nlr = 1e307\n").empty());  // finite and > 0: the bound it states
+  }
+  SECTION("a language no target has (it once dropped every evaluation but English silently)") {
+    CHECK_THAT(error_of("[data]\nlanguages = [\"de\", \"zz\"]\n[targets]\ntasks = [\"xnli\"]\n"),
+               StartsWith("x.toml:2: data.languages: expected languages of the targets (ar, bg, "
+                          "de, el, en, es, fr, hi, ru, sw, th, tr, ... 15 in all), got 'zz'"));
+    CHECK(error_of("[data]\nlanguages = [\"de\", \"zz\"]\n").empty());  // no targets to check
   }
   SECTION("wrong type") {
     CHECK_THAT(error_of("[sweep]\nreplicates = \"three\"\n"),
@@ -390,4 +400,43 @@ TEST_CASE("the tiny model's positions must hold the longest input (issue 16, ite
       error_of(squad + "[model.tiny]\nmax_positions = 258\n[data]\nqa_max_length = 256\n").empty());
   CHECK_THAT(error_of("[model.tiny]\nmax_positions = 100\n"),
              Contains("expected at least 258 (data.max_length = 256, plus 2"));
+}
+
+TEST_CASE("what a user may mean but probably does not is a warning, not an error", "[config]") {
+  const SweepConfig none = parse_config("[sweep]\nname = \"x\"\n", "x.toml");
+  REQUIRE(none.warnings.size() == 1);
+  CHECK_THAT(none.warnings[0],
+             StartsWith("x.toml:1: targets.tasks: no targets: the sweep trains its orders but "
+                        "scores nothing"));
+  const SweepConfig twice = parse_config(
+      "[orders]\nmode = \"explicit\"\nexplicit = [[\"mnli\"], [\"mnli\", \"squad_v1\", \"mnli\"]]\n"
+      "[targets]\ntasks = [\"xnli\"]\n",
+      "x.toml");
+  CHECK(twice.warnings == std::vector<std::string>{
+                              "x.toml:3: orders.explicit: order 2 names stage 'mnli' twice: it is "
+                              "trained twice"});
+  CHECK(parse_config("[targets]\ntasks = [\"xnli\"]\n", "x.toml").warnings.empty());
+}
+
+TEST_CASE("a checkpoint's positions and vocabulary are checked against the data before it loads",
+          "[config]") {
+  // model.tiny.max_positions is checked at config time; a checkpoint's max_position_embeddings
+  // once surfaced as a LibTorch index error in the first forward.
+  const std::filesystem::path checkpoint = testing::source_dir() / "tests/fixtures/xlmr-tiny";
+  const std::string json = (checkpoint / "config.json").string();
+  const XlmrConfig stored = read_hf_config(json);
+  REQUIRE(stored.max_position_embeddings == 40);  // the fixture's: 38 tokens fit
+  SweepConfig c = parse_config(
+      "[model]\ncheckpoint = \"" + checkpoint.string() + "\"\n[data]\nmax_length = 39\n", "x.toml");
+  CHECK_THROWS_WITH(root_model_config(c, stored.vocab_size),
+                    json + ": max_position_embeddings: expected at least 41 (data.max_length = 39 "
+                           "in x.toml, plus 2: XLM-R's positions start after the padding id), "
+                           "found 40");
+  c.data.max_length = 38;
+  CHECK(root_model_config(c, stored.vocab_size).max_position_embeddings == 40);
+  CHECK_THROWS_WITH(root_model_config(c, stored.vocab_size + 1),
+                    json + ": vocab_size: expected " + std::to_string(stored.vocab_size + 1) +
+                        " (the ids of the data cache's tokenizer), found " +
+                        std::to_string(stored.vocab_size) +
+                        " (prepare with this checkpoint's tokenizer)");
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "ordertune/base/error.h"
+#include "ordertune/config/config.h"
 #include "ordertune/data/data_cache.h"
 #include "ordertune/data/h5.h"
 #include "test_paths.h"
@@ -94,9 +95,13 @@ TEST_CASE("features of every task type round-trip through the cache", "[cache]")
     w.write_split("nli", "train", "en", classification_features());
     w.begin_task(make_task("qa", TaskType::kExtractiveQA));
     w.write_split("qa", "test", "de", qa_features());
-    w.begin_task(make_task("pos", TaskType::kTagging));
+    CachedTask pos = make_task("pos", TaskType::kTagging);
+    pos.labels = {"ADJ", "ADP", "ADV", "DET", "NOUN", "VERB"};
+    w.begin_task(pos);
     w.write_split("pos", "dev", "en", tagging);
-    w.begin_task(make_task("mc", TaskType::kMultipleChoice));
+    CachedTask mc_task = make_task("mc", TaskType::kMultipleChoice);
+    mc_task.num_choices = 2;
+    w.begin_task(mc_task);
     w.write_split("mc", "train", "en", mc);
     w.begin_task(make_task("ret", TaskType::kRetrieval));
     w.write_split("ret", "test", "de", retrieval);
@@ -207,6 +212,131 @@ TEST_CASE("copy_task_from reuses a task of an older cache unchanged", "[cache]")
   CacheReader c(dir / "new.h5");
   CHECK(c.task("nli").content_hash == "0123456789abcdef");
   CHECK(c.read_split("nli", "train", "en").classification.labels == std::vector<int32_t>{2, -1});
+}
+
+TEST_CASE("values that point outside what they index are refused when a split loads", "[cache]") {
+  // Flipped label bytes once gave wrong scores with exit 0 and flipped token ids a LibTorch trace.
+  testing::ScratchDir dir("cache");
+  const auto path = dir / "bad.h5";
+  SplitFeatures label = classification_features();
+  label.classification.labels = {2, 3};  // 3 labels: 0..2
+  SplitFeatures id = classification_features();
+  id.classification.input_ids.values[5] = 100;  // vocab_size 100: ids 0..99
+  SplitFeatures negative_id = classification_features();
+  negative_id.classification.input_ids.values[1] = -7;
+  SplitFeatures word = SplitFeatures();
+  word.type = TaskType::kTagging;
+  word.tagging.input_ids.push_row({0, 20, 21, 2});
+  word.tagging.word_index.push_row({-1, 0, 2, -1});  // 2 words: word 2 does not exist
+  word.tagging.word_labels.push_row({1, 0});
+  word.tagging.ids = {"s0"};
+  SplitFeatures tag = word;
+  tag.tagging.word_index = Ragged<int32_t>();
+  tag.tagging.word_index.push_row({-1, 0, 1, -1});
+  tag.tagging.word_labels = Ragged<int32_t>();
+  tag.tagging.word_labels.push_row({1, 9});
+  SplitFeatures span = qa_features();
+  span.qa.end_positions = {7};  // the window has 7 tokens: 0..6
+  SplitFeatures gold;
+  gold.type = TaskType::kRetrieval;
+  gold.retrieval.query_ids.push_row({0, 9, 2});
+  gold.retrieval.query_keys = {"q"};
+  gold.retrieval.query_languages = {"de"};
+  gold.retrieval.candidate_ids.push_row({0, 8, 2});
+  gold.retrieval.candidate_keys = {"c"};
+  gold.retrieval.candidate_languages = {"en"};
+  gold.retrieval.gold_query = {0};
+  gold.retrieval.gold_candidate = {1};  // one candidate: 0
+  {
+    CacheWriter w(path);
+    w.write_header("{\"vocab_size\":100}", "model", "hash");
+    w.begin_task(make_task("nli", TaskType::kClassification));
+    w.write_split("nli", "train", "en", classification_features());
+    w.write_split("nli", "dev", "en", label);
+    w.write_split("nli", "dev", "de", id);
+    w.write_split("nli", "dev", "fr", negative_id);
+    w.begin_task(make_task("pos", TaskType::kTagging));
+    w.write_split("pos", "dev", "en", word);
+    w.write_split("pos", "dev", "de", tag);
+    w.begin_task(make_task("qa", TaskType::kExtractiveQA));
+    w.write_split("qa", "dev", "en", span);
+    w.begin_task(make_task("ret", TaskType::kRetrieval));
+    w.write_split("ret", "test", "de", gold);
+    w.commit();
+  }
+  const CacheReader c(path);
+  CHECK(c.read_split("nli", "train", "en").classification.labels.size() == 2);  // sound: loads
+  const auto message = [&](const char* task, const char* split, const char* lang) {
+    try {
+      c.read_split(task, split, lang);
+    } catch (const DataError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(loaded)");
+  };
+  const std::string where = path.string() + ":/tasks/";
+  const std::string rerun =
+      " (the cache is damaged or was written by another program: re-run prepare with --force)";
+  CHECK(message("nli", "dev", "en") ==
+        where + "nli/dev/en/labels: expected -1..2 (the task has 3 labels), found 3 at element 1" +
+            rerun);
+  CHECK(message("nli", "dev", "de") ==
+        where + "nli/dev/de/input_ids: expected a token id in 0..99, found 100 at element 5" + rerun);
+  CHECK(message("nli", "dev", "fr") ==
+        where + "nli/dev/fr/input_ids: expected a token id in 0..99, found -7 at element 1" + rerun);
+  CHECK(message("pos", "dev", "en") ==
+        where + "pos/dev/en/word_index: expected -1 or a word of sentence 0, found 2 at element 2" +
+            rerun);
+  CHECK(message("pos", "dev", "de") ==
+        where + "pos/dev/de/word_labels: expected -1..2 (the task has 3 labels), found 9 at element 1" +
+            rerun);
+  CHECK_THAT(message("qa", "dev", "en"),
+             Contains("qa/dev/en/end_positions: expected a token of window 0 (7 tokens), found 7 at "
+                      "element 0"));
+  CHECK_THAT(message("ret", "test", "de"),
+             Contains("ret/test/de/gold_candidate: expected a candidate index, found 1 at element 0"));
+}
+
+TEST_CASE("a cache prepared with other settings is refused, naming the setting", "[cache]") {
+  testing::ScratchDir dir("cache");
+  SweepConfig config = parse_config("[targets]\ntasks = [\"xnli\"]\n", "sweep.toml");
+  config.data.cache = (dir / "c.h5").string();
+  const auto write = [&](const DataConfig& data, const std::vector<std::string>& xnli_labels) {
+    CacheWriter w(config.cache_path());
+    w.write_header(featurizer_settings_json(data), "model", "hash");
+    for (const std::string& name : config.tasks_used()) {
+      const TaskSpec& spec = config.registry.get(name);
+      CachedTask t = make_task(name, spec.type);
+      t.metric = spec.metric;
+      t.labels = name == "xnli" ? xnli_labels : spec.labels;
+      t.num_choices = spec.num_choices;
+      t.train_task = spec.train_task;
+      w.begin_task(t);
+    }
+    w.commit();
+  };
+  const std::vector<std::string> labels = config.registry.get("xnli").labels;
+  write(config.data, labels);
+  CHECK_NOTHROW(check_cache_matches(CacheReader(config.cache_path()), config));
+
+  DataConfig longer = config.data;
+  longer.max_length = 64;
+  write(longer, labels);
+  CHECK_THROWS_WITH(
+      check_cache_matches(CacheReader(config.cache_path()), config),
+      config.cache_path().string() + ": prepared with data.max_length = 64, but sweep.toml has " +
+          std::to_string(config.data.max_length) +
+          " (run `ordertune prepare --config sweep.toml` to re-tokenize)");
+  DataConfig capped = config.data;
+  capped.max_examples = 10;
+  write(capped, labels);
+  CHECK_THROWS_WITH(check_cache_matches(CacheReader(config.cache_path()), config),
+                    Contains("prepared with data.max_examples = 10, but sweep.toml has 0"));
+
+  write(config.data, {"entailment", "neutral"});
+  CHECK_THROWS_WITH(check_cache_matches(CacheReader(config.cache_path()), config),
+                    Contains("task 'xnli' was prepared with labels [\"entailment\",\"neutral\"], "
+                             "but sweep.toml has ["));
 }
 
 TEST_CASE("opening something that is not a cache fails with one line", "[cache]") {

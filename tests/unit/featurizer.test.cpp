@@ -138,6 +138,13 @@ TEST_CASE("tagging puts each word's tag on its first sub-token", "[featurizer]")
     REQUIRE_THROWS_WITH(featurizer.featurize(spec, tags, raw),
                         "en.tsv:6: expected one tag per word (2 words), found 1 tags");
   }
+  SECTION("in a CoNLL-style file the unknown tag's own line is named, not its sentence's first") {
+    raw.tagging[1].tags = {"DET", "VERB"};
+    raw.tagging[1].line_per_word = true;  // as the conll reader marks its sentences
+    const Featurizer featurizer(tiny_tokenizer(), FeaturizerOptions{});
+    REQUIRE_THROWS_WITH(featurizer.featurize(spec, tags, raw),
+                        "en.tsv:7: expected a tag in ['DET', 'NOUN', 'PROPN', 'X'], found 'VERB'");
+  }
   SECTION("collect_labels: the sorted set of tags") {
     raw.tagging[1].tags = {"DET", "ADJ"};
     CHECK(collect_labels(raw) == std::vector<std::string>{"ADJ", "DET", "NOUN", "PROPN", "X"});

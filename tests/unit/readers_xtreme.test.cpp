@@ -193,6 +193,7 @@ TEST_CASE("udpos, panx: word TAB tag sentences, test tags hidden", "[reader]") {
           std::vector<std::string>{"PRON", "SCONJ", "PROPN", "VERB", "PUNCT"});
     CHECK(raw.tagging[1].words == std::vector<std::string>{"Thanks", "!"});
     CHECK(raw.tagging[1].where.line == 7);
+    CHECK(raw.tagging[1].word_where(1).line == 8);  // one line per word: errors name the word's
   }
   SECTION("udpos test-de has words only") {
     const RawSplit raw = read_split(spec_of("udpos"), "test", "de");
@@ -412,6 +413,26 @@ TEST_CASE("xnli: a TSV line with too few columns", "[reader]") {
   REQUIRE_THROWS_AS(read_split(spec_of("xnli"), "dev", "de", root.path()), ordertune::DataError);
   REQUIRE_THROWS_WITH(read_split(spec_of("xnli"), "dev", "de", root.path()),
                       Contains("xnli/dev-de.tsv:2: expected 3 tab-separated columns, found 1"));
+}
+
+TEST_CASE("xnli, udpos: the column count the format fixes", "[reader]") {
+  // A train line without its label was once stored as unlabeled (-1) and failed later, naming no
+  // file; extra columns were dropped silently.
+  ordertune::testing::ScratchDir root("xtreme");
+  write_file(root / "xtreme/xnli/train-en.tsv", "A.\tB.\tneutral\nA second.\tB second.\n");
+  CHECK_THROWS_WITH(read_split(spec_of("xnli"), "train", "en", root.path()),
+                    Contains("xnli/train-en.tsv:2: expected 3 tab-separated columns, found 2 in "
+                             "'A second.\\tB second.'"));
+  write_file(root / "xtreme/xnli/dev-de.tsv", "A.\tB.\tneutral\tentailment\n");
+  CHECK_THROWS_WITH(read_split(spec_of("xnli"), "dev", "de", root.path()),
+                    Contains("xnli/dev-de.tsv:1: expected 3 tab-separated columns, found 4"));
+  write_file(root / "xtreme/xnli/test-de.tsv", "A.\tB.\nC.\tD.\tneutral\nE.\tF.\tneutral\tx\n");
+  CHECK_THROWS_WITH(read_split(spec_of("xnli"), "test", "de", root.path()),
+                    Contains("xnli/test-de.tsv:3: expected 2 or 3 tab-separated columns, found 4"));
+  write_file(root / "xtreme/udpos/train-en.tsv", "Good\tADJ\nmorning\tNOUN\tNN\n");
+  CHECK_THROWS_WITH(read_split(spec_of("udpos"), "train", "en", root.path()),
+                    Contains("udpos/train-en.tsv:2: expected word<TAB>tag (2 tab-separated "
+                             "columns), found 3"));
 }
 
 TEST_CASE("udpos: bad UTF-8 and a word without its tag", "[reader]") {

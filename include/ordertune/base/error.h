@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 
@@ -73,6 +74,10 @@ class LibraryError : public Error {
 // Shortens a found value for an error message: at most `max_chars` bytes (on a UTF-8 boundary),
 // newlines escaped, quoted.
 std::string quote_found(const std::string& text, size_t max_chars = 60);
+
+// What stands at `path` when it is not a regular file: "no such file", "a directory", "a
+// special file (a device, pipe or socket)"; "" for a regular file. For "expected ..., found ...".
+std::string describe_non_regular(const std::filesystem::path& path);
 
 [[noreturn]] void check_failed(const char* file, int line, const char* condition,
                                const std::string& message);

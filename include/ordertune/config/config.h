@@ -182,6 +182,9 @@ struct SweepConfig {
   std::filesystem::path path;  // the file it was read from (for messages)
   std::string text;            // the file's text (stored in the results file)
   std::string hash;            // hash of the text
+  // Settings a user may mean but probably does not ("FILE:LINE: field: ..."): load_config logs
+  // them (rank 0 alone under MPI); what nobody could mean is a ConfigError instead.
+  std::vector<std::string> warnings;
   SweepSection sweep;
   ModelConfig model;
   DataConfig data;
@@ -198,6 +201,10 @@ struct SweepConfig {
   // Every task whose data the sweep needs: stage members, targets, their train_task, the
   // pretraining corpus. Sorted, unique.
   std::vector<std::string> tasks_used() const;
+  // The most tokens one input may have: data.max_length, or data.qa_max_length when a QA task is
+  // used and it is longer; `setting` (if given) names which. XLM-R's positions start after the
+  // padding id (1), so the model needs max_position_embeddings >= this + 2.
+  int64_t longest_input(std::string* setting = nullptr) const;
   // Intermediate stage members (tasks trained in orders).
   std::vector<std::string> intermediate_tasks() const;
   // Relative paths in the config are relative to the working directory of the command (the

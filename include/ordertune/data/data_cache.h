@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "ordertune/config/config.h"
 #include "ordertune/config/task_registry.h"
 
 namespace ordertune {
@@ -130,6 +131,17 @@ bool has_labels(const SplitFeatures& split);
 // The languages a target is evaluated in: its test split's, else its dev split's (a task whose
 // download has no test split). The one rule for the runner and the cost model.
 std::vector<std::string> target_languages(const CachedTask& info);
+
+// The settings that change the tokenized output of every task (data.max_length and the rest), as
+// JSON: prepare stores them in the cache's "settings" attribute (with the tokenizer's vocab_size).
+std::string featurizer_settings_json(const DataConfig& data);
+
+class CacheReader;
+// Refuses (DataError, one line) a cache prepared with other settings than `config`'s: each
+// featurizer setting, and each used task's type, metric, label set, choices and train task. It
+// names the setting and both values. (A cache prepared by another config was once used unchecked:
+// the results file then claimed settings its data did not have.)
+void check_cache_matches(const CacheReader& cache, const SweepConfig& config);
 
 class CacheWriter {
  public:

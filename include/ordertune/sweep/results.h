@@ -159,9 +159,9 @@ class ResultsFile {
   bool resumed_ = false;
 };
 
-// The first setting (dotted key) whose value differs between two config texts, "" if none
-// (comments and formatting do not count).
-std::string first_config_difference(const std::string& a, const std::string& b);
+// The settings (dotted keys) whose values differ between two config texts, none if none (comments
+// and formatting do not count); file paths (output.results, data.cache) last.
+std::vector<std::string> config_differences(const std::string& a, const std::string& b);
 
 // ---- reading (serial; `ordertune status`, `results`, `export`)
 // -----------------------------------

@@ -1,6 +1,8 @@
 // `ordertune sweep`: the whole plan on every MPI rank into one results file (sweep.h). MPI lives
 // only here (and in `bench checkpoint`).
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include <mpi.h>
 
@@ -69,7 +71,16 @@ std::unique_ptr<Command> add_sweep_command(CLI::App& app) {
              "rank 0's progress: bar (a live line; mpirun's output is no terminal, so auto picks "
              "lines there), lines, none, or auto");
   c->cli->add_option("--progress-every", o.progress_every, "seconds between progress lines")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            // CLI11's PositiveNumber names its bound as a 309-digit number.
+            char* end = nullptr;
+            const double v = std::strtod(value.c_str(), &end);
+            if (end == value.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0)
+              return "expected a number of seconds > 0, got " + value;
+            return "";
+          },
+          "SECONDS > 0"))
       ->capture_default_str();
   c->cli->add_flag("--verbose,-v", o.verbose,
                    "debug lines from every rank: encoders sent to peers, kept copies freed");
