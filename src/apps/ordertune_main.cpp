@@ -54,9 +54,8 @@ int main(int argc, char** argv) {
                    add_sweep_command, add_status_command, add_results_command, add_export_command})
     commands.push_back(add(app));
   // A misspelt command is named as such (CLI11 would say "A subcommand is required").
-  if (argc >= 2 && argv[1][0] != '-' && app.get_subcommands([&](const CLI::App* c) {
-                                          return c->check_name(argv[1]);
-                                        }).empty()) {
+  if (argc >= 2 && argv[1][0] != '-' &&
+      app.get_subcommands([&](const CLI::App* c) { return c->check_name(argv[1]); }).empty()) {
     std::string names;
     for (const CLI::App* c : app.get_subcommands([](const CLI::App*) { return true; }))
       names += (names.empty() ? "" : ", ") + c->get_name();

@@ -535,8 +535,8 @@ int64_t line_of(const toml::table& root, const std::string& section, const std::
 void check_across_sections(const toml::table& root, const std::string& name, SweepConfig& c) {
   const auto warn = [&](const std::string& section, const std::string& key,
                         const std::string& message) {
-    c.warnings.push_back(fmt::format("{}:{}: {}.{}: {}", name, line_of(root, section, key),
-                                     section, key, message));
+    c.warnings.push_back(
+        fmt::format("{}:{}: {}.{}: {}", name, line_of(root, section, key), section, key, message));
   };
   if (c.targets.empty())
     warn("targets", "tasks",
@@ -561,10 +561,10 @@ void check_across_sections(const toml::table& root, const std::string& name, Swe
         std::vector<std::string> shown(offered.begin(), offered.end());
         const size_t all = shown.size();
         if (shown.size() > 12) shown.resize(12);
-        throw ConfigError(fmt::format(
-            "{}:{}: data.languages: expected languages of the targets ({}{}), got '{}'", name,
-            line_of(root, "data", "languages"), fmt::join(shown, ", "),
-            all > shown.size() ? fmt::format(", ... {} in all", all) : "", lang));
+        throw ConfigError(
+            fmt::format("{}:{}: data.languages: expected languages of the targets ({}{}), got '{}'",
+                        name, line_of(root, "data", "languages"), fmt::join(shown, ", "),
+                        all > shown.size() ? fmt::format(", ... {} in all", all) : "", lang));
       }
   }
 }

@@ -463,7 +463,8 @@ class SplitCheck {
   template <typename T>
   void in_range(const std::vector<T>& v, const char* name, int64_t lo, int64_t hi,
                 const std::string& what) const {
-    for (size_t i = 0; i < v.size(); ++i) in_range(static_cast<int64_t>(v[i]), i, name, lo, hi, what);
+    for (size_t i = 0; i < v.size(); ++i)
+      in_range(static_cast<int64_t>(v[i]), i, name, lo, hi, what);
   }
   void rows(size_t found, size_t expected, const char* name) const {
     if (found != expected)
@@ -500,9 +501,10 @@ void check_split(const SplitFeatures& f, const CachedTask& task, int64_t vocab,
     case TaskType::kMultipleChoice: {
       const auto& m = f.multiple_choice;
       if (m.num_choices != task.num_choices || m.num_choices < 2)
-        throw DataError(fmt::format("{}: expected {} choices per example, found {} (re-run prepare "
-                                    "with --force)",
-                                    where, task.num_choices, m.num_choices));
+        throw DataError(
+            fmt::format("{}: expected {} choices per example, found {} (re-run prepare "
+                        "with --force)",
+                        where, task.num_choices, m.num_choices));
       c.ids(m.input_ids, "input_ids");
       c.rows(m.input_ids.rows(), m.labels.size() * static_cast<size_t>(m.num_choices), "input_ids");
       c.in_range(m.labels, "labels", -1, m.num_choices - 1,
@@ -570,9 +572,10 @@ SplitFeatures CacheReader::read_split(const std::string& task, const std::string
   SplitFeatures f = read_features(g);
   const CachedTask info = this->task(task);
   if (f.type != info.type)
-    throw DataError(fmt::format("{}: expected a {} split, found a {} one (re-run prepare with "
-                                "--force)",
-                                g.path(), choice_name(info.type), choice_name(f.type)));
+    throw DataError(
+        fmt::format("{}: expected a {} split, found a {} one (re-run prepare with "
+                    "--force)",
+                    g.path(), choice_name(info.type), choice_name(f.type)));
   check_split(f, info, impl_->vocab_size, g.path());
   return f;
 }

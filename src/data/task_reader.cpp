@@ -331,7 +331,8 @@ RawSplit read_conll(const TaskSpec& spec, const ReadRequest& request) {
     }
     const auto cols = split_tabs(line);
     if (fixed_count && cols.size() > 2)
-      throw_data_error(reader.path(), reader.line_number(), "word<TAB>tag (2 tab-separated columns)",
+      throw_data_error(reader.path(), reader.line_number(),
+                       "word<TAB>tag (2 tab-separated columns)",
                        fmt::format("{} in {}", cols.size(), quote_found(line)));
     if (static_cast<int>(cols.size()) <= word_col || cols[word_col].empty())
       throw_data_error(reader.path(), reader.line_number(),
@@ -380,11 +381,11 @@ RawSplit read_tsv_classification(const TaskSpec& spec, const ReadRequest& reques
     const int found = static_cast<int>(cols.size());
     const bool unlabeled = may_be_unlabeled && found == needed - 1;
     if ((found < needed && !unlabeled) || (fixed_count && found > needed))
-      throw_data_error(
-          reader.path(), reader.line_number(),
-          may_be_unlabeled ? fmt::format("{} or {} tab-separated columns", needed - 1, needed)
+      throw_data_error(reader.path(), reader.line_number(),
+                       may_be_unlabeled
+                           ? fmt::format("{} or {} tab-separated columns", needed - 1, needed)
                            : fmt::format("{} tab-separated columns", needed),
-          fmt::format("{} in {}", found, quote_found(line)));
+                       fmt::format("{} in {}", found, quote_found(line)));
     ex.text_a = cols[col_a];
     if (col_b >= 0) ex.text_b = cols[col_b];
     if (col_label >= 0 && !unlabeled) ex.label = cols[col_label];

@@ -241,8 +241,8 @@ void featurize_tagging(const XlmrTokenizer& tok, const FeaturizerOptions& opt,
     index.push_back(-1);
     size_t kept = 0;  // tokens between <s> and </s>
     for (size_t w = 0; w < e.words.size(); ++w) {
-      out->word_labels.values.push_back(e.tags.empty() ? kUnlabeled
-                                                       : labels.lookup(e.tags[w], e.word_where(w), "tag"));
+      out->word_labels.values.push_back(
+          e.tags.empty() ? kUnlabeled : labels.lookup(e.tags[w], e.word_where(w), "tag"));
       if (kept == budget) continue;  // truncated: the word keeps its label, gets no token
       tok.encode_with_offsets(e.words[w], &s.a, nullptr, nullptr);
       if (s.a.empty()) s.a.push_back(kUnk);

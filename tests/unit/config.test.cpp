@@ -252,9 +252,9 @@ TEST_CASE("bad configs fail with one line naming file, line and field", "[config
                Equals("x.toml:2: train.lr: expected a number > 0 and <= 1, got 1e+307"));
   }
   SECTION("NaN and infinities pass no range comparison, so they are refused first") {
-    CHECK_THAT(
-        error_of("[train]\nlr = nan\n"),
-        StartsWith("x.toml:2: train.lr: expected a finite number > 0, got ") && Contains("nan"));
+    CHECK_THAT(error_of("[train]\nlr = nan\n"),
+               StartsWith("x.toml:2: train.lr: expected a finite number > 0 and <= 1, got ") &&
+                   Contains("nan"));
     CHECK_THAT(error_of("[sweep]\ntokens_per_second = inf\n"),
                StartsWith("x.toml:2: sweep.tokens_per_second: expected a finite number > 0, got "));
     CHECK_THAT(error_of("[train]\nweight_decay = -inf\n"),
@@ -429,9 +429,10 @@ TEST_CASE("a checkpoint's positions and vocabulary are checked against the data 
   SweepConfig c = parse_config(
       "[model]\ncheckpoint = \"" + checkpoint.string() + "\"\n[data]\nmax_length = 39\n", "x.toml");
   CHECK_THROWS_WITH(root_model_config(c, stored.vocab_size),
-                    json + ": max_position_embeddings: expected at least 41 (data.max_length = 39 "
-                           "in x.toml, plus 2: XLM-R's positions start after the padding id), "
-                           "found 40");
+                    json +
+                        ": max_position_embeddings: expected at least 41 (data.max_length = 39 "
+                        "in x.toml, plus 2: XLM-R's positions start after the padding id), "
+                        "found 40");
   c.data.max_length = 38;
   CHECK(root_model_config(c, stored.vocab_size).max_position_embeddings == 40);
   CHECK_THROWS_WITH(root_model_config(c, stored.vocab_size + 1),

@@ -281,20 +281,25 @@ TEST_CASE("values that point outside what they index are refused when a split lo
         where + "nli/dev/en/labels: expected -1..2 (the task has 3 labels), found 3 at element 1" +
             rerun);
   CHECK(message("nli", "dev", "de") ==
-        where + "nli/dev/de/input_ids: expected a token id in 0..99, found 100 at element 5" + rerun);
+        where + "nli/dev/de/input_ids: expected a token id in 0..99, found 100 at element 5" +
+            rerun);
   CHECK(message("nli", "dev", "fr") ==
-        where + "nli/dev/fr/input_ids: expected a token id in 0..99, found -7 at element 1" + rerun);
+        where + "nli/dev/fr/input_ids: expected a token id in 0..99, found -7 at element 1" +
+            rerun);
   CHECK(message("pos", "dev", "en") ==
         where + "pos/dev/en/word_index: expected -1 or a word of sentence 0, found 2 at element 2" +
             rerun);
   CHECK(message("pos", "dev", "de") ==
-        where + "pos/dev/de/word_labels: expected -1..2 (the task has 3 labels), found 9 at element 1" +
+        where +
+            "pos/dev/de/word_labels: expected -1..2 (the task has 3 labels), found 9 at element 1" +
             rerun);
-  CHECK_THAT(message("qa", "dev", "en"),
-             Contains("qa/dev/en/end_positions: expected a token of window 0 (7 tokens), found 7 at "
-                      "element 0"));
-  CHECK_THAT(message("ret", "test", "de"),
-             Contains("ret/test/de/gold_candidate: expected a candidate index, found 1 at element 0"));
+  CHECK_THAT(
+      message("qa", "dev", "en"),
+      Contains("qa/dev/en/end_positions: expected a token of window 0 (7 tokens), found 7 at "
+               "element 0"));
+  CHECK_THAT(
+      message("ret", "test", "de"),
+      Contains("ret/test/de/gold_candidate: expected a candidate index, found 1 at element 0"));
 }
 
 TEST_CASE("a cache prepared with other settings is refused, naming the setting", "[cache]") {
@@ -322,11 +327,11 @@ TEST_CASE("a cache prepared with other settings is refused, naming the setting",
   DataConfig longer = config.data;
   longer.max_length = 64;
   write(longer, labels);
-  CHECK_THROWS_WITH(
-      check_cache_matches(CacheReader(config.cache_path()), config),
-      config.cache_path().string() + ": prepared with data.max_length = 64, but sweep.toml has " +
-          std::to_string(config.data.max_length) +
-          " (run `ordertune prepare --config sweep.toml` to re-tokenize)");
+  CHECK_THROWS_WITH(check_cache_matches(CacheReader(config.cache_path()), config),
+                    config.cache_path().string() +
+                        ": prepared with data.max_length = 64, but sweep.toml has " +
+                        std::to_string(config.data.max_length) +
+                        " (run `ordertune prepare --config sweep.toml` to re-tokenize)");
   DataConfig capped = config.data;
   capped.max_examples = 10;
   write(capped, labels);

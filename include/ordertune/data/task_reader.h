@@ -51,8 +51,7 @@ struct TaggingExample {
   bool line_per_word = false;     // word i is on line where.line + i (CoNLL-style files)
   // Where word i is (its own line in a CoNLL-style file, else the sentence's).
   SourceLocation word_where(size_t i) const {
-    return line_per_word ? SourceLocation{where.file, where.line + static_cast<int64_t>(i)}
-                         : where;
+    return line_per_word ? SourceLocation{where.file, where.line + static_cast<int64_t>(i)} : where;
   }
 };
 
