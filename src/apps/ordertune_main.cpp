@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    return exit_for_parse_error(app, e, "ordertune");
   }
   log::configure(0, log::Level::kInfo);
   try {

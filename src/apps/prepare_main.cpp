@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "commands/command.h"
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
 #include "ordertune/config/config.h"
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    return exit_for_parse_error(app, e, "ordertune-prepare");
   }
   log::configure(0, verbose ? log::Level::kDebug : log::Level::kInfo);
   try {

@@ -6,6 +6,7 @@
 // their code.
 #pragma once
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,8 +14,18 @@
 #include <CLI/CLI.hpp>
 
 #include "ordertune/base/choice.h"
+#include "ordertune/base/error.h"
 
 namespace ordertune {
+
+// A command-line error as one line, "PROGRAM: MESSAGE (see PROGRAM --help)", exit 2 (CLI11's own
+// exit() adds a second line); --help and --version print as CLI11 prints them, exit 0.
+inline int exit_for_parse_error(const CLI::App& app, const CLI::ParseError& e,
+                                const std::string& program) {
+  if (e.get_exit_code() == 0) return app.exit(e);
+  std::fprintf(stderr, "%s: %s (see %s --help)\n", program.c_str(), e.what(), program.c_str());
+  return kExitUsage;
+}
 
 class Command {
  public:
