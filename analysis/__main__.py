@@ -33,10 +33,11 @@ def _table(args) -> None:
     table = load.metric_table(load.load_results(args.results))
     to_file = args.out not in (None, "-")
     with open(args.out, "w", encoding="utf-8") if to_file else contextlib.nullcontext(sys.stdout) as out:
-        out.write("seed,order,target,language,metric,value\n")
+        out.write("seed,order,target,language,split,metric,value\n")
         for r in table.itertuples(index=False):
             # %.17g as the C++ table (results.cpp: fmt "{:.17g}"): the same text, round-trip exact.
-            out.write(f"{r.seed},{r.order},{r.target},{r.language},{r.metric},{r.value:.17g}\n")
+            out.write(f"{r.seed},{r.order},{r.target},{r.language},{r.split},{r.metric},"
+                      f"{r.value:.17g}\n")
 
 
 def _report(args) -> None:
@@ -58,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python3 -m analysis", description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="{table,report}")
-    t = sub.add_parser("table", help="the tidy table: seed,order,target,language,metric,value",
+    t = sub.add_parser("table", help="the tidy table: seed,order,target,language,split,metric,value",
                        description="One row per finished (seed, order, target, language, metric): the "
                                    "same rows as `ordertune results RESULTS`. order is 'a>b>c', empty "
                                    "for the baseline; seed is the replicate.")

@@ -218,7 +218,8 @@ def _with_leaf(res: Results, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def metric_table(res: Results) -> pd.DataFrame:
-    """seed, order, target, language, metric, value: one row per finished metric, in file order.
+    """seed, order, target, language, split, metric, value: one row per finished metric, in file
+    order (split: the one scored, test or dev where the download hides test labels).
 
     The same rows as `ordertune results` (results.cpp, write_results_csv): metric rows of done
     nodes with a finite value.
@@ -226,7 +227,18 @@ def metric_table(res: Results) -> pd.DataFrame:
     m = res.metrics
     keep = res.done.to_numpy()[m["node"].to_numpy()] & np.isfinite(m["value"].to_numpy())
     t = _with_leaf(res, m[keep])
-    return t[["seed", "order", "target", "language", "metric", "value"]]
+    return t[["seed", "order", "target", "language", "split", "metric", "value"]]
+
+
+def target_splits(res: Results) -> dict:
+    """target -> the split(s) its metrics score, "+"-joined when its languages differ (as
+    `ordertune status` prints them)."""
+    m = res.metrics
+    tasks = res.nodes["task"].to_numpy()[m["node"].to_numpy()]
+    out = {}
+    for target, split in zip(tasks, m["split"].to_numpy()):
+        out.setdefault(str(target), set()).add(str(split))
+    return {t: "+".join(sorted(s)) for t, s in sorted(out.items())}
 
 
 def target_scores(res: Results) -> pd.DataFrame:

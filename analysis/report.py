@@ -101,7 +101,8 @@ def _header(c: _Context) -> list[str]:
                        "(seed, order) pairs have every target done",
              "intermediate stages": ", ".join(res.stages) or "none",
              "mixture stages": ", ".join(res.mixtures) or "none",
-             "targets": ", ".join(res.targets)}
+             "targets (split scored)": ", ".join(
+                 f"{t} ({load.target_splits(res).get(t, 'no metrics')})" for t in res.targets)}
     lines = [f"# ordertune analysis: {res.sweep_name}", "",
              *_table([{"": k, " ": v} for k, v in facts.items()])]
     if res.finished:

@@ -19,5 +19,5 @@ mkdir -p reports
 echo
 echo "demo finished in $(( $(date +%s) - start )) s"
 echo "results file: results/demo.h5 (HDF5; see README.md, 'Results file')"
-echo "table:        reports/demo.csv ($(( $(wc -l < reports/demo.csv) - 1 )) rows: seed,order,target,language,metric,value)"
+echo "table:        reports/demo.csv ($(( $(wc -l < reports/demo.csv) - 1 )) rows: seed,order,target,language,split,metric,value)"
 echo "report:       reports/demo/report.md (order effects, figures)"

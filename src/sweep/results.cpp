@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <type_traits>
 
@@ -798,6 +799,14 @@ ResultsSummary read_results_summary(const std::filesystem::path& path) {
     }
   }
   if (!std::isfinite(s.first_start)) s.first_start = 0;
+  const auto task = string_column(f, "/plan/task");
+  const auto mnode = column<int64_t>(f, "/metrics/node");
+  const auto msplit = string_column(f, "/metrics/split");
+  std::map<std::string, std::set<std::string>> splits;
+  for (size_t i = 0; i < mnode.size(); ++i)
+    splits[task[static_cast<size_t>(mnode[i])]].insert(msplit[i]);
+  for (const auto& [target, set] : splits)
+    s.target_splits[target] = fmt::format("{}", fmt::join(set, "+"));
   return s;
 }
 
@@ -810,14 +819,15 @@ void write_results_csv(const std::filesystem::path& path, std::ostream& out) {
   const auto task = string_column(f, "/plan/task");
   const auto mnode = column<int64_t>(f, "/metrics/node");
   const auto mlang = string_column(f, "/metrics/language");
+  const auto msplit = string_column(f, "/metrics/split");
   const auto mname = string_column(f, "/metrics/name");
   const auto value = column<double>(f, "/metrics/value");
-  out << "seed,order,target,language,metric,value\n";
+  out << "seed,order,target,language,split,metric,value\n";
   for (size_t i = 0; i < mnode.size(); ++i) {
     const auto n = static_cast<size_t>(mnode[i]);
     if (status[n] != 1 || !std::isfinite(value[i])) continue;
-    out << rep[n] << ',' << paths[n] << ',' << task[n] << ',' << mlang[i] << ',' << mname[i] << ','
-        << fmt::format("{:.17g}", value[i]) << '\n';
+    out << rep[n] << ',' << paths[n] << ',' << task[n] << ',' << mlang[i] << ',' << msplit[i] << ','
+        << mname[i] << ',' << fmt::format("{:.17g}", value[i]) << '\n';
   }
 }
 

@@ -79,7 +79,8 @@ class Spec:
 
 @dataclasses.dataclass
 class Truth:
-    rows: list          # (seed, order, target, language, metric, value) of done leaves, file order
+    rows: list          # (seed, order, target, language, split, metric, value) of done leaves,
+                        # file order
     target_scores: dict  # (seed, order, target) -> target score, done leaves
     nodes: int
 
@@ -162,7 +163,10 @@ def write_results(path, spec: Spec | None = None) -> Truth:
     for i, node in enumerate(nodes):
         if node.kind == 1:
             path_noise[i] = path_noise[node.parent] + rng.normal(0, spec.node_sd)
-    m_node, m_lang, m_name, m_value = [], [], [], []
+    m_node, m_lang, m_name, m_split, m_value = [], [], [], [], []
+    # The split each target is scored on: its test split, but dev for the first target (as for a
+    # download that hides the test labels).
+    split_of = {t: "dev" if k == 0 else "test" for k, t in enumerate(spec.targets)}
     target_score = np.full(n, np.nan)
     truth = Truth(rows=[], target_scores={}, nodes=n)
     for i, node in enumerate(nodes):
@@ -177,8 +181,10 @@ def write_results(path, spec: Spec | None = None) -> Truth:
             for metric, shift in METRICS[kind]:
                 value = s + shift if done[i] else PENDING_VALUE
                 m_node.append(i); m_lang.append(lang); m_name.append(metric); m_value.append(value)
+                m_split.append(split_of[node.task])
                 if done[i]:
-                    truth.rows.append((node.replicate, ">".join(node.path), node.task, lang, metric, value))
+                    truth.rows.append((node.replicate, ">".join(node.path), node.task, lang,
+                                       split_of[node.task], metric, value))
         if done[i]:
             target_score[i] = np.mean(per_language)
             truth.target_scores[(node.replicate, ">".join(node.path), node.task)] = target_score[i]
@@ -240,7 +246,7 @@ def write_results(path, spec: Spec | None = None) -> Truth:
         _data(g, "node", m_node, np.int64, "target leaf node")
         _strings(g, "language", m_lang, "language")
         _strings(g, "name", m_name, "metric")
-        _strings(g, "split", ["test"] * len(m_node), "split scored")
+        _strings(g, "split", m_split, "split scored")
         _data(g, "value", m_value, np.float64, "value")
         _data(g, "target_score", target_score, np.float64, "XTREME-R task score")
         g = f.create_group("predictions")

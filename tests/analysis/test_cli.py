@@ -39,11 +39,11 @@ def test_table_cli_writes_the_generated_rows(planted, tmp_path):
     assert r.returncode == 0, r.stderr
     with open(out, newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["seed", "order", "target", "language", "metric", "value"]
+    assert rows[0] == ["seed", "order", "target", "language", "split", "metric", "value"]
     assert len(rows) - 1 == len(planted.truth.rows)
     for got, want in zip(rows[1:], planted.truth.rows):
-        assert got[:5] == [str(x) for x in want[:5]]
-        assert float(got[5]) == want[5]  # %.17g round-trips exactly
+        assert got[:6] == [str(x) for x in want[:6]]
+        assert float(got[6]) == want[6]  # %.17g round-trips exactly
 
 
 def test_report_cli_answers_every_section_and_leaves_the_file_alone(planted, tmp_path):
@@ -62,6 +62,7 @@ def test_report_cli_answers_every_section_and_leaves_the_file_alone(planted, tmp
         assert f"]({png}.png)" in text and (out / f"{png}.png").exists()
     assert "The sweep is **finished**" in text and "not finished" not in text
     assert "`mnli` before `squad_v1` +" in text  # the planted precedence is called significant
+    assert "| targets (split scored) | xnli (dev), xquad (test), udpos (test) |" in text
     assert hashlib.sha256(planted.path.read_bytes()).hexdigest() == before
 
 

@@ -9,7 +9,7 @@ import pytest
 import synthetic
 from analysis import load
 
-TABLE_COLUMNS = ["seed", "order", "target", "language", "metric", "value"]
+TABLE_COLUMNS = ["seed", "order", "target", "language", "split", "metric", "value"]
 
 
 def truth_table(truth) -> pd.DataFrame:
@@ -28,6 +28,14 @@ def test_table_rows_are_the_generated_rows_in_file_order(planted):
     table = load.metric_table(load.load_results(planted.path))
     assert_same_rows(table, truth_table(planted.truth))
     assert (table["order"] == "").any() and table["order"].str.count(">").max() == 2
+
+
+def test_target_splits_name_the_split_each_target_is_scored_on(planted):
+    res = load.load_results(planted.path)
+    expected = {t: "+".join(sorted({row[4] for row in planted.truth.rows if row[2] == t}))
+                for t in res.targets}
+    assert load.target_splits(res) == expected
+    assert set(expected.values()) == {"dev", "test"}  # the generator scores one target on dev
 
 
 def test_running_sweep_keeps_done_nodes_only(running):
@@ -58,7 +66,8 @@ def test_language_scores_follow_task_score_and_average_to_target_score(planted):
     lang = load.language_scores(res)
     assert len(lang) == len(planted.truth.target_scores) * len(planted.spec.languages)
     # QA: (EM + F1) / 2; tagging: f1 (not precision or recall); accuracy as is.
-    rows = truth_table(planted.truth).set_index(TABLE_COLUMNS[:-1])["value"]
+    rows = truth_table(planted.truth).drop(columns="split").set_index(
+        [c for c in TABLE_COLUMNS[:-1] if c != "split"])["value"]
     one = lang[(lang["seed"] == 1) & (lang["order"] == "mnli>qqp") & (lang["language"] == "sa")]
     one = one.set_index("target")["score"]
 

@@ -61,11 +61,11 @@ from pathlib import Path
 from analysis import load
 
 cpp, py = (list(csv.reader(open(p, newline=""))) for p in sys.argv[1:3])
-assert cpp[0] == py[0] == ["seed", "order", "target", "language", "metric", "value"], (cpp[0], py[0])
+assert cpp[0] == py[0] == ["seed", "order", "target", "language", "split", "metric", "value"], (cpp[0], py[0])
 assert len(cpp) == len(py) and len(cpp) > 100, (len(cpp), len(py))
 for i, (a, b) in enumerate(zip(cpp[1:], py[1:]), start=2):
-    assert a[:5] == b[:5], f"line {i}: {a} != {b}"
-    assert math.isclose(float(a[5]), float(b[5]), rel_tol=0, abs_tol=1e-9), f"line {i}: {a[5]} != {b[5]}"
+    assert a[:6] == b[:6], f"line {i}: {a} != {b}"
+    assert math.isclose(float(a[6]), float(b[6]), rel_tol=0, abs_tol=1e-9), f"line {i}: {a[6]} != {b[6]}"
 
 report = Path(sys.argv[3])
 text = report.read_text()

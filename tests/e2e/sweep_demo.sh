@@ -30,10 +30,13 @@ grep -Eq "progress: [0-9]+/[0-9]+ nodes, [0-9]+% of the work, [0-9]+ running, el
   || fail "no periodic progress line in the 1-rank sweep's log"
 "$OT" results r1.h5 > t1.csv
 [ "$(wc -l < t1.csv)" -gt 100 ] || fail "result table too short: $(wc -l < t1.csv) lines"
-head -1 t1.csv | grep -qx 'seed,order,target,language,metric,value' || fail "bad csv header"
-grep -q '^0,mnli>squad_v1,xquad,sb,f1,' t1.csv || fail "no row for order mnli>squad_v1"
-grep -q '^0,,tatoeba,sc,accuracy,' t1.csv || fail "no baseline row"
+head -1 t1.csv | grep -qx 'seed,order,target,language,split,metric,value' || fail "bad csv header"
+grep -q '^0,mnli>squad_v1,xquad,sb,test,f1,' t1.csv || fail "no row for order mnli>squad_v1"
+grep -q '^0,,tatoeba,sc,test,accuracy,' t1.csv || fail "no baseline row"
 grep -q "finished" <<< "$("$OT" status r1.h5)" || fail "status does not report finished"
+# The demo's targets have labelled test splits: each is scored on test, and status says so.
+grep -qx "  scored: tatoeba on test, udpos on test, xnli on test, xquad on test" <<< "$("$OT" status r1.h5)" \
+  || { "$OT" status r1.h5; fail "status does not say which split each target is scored on"; }
 
 for n in 2 3; do
   sweep "$n" "r$n.h5" --progress bar > "log$n.txt" 2>&1 || { tail -20 "log$n.txt"; fail "$n-rank sweep failed"; }

@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -175,6 +176,9 @@ struct ResultsSummary {
                                               // or interrupted when no sweep runs
   std::vector<std::string> unfinished_names;  // their names
   std::vector<int32_t> unfinished_ranks;      // and the ranks that started them
+  // Per target, the splits its metrics score ("test", or "dev" where the test labels are hidden),
+  // "+"-joined when its languages differ: "xnli" -> "test".
+  std::map<std::string, std::string> target_splits;
 };
 ResultsSummary read_results_summary(const std::filesystem::path& path);
 
@@ -212,7 +216,7 @@ class ResultsReader {
   std::unique_ptr<Impl> impl_;
 };
 
-// `ordertune results FILE --format csv`: header seed,order,target,language,metric,value; one row
+// `ordertune results FILE --format csv`: header seed,order,target,language,split,metric,value; one row
 // per finished metric; order "a>b>c" ("" = baseline); rows in plan order.
 void write_results_csv(const std::filesystem::path& path, std::ostream& out);
 

@@ -26,6 +26,11 @@ class StatusCommand : public Command {
       std::printf("; ETA %.0f s at the pace so far",
                   rate * (r.estimated_total_s - r.estimated_done_s));
     std::printf("%s\n", r.done == r.nodes ? "; finished" : "");
+    // Which split each target is scored on (test, or dev where the download hides test labels).
+    std::string scored;
+    for (const auto& [target, split] : r.target_splits)
+      scored += (scored.empty() ? "" : ", ") + target + " on " + split;
+    if (!scored.empty()) std::printf("  scored: %s\n", scored.c_str());
     // Started but not done: running now, or interrupted (a re-run continues them).
     for (size_t i = 0; i < r.unfinished_started.size(); ++i)
       std::printf("  started, not done: %s (rank %d)\n", r.unfinished_names[i].c_str(),
@@ -67,7 +72,7 @@ std::unique_ptr<Command> add_status_command(CLI::App& app) {
 std::unique_ptr<Command> add_results_command(CLI::App& app) {
   auto c = std::make_unique<ResultsCommand>();
   c->cli = app.add_subcommand(
-      "results", "print a results file as a table: seed,order,target,language,metric,value");
+      "results", "print a results file as a table: seed,order,target,language,split,metric,value");
   c->cli->add_option("results", c->file, "results file")->required();
   c->cli->add_option("--format", c->format, "csv (the only format)")->capture_default_str();
   return c;
