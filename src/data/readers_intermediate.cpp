@@ -453,7 +453,8 @@ void add_pair_tasks(TaskRegistry& registry) {
 void add_ccg_task(TaskRegistry& registry) {
   // CCG supertagging (CCGbank, LDC2005T13; no download). jiant: scripts/ccg/ccg_proc.py writes
   // ccg.train / ccg.dev / ccg.test ("tokens<TAB>tags"), read by tasks/lib/ccg.py; we expect them
-  // in data/ccg/. Open tag set: labels are collected from the training split.
+  // in <data.root>/jiant/ccg/. Open tag set: the training split's tags, plus kUnseenTag for a dev
+  // tag outside them (text/prepare.cpp, label_set).
   registry.add(english_task("ccg", TaskType::kTagging, "jiant_ccg", Metric::kAccuracy,
                             {{kSplitTrain, "jiant/ccg/ccg.train"},
                              {kSplitDev, "jiant/ccg/ccg.dev"},

@@ -334,7 +334,10 @@ RawSplit read_conll(const TaskSpec& spec, const ReadRequest& request) {
       throw_data_error(reader.path(), reader.line_number(),
                        "word<TAB>tag (2 tab-separated columns)",
                        fmt::format("{} in {}", cols.size(), quote_found(line)));
-    if (static_cast<int>(cols.size()) <= word_col || cols[word_col].empty())
+    // An empty word with its tag stays a word, as xtreme's reader (utils_tag.py) keeps it:
+    // panx_preprocess strips a token that is only Unicode whitespace to "" (the featurizer gives
+    // it <unk>, as it gives a word that tokenizes to nothing).
+    if (static_cast<int>(cols.size()) <= word_col)
       throw_data_error(reader.path(), reader.line_number(),
                        fmt::format("a word in column {}", word_col + 1), quote_found(line));
     current.words.push_back(cols[word_col]);

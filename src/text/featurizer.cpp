@@ -68,18 +68,24 @@ void push_pair(Ragged<int32_t>* rows, const std::vector<int32_t>& a, size_t len_
 // The task's label set, by string, with the error for a label outside it.
 class LabelIndex {
  public:
-  explicit LabelIndex(const std::vector<std::string>& labels) : labels_(labels) {
+  explicit LabelIndex(const std::vector<std::string>& labels, int64_t* unseen = nullptr)
+      : labels_(labels), unseen_(unseen) {
     index_.reserve(labels.size());
     for (size_t i = 0; i < labels.size(); ++i) index_.emplace(labels[i], static_cast<int32_t>(i));
+    open_ = !labels.empty() && labels.back() == kUnseenTag;
   }
 
-  // Index of `label`; "" is unlabeled (-1). Unknown labels throw DataError at `where`.
+  // Index of `label`; "" is unlabeled (-1). Unknown labels throw DataError at `where`, but for an
+  // open set (ending in kUnseenTag), which maps them to that last entry and counts them.
   int32_t lookup(const std::string& label, const SourceLocation& where, const char* what) const {
     if (label.empty()) return kUnlabeled;
     const auto it = index_.find(label);
-    if (it == index_.end())
-      throw_data_error(where.file, where.line, expected(what), quote_found(label));
-    return it->second;
+    if (it != index_.end()) return it->second;
+    if (open_) {
+      if (unseen_) ++*unseen_;
+      return static_cast<int32_t>(labels_.size()) - 1;
+    }
+    throw_data_error(where.file, where.line, expected(what), quote_found(label));
   }
 
  private:
@@ -96,6 +102,8 @@ class LabelIndex {
   }
 
   const std::vector<std::string>& labels_;
+  int64_t* unseen_;
+  bool open_ = false;
   std::unordered_map<std::string, int32_t> index_;
 };
 
@@ -466,7 +474,7 @@ Featurizer::Featurizer(const XlmrTokenizer& tokenizer, FeaturizerOptions options
 }
 
 SplitFeatures Featurizer::featurize(const TaskSpec& spec, const std::vector<std::string>& labels,
-                                    const RawSplit& raw) const {
+                                    const RawSplit& raw, int64_t* unseen) const {
   OT_CHECK(spec.type == raw.type, "task '{}' is {} but its split was read as {}", spec.name,
            choice_name(spec.type), choice_name(raw.type));
   SplitFeatures out;
@@ -479,7 +487,7 @@ SplitFeatures Featurizer::featurize(const TaskSpec& spec, const std::vector<std:
       featurize_multiple_choice(tokenizer_, options_, spec, raw, &out.multiple_choice);
       break;
     case TaskType::kTagging:
-      featurize_tagging(tokenizer_, options_, LabelIndex(labels), raw, &out.tagging);
+      featurize_tagging(tokenizer_, options_, LabelIndex(labels, unseen), raw, &out.tagging);
       break;
     case TaskType::kExtractiveQA:
       featurize_qa(tokenizer_, options_, raw, &out.qa);

@@ -1,5 +1,6 @@
 #include "ordertune/text/prepare.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -112,13 +113,21 @@ ReadTask read_task(const SweepConfig& config, const TaskSpec& spec, const std::s
   return out;
 }
 
+// The registry's label set, else (an open set: CCG's supertags) the sorted labels of the training
+// split; an open tagging set ends in kUnseenTag, which a dev or test tag the training split lacks
+// becomes (the model is never trained on it: such words count as wrong).
 std::vector<std::string> label_set(const TaskSpec& spec, const ReadTask& read) {
   if (!spec.labels.empty()) return spec.labels;
   if (spec.type != TaskType::kClassification && spec.type != TaskType::kTagging) return {};
+  const bool has_train = std::any_of(read.splits.begin(), read.splits.end(),
+                                     [](const auto& s) { return std::get<0>(s) == kSplitTrain; });
   std::set<std::string> all;
   for (const auto& [split, lang, raw] : read.splits)
-    for (const auto& l : collect_labels(raw)) all.insert(l);
-  return {all.begin(), all.end()};
+    if (split == kSplitTrain || !has_train)
+      for (const auto& l : collect_labels(raw)) all.insert(l);
+  std::vector<std::string> labels(all.begin(), all.end());
+  if (spec.type == TaskType::kTagging && has_train) labels.push_back(kUnseenTag);
+  return labels;
 }
 
 // Hash of the tokenizer's training inputs, kept next to a trained model to know it is current.
@@ -229,7 +238,13 @@ void tokenize_task(const std::string& name, const TaskSpec& spec, const ReadTask
   writer->begin_task(cached);
   for (const auto& [split, lang, raw] : read.splits) {
     const auto ts = Clock::now();
-    const SplitFeatures features = featurizer.featurize(spec, cached.labels, raw);
+    int64_t unseen = 0;
+    const SplitFeatures features = featurizer.featurize(spec, cached.labels, raw, &unseen);
+    if (unseen > 0)
+      log::warn(
+          "{}/{}/{}: {} tag(s) not in the training split's tag set, mapped to '{}', a tag "
+          "no training word has",
+          name, split, lang, unseen, kUnseenTag);
     writer->write_split(name, split, lang, features);
     const double dt = seconds_since(ts);
     summary->examples += static_cast<int64_t>(features.size());

@@ -7,6 +7,8 @@
 //   "the cat sat on the mat" -> 4 45 28 55 14 16 4 74 52
 //   "the market opened early" -> 4 20 14 60 56 32 5 23 12 13
 // Layouts: <s>=0, </s>=2, <unk>=3.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "ordertune/base/error.h"
@@ -149,6 +151,29 @@ TEST_CASE("tagging puts each word's tag on its first sub-token", "[featurizer]")
     raw.tagging[1].tags = {"DET", "ADJ"};
     CHECK(collect_labels(raw) == std::vector<std::string>{"ADJ", "DET", "NOUN", "PROPN", "X"});
   }
+}
+
+TEST_CASE("an open tag set maps a tag the training split lacks to its last entry, counted",
+          "[featurizer]") {
+  // CCG: the tag set is the training split's plus kUnseenTag; a dev tag outside it was once fatal.
+  RawSplit raw;
+  raw.type = TaskType::kTagging;
+  raw.tagging = {{"s1", {"the", "cat", "", "sat"}, {"NP/N", "N", "N", "S\\NP"}, {"ccg.dev", 3}}};
+  const Featurizer featurizer(tiny_tokenizer(), FeaturizerOptions{});
+  const std::vector<std::string> open = {"N", "NP/N", kUnseenTag};
+  int64_t unseen = 0;
+  const auto f = featurizer.featurize(spec_of(TaskType::kTagging), open, raw, &unseen);
+  CHECK(unseen == 1);
+  CHECK(row(f.tagging.word_labels, 0) == Ids{1, 0, 0, 2});  // S\NP -> <unseen> (index 2)
+  // The empty word (PAN-X strips a whitespace-only token to "") keeps its tag and gets <unk>.
+  const Ids index = row(f.tagging.word_index, 0);
+  const auto at = std::find(index.begin(), index.end(), 2) - index.begin();
+  REQUIRE(at < static_cast<std::ptrdiff_t>(index.size()));
+  CHECK(row(f.tagging.input_ids, 0)[static_cast<size_t>(at)] == 3);  // <unk>
+  // A closed set still refuses it.
+  const std::vector<std::string> closed = {"N", "NP/N"};
+  CHECK_THROWS_WITH(featurizer.featurize(spec_of(TaskType::kTagging), closed, raw),
+                    Catch::Contains("ccg.dev:3: expected a tag in ['N', 'NP/N'], found 'S\\NP'"));
 }
 
 TEST_CASE("multiple choice is one (prompt, choice) pair per choice", "[featurizer]") {

@@ -435,6 +435,17 @@ TEST_CASE("xnli, udpos: the column count the format fixes", "[reader]") {
                              "columns), found 3"));
 }
 
+TEST_CASE("panx: a token panx_preprocess stripped to nothing stays a word", "[reader]") {
+  // A PAN-X token of Unicode whitespace only becomes "" ("\tO" lines); xtreme's reader keeps it
+  // as a word, and prepare once stopped on it.
+  ordertune::testing::ScratchDir root("xtreme");
+  write_file(root / "xtreme/panx/train-en.tsv", "Paris\tB-LOC\n\tO\nis\tO\n\nyes\tO\n");
+  const RawSplit raw = read_split(spec_of("panx"), "train", "en", root.path());
+  REQUIRE(raw.tagging.size() == 2);
+  CHECK(raw.tagging[0].words == std::vector<std::string>{"Paris", "", "is"});
+  CHECK(raw.tagging[0].tags == std::vector<std::string>{"B-LOC", "O", "O"});
+}
+
 TEST_CASE("udpos: bad UTF-8 and a word without its tag", "[reader]") {
   ordertune::testing::ScratchDir root("xtreme");
   SECTION("bad UTF-8") {

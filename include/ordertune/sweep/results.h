@@ -216,8 +216,8 @@ class ResultsReader {
   std::unique_ptr<Impl> impl_;
 };
 
-// `ordertune results FILE --format csv`: header seed,order,target,language,split,metric,value; one row
-// per finished metric; order "a>b>c" ("" = baseline); rows in plan order.
+// `ordertune results FILE --format csv`: header seed,order,target,language,split,metric,value; one
+// row per finished metric; order "a>b>c" ("" = baseline); rows in plan order.
 void write_results_csv(const std::filesystem::path& path, std::ostream& out);
 
 }  // namespace ordertune

@@ -33,14 +33,20 @@ struct FeaturizerOptions {
 class Featurizer {
  public:
   Featurizer(const XlmrTokenizer& tokenizer, FeaturizerOptions options);
-  // labels: the task's label set in index order (classification and tagging).
+  // labels: the task's label set in index order (classification and tagging). A set whose last
+  // entry is kUnseenTag (an open tag set, collected from the training split) takes a tag outside
+  // it as that entry, counted in *unseen (when given); any other set refuses it (DataError).
   SplitFeatures featurize(const TaskSpec& spec, const std::vector<std::string>& labels,
-                          const RawSplit& raw) const;
+                          const RawSplit& raw, int64_t* unseen = nullptr) const;
 
  private:
   const XlmrTokenizer& tokenizer_;
   FeaturizerOptions options_;
 };
+
+// The last tag of an open tag set (CCG supertags): what a dev or test tag that the training split
+// does not have becomes. It is never a gold tag in training, so such words count as wrong.
+inline constexpr const char* kUnseenTag = "<unseen>";
 
 // The sorted set of labels (classification) or tags (tagging) seen in a split; for tasks whose
 // label set is open (CCG supertags).
