@@ -707,9 +707,13 @@ const Languages kPanxLanguages = {
     "af", "ar", "az", "bg", "bn", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "gu", "he",
     "hi", "hu", "id", "it", "ja", "jv", "ka", "kk", "ko", "lt", "ml", "mr", "ms", "my", "nl", "pa",
     "pl", "pt", "qu", "ro", "ru", "sw", "ta", "te", "th", "tl", "tr", "uk", "ur", "vi", "yo", "zh"};
-// download_data.sh download_xquad; LAReQA's XQuAD-R has the same 11 languages.
+// evaluate.py XTREME_R_TASK2LANGS["xquad"]: XTREME's 11 and ro (deepmind/xquad has
+// xquad.ro.json; download_xquad fetches the 11 only, README "Getting the data").
 const Languages kXquadLanguages = {"ar", "de", "el", "en", "es", "hi",
-                                   "ru", "th", "tr", "vi", "zh"};
+                                   "ro", "ru", "th", "tr", "vi", "zh"};
+// google-research-datasets/lareqa xquad-r/: XTREME's 11 XQuAD languages (no ro).
+const Languages kLareqaLanguages = {"ar", "de", "el", "en", "es", "hi",
+                                    "ru", "th", "tr", "vi", "zh"};
 // evaluate.py TASK2LANGS["mlqa"].
 const Languages kMlqaLanguages = {"ar", "de", "en", "es", "hi", "vi", "zh"};
 // utils_preprocess.py tydiqa_preprocess LANG2ISO.
@@ -923,7 +927,7 @@ TaskSpec lareqa_task() {
                          "LAReQA language-agnostic answer retrieval (trains on SQuAD v1.1)");
   spec.paths = {{kSplitTrain, "xtreme/squad/train-v1.1.json"},
                 {kSplitTest, "xtreme/lareqa/xquad-r/{lang}.json"}};
-  spec.languages = {{kSplitTrain, {"en"}}, {kSplitTest, kXquadLanguages}};
+  spec.languages = {{kSplitTrain, {"en"}}, {kSplitTest, kLareqaLanguages}};
   return spec;
 }
 
