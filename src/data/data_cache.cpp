@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
@@ -63,10 +65,15 @@ Ragged<T> read_ragged(const Group& g, const std::string& name) {
     r.values = g.template read<T>(name);
   }
   r.offsets = g.read<int64_t>(name + "_offsets");
-  if (r.offsets.empty() || r.offsets.front() != 0 ||
+  // Every row inside the values, in order (flipped bytes in an index once reached
+  // std::vector's range insert, whose error names no file).
+  const bool ascending = std::is_sorted(r.offsets.begin(), r.offsets.end());
+  if (r.offsets.empty() || r.offsets.front() != 0 || !ascending ||
       r.offsets.back() != static_cast<int64_t>(r.values.size()))
-    throw DataError(fmt::format("{}/{}: expected offsets from 0 to {}, found a damaged index",
-                                g.path(), name, r.values.size()));
+    throw DataError(fmt::format(
+        "{}/{}_offsets: expected ascending offsets from 0 to {}, found a damaged index (re-run "
+        "prepare with --force)",
+        g.path(), name, r.values.size()));
   return r;
 }
 
@@ -336,7 +343,14 @@ CacheReader::CacheReader(const std::filesystem::path& path) : impl_(std::make_un
   if (!h5::is_hdf5(path))
     throw DataError(
         fmt::format("{}: expected an HDF5 data cache, found another kind of file", path.string()));
-  impl_->file = h5::File::open(path, /*writable=*/false);
+  try {
+    impl_->file = h5::File::open(path, /*writable=*/false);
+  } catch (const LibraryError&) {
+    throw DataError(fmt::format(
+        "{}: expected a data cache, found an HDF5 file that cannot be opened (cut short or "
+        "damaged: re-run prepare with --force)",
+        path.string()));
+  }
   Group root = impl_->file.root();
   if (!root.has_attr("format_version") || !root.exists("tasks"))
     throw DataError(

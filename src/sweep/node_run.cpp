@@ -101,7 +101,16 @@ void NodeRunner::begin_node(int64_t id, Communicator* ranks, bool writer, const 
   };
   run.hooks.snapshot_every = s_.resume.every();
   run.hooks.on_snapshot = [this, id, seed = node.seed, writer](const TrainerSnapshot& snap) {
-    if (writer) s_.resume.save(id, seed, snap);
+    if (!writer) return;
+    try {
+      s_.resume.save(id, seed, snap);
+    } catch (const DataError& e) {
+      // A full disk: the snapshot is what a re-run would resume from, not a result. The node
+      // goes on (the results file has its space from creation); without the snapshot a re-run
+      // restarts the node from its first step.
+      log::warn("{}; the node goes on, and a re-run would restart it from its first step",
+                e.what());
+    }
   };
   run.snapshot = s_.resume.load(id, node.seed);
   if (run.snapshot) run.hooks.resume_from = &*run.snapshot;

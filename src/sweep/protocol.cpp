@@ -50,7 +50,10 @@ std::string describe(const Reply& reply) {
 // ---- wire format -------------------------------------------------------------------------------
 
 Wire pack(const Request& request) {
-  return {request.worker, request.finished, request.stopped ? 1 : 0,
+  return {request.worker, request.finished,
+          request.notice    ? 2
+          : request.stopped ? 1
+                            : 0,
           static_cast<int64_t>(request.seconds * 1000), request.tokens};
 }
 
@@ -59,10 +62,12 @@ Request unpack_request(const Wire& in) {
   if (in[0] < 0) bad_wire("request", in, "a worker index >= 0");
   r.worker = as_int(in, 0, "request");
   if (in[1] < -1) bad_wire("request", in, "a finished node >= -1");
-  if (in[2] != 0 && in[2] != 1) bad_wire("request", in, "stopped 0 or 1");
+  if (in[2] < 0 || in[2] > 2) bad_wire("request", in, "stopped 0 or 1, or 2 (a stop notice)");
+  if (in[2] == 2 && in[1] != -1) bad_wire("request", in, "no finished node with a stop notice");
   if (in[4] < 0) bad_wire("request", in, "tokens >= 0");
   r.finished = in[1];
   r.stopped = in[2] != 0;
+  r.notice = in[2] == 2;
   r.seconds = static_cast<double>(in[3]) / 1000.0;  // no check: the wall clock may step back
   r.tokens = in[4];
   return r;

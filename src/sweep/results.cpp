@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -510,6 +511,47 @@ void create_from_schema(const h5::File& f, const ResultsSchema& schema, int rank
         schema.datasets[i].contents);
 }
 
+// The bytes of the schema's datasets: what the file needs on disk (HDF5 allocates every dataset
+// when the file is created), less its metadata.
+uint64_t schema_bytes(const ResultsSchema& schema) {
+  uint64_t total = 0;
+  for (const auto& d : schema.datasets) {
+    uint64_t n = 1;
+    for (hsize_t dim : d.dims) n *= dim;
+    total += n * H5Tget_size(stored_type(d).id());
+  }
+  return total;
+}
+
+// "" when a results file of `bytes` fits at `path` (free space, and the process's file-size
+// limit), else the one line that says what is missing.
+std::string room_for(const std::filesystem::path& path, uint64_t bytes) {
+  const auto mib = [](double b) { return b / (1 << 20); };
+  std::error_code ec;
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  const std::filesystem::space_info space = std::filesystem::space(dir, ec);
+  if (!ec && space.available < bytes)
+    return fmt::format(
+        "{}: cannot create the results file: it needs about {:.1f} MiB, the disk has {:.1f} MiB "
+        "free",
+        path.string(), mib(static_cast<double>(bytes)), mib(static_cast<double>(space.available)));
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < bytes)
+    return fmt::format(
+        "{}: cannot create the results file: it needs about {:.1f} MiB, more than this process's "
+        "file-size limit of {:.1f} MiB (ulimit -f)",
+        path.string(), mib(static_cast<double>(bytes)), mib(static_cast<double>(limit.rlim_cur)));
+  return "";
+}
+
+void broadcast_string(std::string* text, MPI_Comm comm) {
+  int length = static_cast<int>(text->size());
+  OT_MPI_CHECK(MPI_Bcast(&length, 1, MPI_INT, 0, comm));
+  text->resize(static_cast<size_t>(length));
+  if (length > 0) OT_MPI_CHECK(MPI_Bcast(text->data(), length, MPI_CHAR, 0, comm));
+}
+
 }  // namespace
 
 ResultsSchema results_schema(const SweepConfig& config, const Plan& plan,
@@ -578,6 +620,13 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
   OT_MPI_CHECK(MPI_Comm_rank(comm, &I.rank));
   r->layout_ = layout;
 
+  // A directory or a device at the path is refused before a lock file is made beside it (every
+  // rank alike: the same file system answers the same).
+  const std::string other = describe_non_regular(path);
+  if (!other.empty() && other != "no such file")
+    throw ResultsError(
+        fmt::format("{}: expected an ordertune results file, found {}", path.string(), other));
+
   // One writer: rank 0 holds LOCK for the sweep's lifetime (released by the kernel on exit), the
   // file's real path (symlinks and ".." resolved) + ".lock", so that every path to the file takes
   // the same lock. (Hard links and bind mounts name it by another real path: not covered.)
@@ -594,10 +643,7 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
   }
   OT_MPI_CHECK(MPI_Bcast(lock_state, 2, MPI_INT, 0, comm));
   if (lock_state[0] != 0) {
-    int length = static_cast<int>(lock.size());
-    OT_MPI_CHECK(MPI_Bcast(&length, 1, MPI_INT, 0, comm));
-    lock.resize(static_cast<size_t>(length));
-    OT_MPI_CHECK(MPI_Bcast(lock.data(), length, MPI_CHAR, 0, comm));
+    broadcast_string(&lock, comm);
     if (lock_state[0] == 1)
       throw ConfigError(fmt::format("{}: cannot create the lock file {}: {}", path.string(), lock,
                                     std::strerror(lock_state[1])));
@@ -636,12 +682,25 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
     r->resumed_ = true;
     return r;
   }
-  // Create under a temporary name, complete the layout, then rename.
+  // Create under a temporary name, complete the layout, then rename. First the room for it: on a
+  // full disk MPI-IO and HDF5 print their own lines and leave a file HDF5 cannot close.
+  const ResultsSchema schema = results_schema(config, plan, layout);
+  std::string no_room;
+  if (I.rank == 0) {
+    const uint64_t data = schema_bytes(schema);  // HDF5's metadata adds ~3% on the demo
+    no_room = room_for(path, data + data / 32 + (uint64_t{128} << 10));
+  }
+  broadcast_string(&no_room, comm);
+  if (!no_room.empty()) throw ResultsError(no_room);
   std::string tmp = path.string() + ".creating";
-  {
+  try {
     const h5::File f = h5::File::create_parallel(tmp, comm);
-    create_from_schema(f, results_schema(config, plan, layout), I.rank);
+    create_from_schema(f, schema, I.rank);
     f.flush();
+  } catch (const Error&) {
+    std::error_code ec;
+    if (I.rank == 0) std::filesystem::remove(tmp, ec);  // never a half file under any name
+    throw;
   }
   OT_MPI_CHECK(MPI_Barrier(comm));
   if (I.rank == 0) std::filesystem::rename(tmp, path);

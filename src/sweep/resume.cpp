@@ -1,7 +1,11 @@
 #include "ordertune/sweep/resume.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <sstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -62,6 +66,32 @@ torch::Tensor read_tensor(torch::serialize::InputArchive& in, const std::string&
   return t;
 }
 
+// Writes `data` to `path` (created or truncated) and syncs it; false with errno set on any
+// failure (ENOSPC, EFBIG under a file-size limit, EIO).
+bool write_file_fully(const std::filesystem::path& path, const std::string& data) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      errno = err;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 && errno != EINVAL) {  // EINVAL: a file that cannot be synced (a pipe)
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    return false;
+  }
+  return ::close(fd) == 0;
+}
+
 }  // namespace
 
 ResumeStore::ResumeStore(const std::filesystem::path& results_path, std::string config_hash,
@@ -104,20 +134,18 @@ void ResumeStore::save(int64_t node, uint64_t seed, const TrainerSnapshot& s) co
   if (ec) throw DataError(dir_.string() + ": cannot create the resume folder: " + ec.message());
   const std::filesystem::path final_path = path_of(node);
   const std::filesystem::path tmp = final_path.string() + ".tmp-" + std::to_string(::getpid());
-  try {
-    out.save_to(tmp.string());
-  } catch (const c10::Error&) {
-    // A full disk (or a file-size limit): LibTorch's writer throws mid-file. The partial file
-    // goes; an older snapshot of this node, if any, stays as it was.
-    std::filesystem::remove(tmp, ec);
-    int64_t bytes = 0;
-    for (const torch::Tensor& t : {s.weights, s.exp_avg, s.exp_avg_sq, s.best_weights})
-      if (t.defined()) bytes += static_cast<int64_t>(t.numel() * t.element_size());
+  // Serialized in memory, then written with checked writes: LibTorch's file writer reports a
+  // full disk (or a file-size limit) by throwing from its destructor, which aborts the process.
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  const std::string data = bytes.str();
+  if (!write_file_fully(tmp, data)) {
+    const int err = errno;
+    std::filesystem::remove(tmp, ec);  // an older snapshot of this node, if any, stays as it was
     const std::filesystem::space_info space = std::filesystem::space(dir_, ec);
     throw DataError(fmt::format(
-        "{}: cannot write the resume snapshot: it needs about {:.1f} MiB, the disk has {} (free "
-        "space and re-run the same command: the results file is intact)",
-        final_path.string(), static_cast<double>(bytes) / (1 << 20),
+        "{}: cannot write the resume snapshot ({}): it needs {:.1f} MiB, the disk has {}",
+        final_path.string(), std::strerror(err), static_cast<double>(data.size()) / (1 << 20),
         ec ? std::string("an unknown amount free")
            : fmt::format("{:.1f} MiB free", static_cast<double>(space.available) / (1 << 20))));
   }

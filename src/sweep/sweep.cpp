@@ -97,6 +97,10 @@ class Coordinator {
   // A worker reports its finished node (or -1) and asks for the next.
   void request(const Request& r) {
     const int w = r.worker;
+    if (r.notice) {  // rule 7: serve() answers the request it waits on with Finish
+      stop_all(fmt::format("a signal on rank {}", w * group_size_));
+      return;
+    }
     order_.requested(w);
     unanswered_[static_cast<size_t>(w)] = true;
     if (r.finished >= 0) {
@@ -335,6 +339,13 @@ class Worker {
       if (coord_) {
         coord_->serve();
         if (coord_->has_local_reply()) continue;
+      } else if (g_stop_signal && !notice_sent_) {
+        // Rule 7: idle here, this rank's signal reaches the coordinator only this way.
+        Request notice;
+        notice.worker = worker_;
+        notice.stopped = notice.notice = true;
+        protocol::send_request(world_, notice);
+        notice_sent_ = true;
       }
       std::this_thread::sleep_for(kPollSleep);
     }
@@ -385,6 +396,7 @@ class Worker {
   bool leader_;
   protocol::ReplyStream inbox_;  // leader: the replies of this worker, checked as they arrive
   bool stop_told_ = false;       // leader: a Stop came (protocol rule 6)
+  bool notice_sent_ = false;     // leader: its signal was sent while idle (protocol rule 7)
   PeerTransfer peers_;
   NodeRunner runner_;
   std::vector<int64_t> pending_drops_;  // leader: kept copies to free at the next request

@@ -136,7 +136,17 @@ TEST_CASE("sweep protocol: unpack refuses what pack never writes", "[sweep][prot
   CHECK_THROWS_WITH(unpack_reply(Wire{1, -1, -1, 0, -1}), Contains("slot 3 unused"));
   CHECK_THROWS_WITH(unpack_reply(Wire{2, 3, -1, -1, -1}), Contains("world rank >= 0 to serve"));
   CHECK_THROWS_WITH(unpack_reply(Wire{3, 3, 5, -1, -1}), Contains("slot 2 unused"));
-  CHECK_THROWS_WITH(unpack_request(Wire{1, 3, 2, 0, 0}), Contains("stopped 0 or 1"));
+  CHECK_THROWS_WITH(unpack_request(Wire{1, 3, 3, 0, 0}), Contains("stopped 0 or 1, or 2"));
+  CHECK_THROWS_WITH(unpack_request(Wire{1, 3, 2, 0, 0}),
+                    Contains("no finished node with a stop notice"));
+  // Rule 7's stop notice round-trips.
+  Request notice;
+  notice.worker = 2;
+  notice.stopped = notice.notice = true;
+  const Request back = unpack_request(pack(notice));
+  CHECK(back.notice);
+  CHECK(back.stopped);
+  CHECK(back.finished == -1);
   CHECK_THROWS_WITH(unpack_request(Wire{-2, 3, 0, 0, 0}), Contains("worker index >= 0"));
   CHECK_THROWS_WITH(unpack_request(Wire{1, -2, 0, 0, 0}), Contains("finished node >= -1"));
 }

@@ -16,6 +16,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 OT="$B/ordertune"
 . "$S/tests/e2e/lib/small_demo.sh"
 . "$S/tests/e2e/lib/wait.sh"
+. "$S/tests/e2e/lib/faults.sh"
 small_demo_config "$S" demo.toml
 cfg="$work/demo.toml"
 "$OT" prepare --config "$cfg" > /dev/null 2> prep.txt || { cat prep.txt; fail "prepare failed"; }
@@ -23,18 +24,6 @@ sweep() { mpirun -np 3 "$OT" sweep --config "$cfg" --results "$1" --progress lin
 
 sweep ref.h5 > ref.txt 2>&1 || { tail -20 ref.txt; fail "the uninterrupted sweep failed"; }
 "$OT" results ref.h5 > ref.csv
-
-# pid_of_rank FILE RANK: the sweep process of world rank RANK writing FILE (mpirun sets
-# OMPI_COMM_WORLD_RANK in each rank's environment; mpirun's own has none).
-pid_of_rank() {
-  local p
-  for p in $(pgrep -f "ordertune sweep --config $cfg --results $1" || true); do
-    if tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
-      echo "$p"; return 0
-    fi
-  done
-  return 1
-}
 
 for rank in 1 2 0; do
   file=sig$rank.h5
@@ -44,7 +33,7 @@ for rank in 1 2 0; do
   # (right after the root alone they may still be asking for their first, and a stop then leaves
   # no snapshot to check).
   wait_for_done_nodes "$file" 2 "$job"
-  target=$(pid_of_rank "$file" "$rank") || fail "rank $rank of the sweep on $file not found"
+  target=$(pid_of_rank "ordertune sweep --config $cfg --results $file" "$rank") || fail "rank $rank of the sweep on $file not found"
   kill -TERM "$target"
   start=$SECONDS
   while kill -0 "$job" 2> /dev/null && [ $((SECONDS - start)) -le 60 ]; do sleep 0.2; done

@@ -38,6 +38,10 @@
 //     rank, makes the coordinator send one Stop to every leader it has not sent Finish, and
 //     answer every request from then on with Finish: one rank's signal ends the whole job at the
 //     next step boundary, as a signal to every rank does.
+//  7. Stop notice: a leader signalled while it waits for its answer (idle: nothing to run yet)
+//     sends one Request with `notice` set. It is not a request (rule 1 still counts one
+//     outstanding): the coordinator stops as in rule 6, and the Finish it then sends answers the
+//     request the leader waits on. (Without it an idle rank's signal was never seen: issue 16.)
 // Finish is the last reply a leader reads: it then leaves the message loop.
 // ReplyOrder checks rules 1, 3 and 4 on the coordinator before every reply it sends (to every
 // leader, its own worker included); ReplyStream checks 1 and 4 on each leader for every reply it
@@ -80,12 +84,14 @@ using Wire = std::array<int64_t, kWireInts>;
 
 // Worker leader -> coordinator: the node it just finished (or -1: none, e.g. the first request
 // or a node stopped by a signal) with its wall time and training tokens, and whether a signal
-// stopped it. Wire: {worker, finished, stopped, milliseconds, tokens}; seconds travel as whole
-// milliseconds (truncated), which is all the scheduler's cost corrections need.
+// stopped it. Wire: {worker, finished, stopped (0, 1, or 2 for a notice), milliseconds, tokens};
+// seconds travel as whole milliseconds (truncated), which is all the scheduler's cost
+// corrections need.
 struct Request {
   int worker = 0;         // the asking worker's index (its leader is world rank worker * G)
   int64_t finished = -1;  // node id, -1 = none
   bool stopped = false;   // a signal stopped its last node: it wants Finish
+  bool notice = false;    // rule 7: a signal while it waits; not a request (finished is -1)
   double seconds = 0.0;   // the finished node's wall time
   int64_t tokens = 0;     // its training tokens (progress)
 };
