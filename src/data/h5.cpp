@@ -104,6 +104,12 @@ size_t string_width(const std::vector<std::string>& values) {
   return n;
 }
 
+size_t type_size(hid_t type) {
+  const size_t size = H5Tget_size(type);
+  if (size == 0) throw LibraryError("H5Tget_size: not a datatype");
+  return size;
+}
+
 std::string library_version() {
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);

@@ -518,7 +518,7 @@ uint64_t schema_bytes(const ResultsSchema& schema) {
   for (const auto& d : schema.datasets) {
     uint64_t n = 1;
     for (hsize_t dim : d.dims) n *= dim;
-    total += n * H5Tget_size(stored_type(d).id());
+    total += n * h5::type_size(stored_type(d).id());
   }
   return total;
 }

@@ -49,6 +49,8 @@ Handle copy_type(hid_t type);
 Handle string_type(size_t width);
 // The width a fixed-width string type needs for `values` (at least 1).
 size_t string_width(const std::vector<std::string>& values);
+// Bytes of one element of a type (a fixed-width string type: its width).
+size_t type_size(hid_t type);
 
 // The HDF5 library's version, "1.10.8".
 std::string library_version();
