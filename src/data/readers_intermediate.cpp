@@ -29,6 +29,9 @@
 //                        "question","choices":{"label":[..],"text":[..]}}, both as jiant reads.
 //   cosmosqa_jsonl       Cosmos QA: {"id","context","question","answer0".."answer3","label"}.
 //   hellaswag_jsonl      HellaSwag: {"ind","ctx_a","ctx_b","endings":[4],"label"}.
+//   socialiqa_jsonl      Social IQa: {"context","question","answerA".."answerC"} with jiant's
+//                        HF datasets "label" ("1".."3", a newline kept from the download) or
+//                        the original release's "correct" ("A".."C").
 //   jiant_ccg            CCG supertagging: "TOKENS<TAB>TAGS" per line, both space-separated.
 #include <limits>
 
@@ -298,6 +301,30 @@ void build_hellaswag(const TaskSpec&, const json& obj, const SourceLocation& whe
   ex->label = choice_label(obj, "label", where);
 }
 
+// Social IQa (Sap et al. 2019) as jiant's SocialIQATask builds it: prompt = context + " " +
+// question, choices answerA, answerB, answerC; the label is "1".."3" in jiant's HF datasets
+// export (social_i_qa keeps a newline after it) or "A".."C" under "correct" in the original
+// files. A line with neither is unlabeled.
+void build_socialiqa(const TaskSpec&, const json& obj, const SourceLocation& where,
+                     MultipleChoiceExample* ex) {
+  ex->prompt = json_string(obj, "context", where) + " " + json_string(obj, "question", where);
+  for (const char* key : {"answerA", "answerB", "answerC"})
+    ex->choices.push_back(json_string(obj, key, where));
+  ex->label = -1;
+  const bool hf = obj.contains("label");
+  if (!hf && !obj.contains("correct")) return;
+  const std::string key = hf ? "label" : "correct";
+  std::string value = json_string(obj, key, where);
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  const std::string keys = hf ? "123" : "ABC";
+  if (value.size() != 1 || keys.find(value[0]) == std::string::npos)
+    throw_data_error(
+        where.file, where.line,
+        fmt::format("'{}' one of {}", key, hf ? "\"1\", \"2\", \"3\"" : "\"A\", \"B\", \"C\""),
+        quote_found(value));
+  ex->label = static_cast<int>(keys.find(value[0]));
+}
+
 RawSplit read_commonsenseqa(const TaskSpec& spec, const ReadRequest& request) {
   return read_choice_jsonl(spec, request, build_commonsenseqa);
 }
@@ -306,6 +333,9 @@ RawSplit read_cosmosqa(const TaskSpec& spec, const ReadRequest& request) {
 }
 RawSplit read_hellaswag(const TaskSpec& spec, const ReadRequest& request) {
   return read_choice_jsonl(spec, request, build_hellaswag);
+}
+RawSplit read_socialiqa(const TaskSpec& spec, const ReadRequest& request) {
+  return read_choice_jsonl(spec, request, build_socialiqa);
 }
 
 // ---- CCG supertagging ----------------------------------------------------------------------
@@ -376,6 +406,7 @@ void add_intermediate_readers(std::map<std::string, ReaderFn>& formats) {
   formats["commonsenseqa_jsonl"] = read_commonsenseqa;
   formats["cosmosqa_jsonl"] = read_cosmosqa;
   formats["hellaswag_jsonl"] = read_hellaswag;
+  formats["socialiqa_jsonl"] = read_socialiqa;
   formats["jiant_ccg"] = read_jiant_ccg;
 }
 
@@ -489,6 +520,16 @@ void add_multiple_choice_tasks(TaskRegistry& registry) {
                               Metric::kAccuracy, jiant_jsonl_paths("hellaswag"),
                               "HellaSwag, 4-way multiple choice, English; jiant layout");
     s.num_choices = 4;
+    registry.add(std::move(s));
+  }
+  // Social IQa. jiant: hf_datasets_tasks.py "socialiqa" (HF social_i_qa, train/val);
+  // tasks/lib/socialiqa.py. XTREME-R's scripts/train_xcopa.sh fine-tunes on it before COPA.
+  {
+    TaskSpec s = english_task(
+        "socialiqa", TaskType::kMultipleChoice, "socialiqa_jsonl", Metric::kAccuracy,
+        {{kSplitTrain, "jiant/socialiqa/train.jsonl"}, {kSplitDev, "jiant/socialiqa/val.jsonl"}},
+        "Social IQa, 3-way multiple choice, English; jiant layout");
+    s.num_choices = 3;
     registry.add(std::move(s));
   }
 }

@@ -77,9 +77,10 @@ std::string one_line(const std::string& file, int line, const std::string& expec
 
 TEST_CASE("intermediate registry: jiant layouts, labels and splits", "[reader]") {
   const TaskRegistry& reg = registry();
-  const std::vector<std::string> expected = {
-      "anli",      "anli_r1", "anli_r2", "anli_r3", "ccg",  "commonsenseqa", "cosmosqa",
-      "hellaswag", "mlm",     "mnli",    "qqp",     "snli", "squad_v1",      "squad_v2"};
+  const std::vector<std::string> expected = {"anli",      "anli_r1",       "anli_r2",  "anli_r3",
+                                             "ccg",       "commonsenseqa", "cosmosqa", "hellaswag",
+                                             "mlm",       "mnli",          "qqp",      "snli",
+                                             "socialiqa", "squad_v1",      "squad_v2"};
   CHECK(reg.names() == expected);
 
   SECTION("every entry is English, has a known reader and canonical split names") {
@@ -122,6 +123,8 @@ TEST_CASE("intermediate registry: jiant layouts, labels and splits", "[reader]")
     CHECK(reg.get("commonsenseqa").num_choices == 5);
     CHECK(reg.get("cosmosqa").num_choices == 4);
     CHECK(reg.get("hellaswag").num_choices == 4);
+    CHECK(reg.get("socialiqa").num_choices == 3);
+    CHECK(reg.get("socialiqa").paths.at("dev") == "jiant/socialiqa/val.jsonl");
     const TaskSpec& ccg = reg.get("ccg");
     CHECK(ccg.type == TaskType::kTagging);
     CHECK(ccg.labels.empty());  // open supertag set, collected from train
@@ -348,6 +351,27 @@ TEST_CASE("cosmosqa and hellaswag: prompts and choices built as jiant does", "[r
     CHECK(s.multiple_choice[0].label == -1);
     CHECK(s.multiple_choice[0].choices[1] == "they ride a horse.");
   }
+}
+
+TEST_CASE("socialiqa: jiant's HF datasets export and the original layout", "[reader]") {
+  // jiant's SocialIQATask: prompt = context + " " + question; choices answerA..C; label "1".."3"
+  // (HF social_i_qa keeps the newline) or, in the original files, "correct" = "A".."C".
+  const RawSplit train = read_layout("socialiqa", "train");
+  REQUIRE(train.multiple_choice.size() == 2);
+  const MultipleChoiceExample& first = train.multiple_choice[0];
+  CHECK(first.prompt ==
+        "Cameron decided to have a barbecue and gathered her friends together. How would Others "
+        "feel as a result?");
+  CHECK(first.choices ==
+        std::vector<std::string>{"like attending", "like staying home", "a good friend to have"});
+  CHECK(first.label == 0);                     // "1\n"
+  CHECK(train.multiple_choice[1].label == 1);  // "2\n"
+  const RawSplit dev = read_layout("socialiqa", "dev");
+  REQUIRE(dev.multiple_choice.size() == 1);
+  CHECK(dev.multiple_choice[0].label == 2);  // "correct": "C"
+  REQUIRE_DATA_ERROR(
+      read("socialiqa", "train", malformed("socialiqa_label_range.jsonl")),
+      one_line("socialiqa_label_range.jsonl", 1, "'label' one of \"1\", \"2\", \"3\"", "'4'"));
 }
 
 TEST_CASE("squad_v1, squad_v2 and mlm through the registry", "[reader]") {
