@@ -259,11 +259,23 @@ StageSpec target_stage(TaskData& data, const std::string& target) {
   return stage;
 }
 
+namespace {
+
+bool labelled(TaskData& data, const std::string& task, const std::string& split,
+              const std::string& language) {
+  return data.has_split(task, split, language) && has_labels(data.split(task, split, language));
+}
+
+}  // namespace
+
+// One split for all the languages of a target, since its score averages them and dev and test
+// are never averaged together: test where every language's test split has labels, else dev (the
+// xtreme download hides test labels). A language without labels there is not scored.
 std::string score_split(TaskData& data, const std::string& target, const std::string& language) {
-  for (const char* split : {kSplitTest, kSplitDev})
-    if (data.has_split(target, split, language) && has_labels(data.split(target, split, language)))
-      return split;
-  return "";
+  std::string split = kSplitTest;
+  for (const std::string& lang : target_languages(data.cache().task(target)))
+    if (!labelled(data, target, kSplitTest, lang)) split = kSplitDev;
+  return labelled(data, target, split, language) ? split : "";
 }
 
 std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan) {

@@ -76,9 +76,10 @@ bool target_trains(TaskData& data, const std::string& target);
 // (not for retrieval: xtreme evaluates the last dual-encoder checkpoint).
 StageSpec target_stage(TaskData& data, const std::string& target);
 
-// The split a target's language is scored on: its test split where that has labels, else its dev
-// split where that has labels, else "" (predictions only). The one rule for run_target and the
-// results layout.
+// The split a target's language is scored on, one for all the target's languages (its score
+// averages them; dev and test are never averaged together): test where every language's test
+// split has labels, else dev; "" (predictions only) for a language without labels on that split.
+// The one rule for run_target and the results layout.
 std::string score_split(TaskData& data, const std::string& target, const std::string& language);
 
 // What a node of the plan writes, known from the cache before it runs: the lengths of its
