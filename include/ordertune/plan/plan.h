@@ -30,7 +30,9 @@
 //   evaluation tokens = English dev evaluations during training (one per epoch or per
 //     eval_every steps, and at the end) and, for a target leaf, every language split it predicts
 //     (its test split, else its dev split; retrieval: queries and candidates);
-//   retrieval targets are not fine-tuned (runner.h's run_target), so they cost evaluation only;
+//   retrieval targets with training data (Mewsli-X, LAReQA) are fine-tuned as dual encoders and
+//     cost their training too; those without (Tatoeba, BUCC) cost evaluation only
+//     (runner.h's target_trains);
 //   the root costs the tiny model's MLM pretraining (pretrain_steps * pretrain_batch_size * mean
 //     MLM line length), or kCheckpointLoadSeconds to load a checkpoint.
 // Item counts and lengths come from the data cache when it exists (the items batching.h trains
