@@ -168,29 +168,34 @@ std::vector<std::string> config_differences(const std::string& a, const std::str
   return out;
 }
 
-// Refuses what is not an ordertune results file before HDF5 opens it for real, with one line
-// saying what it is instead (a directory, a data cache, ...).
-static void expect_results_file(const std::filesystem::path& path) {
-  const std::string other = describe_non_regular(path);
+// "" for an ordertune results file at `path`, else the one line that says what stands there
+// instead (a directory, a data cache, ...): checked before HDF5 opens it for real.
+static std::string results_file_problem(const std::filesystem::path& path) {
   const auto refuse = [&](const std::string& found) {
-    throw ResultsError(
-        fmt::format("{}: expected an ordertune results file, found {}", path.string(), found));
+    return fmt::format("{}: expected an ordertune results file, found {}", path.string(), found);
   };
-  if (!other.empty()) refuse(other);
-  if (!h5::is_hdf5(path)) refuse("a file that is not HDF5 (empty, cut short, or another format)");
+  const std::string other = describe_non_regular(path);
+  if (!other.empty()) return refuse(other);
+  if (!h5::is_hdf5(path))
+    return refuse("a file that is not HDF5 (empty, cut short, or another format)");
   h5::File f;
   try {
     f = h5::File::open(path, false);
   } catch (const LibraryError&) {
-    refuse("an HDF5 file that cannot be opened (cut short or damaged)");
+    return refuse("an HDF5 file that cannot be opened (cut short or damaged)");
   }
   const h5::Group root = f.root();
   if (root.has_attr("created_by") && root.has_attr("config_hash") && root.exists("nodes") &&
       root.exists("plan"))
-    return;
+    return "";
   if (root.has_attr("format_version") && root.exists("tasks"))
-    refuse("a data cache (written by `ordertune prepare`; results go to output.results)");
-  refuse("an HDF5 file without the results layout");
+    return refuse("a data cache (written by `ordertune prepare`; results go to output.results)");
+  return refuse("an HDF5 file without the results layout");
+}
+
+static void expect_results_file(const std::filesystem::path& path) {
+  const std::string problem = results_file_problem(path);
+  if (!problem.empty()) throw ResultsError(problem);
 }
 
 // ---- layout -------------------------------------------------------------------------------------
@@ -654,7 +659,12 @@ std::unique_ptr<ResultsFile> ResultsFile::open_or_create(const std::filesystem::
   int exists = I.rank == 0 ? std::filesystem::exists(path) : 0;
   OT_MPI_CHECK(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
   if (exists) {
-    expect_results_file(path);  // on every rank alike: a refusal must not leave one in a collective
+    // Rank 0 looks (one serial open, not one per rank), and every rank refuses alike: a refusal
+    // must not leave one rank in a collective.
+    std::string problem;
+    if (I.rank == 0) problem = results_file_problem(path);
+    broadcast_string(&problem, comm);
+    if (!problem.empty()) throw ResultsError(problem);
     I.file = h5::File::open_parallel(path, comm);
     const h5::Group root = I.file.root();
     if (root.attr_string("config_hash") != config.hash) {
