@@ -75,8 +75,16 @@ for rank in 1 0; do
   [ "$(head -1 "part$rank.csv")" = "$(head -1 ref.csv)" ] || fail "the partial table has another header: $(head -1 "part$rank.csv")"
   differ=$(grep -vxFf ref.csv "part$rank.csv" || true)
   [ -z "$differ" ] || { head -5 <<< "$differ"; fail "rows of the partial table after kill -9 of rank $rank differ from the uninterrupted sweep's"; }
-  # (The node rank $rank was seen running may have finished just before the kill.)
-  grep -q "started, not done: " "status$rank.txt" || { cat "status$rank.txt"; fail "status lists no interrupted node"; }
+  # Status lists every node the file shows started and not done, and only those. The node rank
+  # $rank was seen running is one of them unless it finished just before the kill (the machine's
+  # timing decides; then that rank was between nodes).
+  unfinished=$(node_table "$file" | awk -F'\t' '$3 != 1 && $5 == 1 {print $6}')
+  done_names=$(node_table "$file" | awk -F'\t' '$3 == 1 {print $6}')
+  grep -qxF "$running" <<< "$unfinished"$'\n'"$done_names" \
+    || fail "the node rank $rank was seen running ($running) is neither done nor listed as started in the file"
+  listed=$(sed -n 's/^  started, not done: \(.*\) (rank [0-9]*)$/\1/p' "status$rank.txt")
+  [ "$(sort <<< "$listed")" = "$(sort <<< "$unfinished")" ] \
+    || { cat "status$rank.txt"; fail "status lists [$listed] as interrupted; the file shows [$unfinished] started and not done"; }
 
   # The same command again resumes and completes with the uninterrupted table.
   sweep "$file" > "rerun$rank.txt" 2>&1 || { tail -10 "rerun$rank.txt"; fail "the re-run after kill -9 of rank $rank failed"; }
