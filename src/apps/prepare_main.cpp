@@ -9,6 +9,7 @@
 //   error.h    defines: Error and its exit codes
 #include <csignal>
 #include <cstdio>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
 
@@ -31,9 +32,14 @@ int main(int argc, char** argv) {
   std::string config_path;
   PrepareOptions options;
   bool verbose = false;
+  bool check = false;
   app.add_option("--config,-c", config_path, "sweep config (TOML), e.g. configs/demo.toml")
       ->required();
   app.add_flag("--force", options.force, "re-tokenize every task even if up to date");
+  app.add_flag("--check", check,
+               "write nothing: list per task, split and language what is present, missing or "
+               "unreadable and whether it has labels, then the split each target is scored on; "
+               "exit 1 if anything is missing or a target could not be scored");
   app.add_flag("--verbose,-v", verbose, "debug log lines");
   try {
     app.parse(argc, argv);
@@ -43,6 +49,12 @@ int main(int argc, char** argv) {
   log::configure(0, verbose ? log::Level::kDebug : log::Level::kInfo);
   try {
     const SweepConfig config = load_config(config_path);
+    if (check) {
+      std::fflush(stdout);
+      const int problems = check_prepare_inputs(config, std::cout);
+      std::cout.flush();
+      return problems == 0 ? kExitOk : kExitFailure;
+    }
     const PrepareSummary summary = run_prepare(config, options);
     std::printf("%s\n", summary.cache.string().c_str());
     return kExitOk;

@@ -470,6 +470,42 @@ void read_orders_section(const toml::table& t, const std::string& name, SweepCon
   r.finish();
 }
 
+// [targets.<task>]: the gold release, or what is knowingly not scored.
+void read_target_options(TableReader& r, const std::string& task, SweepConfig& c) {
+  TargetOptions o;
+  r.string("gold", &o.gold);
+  std::string score = "auto";
+  r.string("score", &score, {"auto", "none"});
+  o.score = score == "auto";
+  r.string_list("unscored", &o.unscored);
+  TaskSpec spec = c.registry.get(task);
+  std::set<std::string> languages;
+  for (const auto& [split, langs] : spec.languages) languages.insert(langs.begin(), langs.end());
+  for (const std::string& lang : o.unscored)
+    if (!languages.count(lang))
+      r.fail_at(r.line_of("unscored"), "unscored",
+                fmt::format("expected languages of {} ({}), got '{}'", task,
+                            fmt::join(languages, ", "), lang));
+  if (!o.gold.empty()) {
+    std::vector<std::string> with_gold;
+    for (const std::string& other : c.registry.names())
+      if (!c.registry.get(other).gold.test_path.empty()) with_gold.push_back(other);
+    if (spec.gold.test_path.empty())
+      r.fail_at(r.line_of("gold"), "gold",
+                fmt::format("expected a target with a known answered release ({}), got '{}' "
+                            "(point [tasks.{}] paths.test at labelled files instead)",
+                            fmt::join(with_gold, ", "), task, task));
+    // The test split is read from the gold release (relative to the working directory).
+    const std::filesystem::path folder = std::filesystem::absolute(o.gold).lexically_normal();
+    spec.paths[kSplitTest] = (folder / spec.gold.test_path).string();
+    spec.file_names = spec.gold.file_names;
+    for (const auto& [key, value] : spec.gold.options) spec.options[key] = value;
+    c.registry.add(std::move(spec));
+  }
+  r.finish();
+  c.target_options[task] = std::move(o);
+}
+
 // [targets]: the XTREME-R tasks every order is evaluated on.
 void read_targets_section(const toml::table& t, const std::string& name, SweepConfig& c) {
   TableReader r(t, "targets", name);
@@ -484,6 +520,20 @@ void read_targets_section(const toml::table& t, const std::string& name, SweepCo
     if (!spec.train_task.empty() && !c.registry.contains(spec.train_task))
       r.fail_at(r.line_of("tasks"), "tasks",
                 fmt::format("target '{}' trains on unknown task '{}'", task, spec.train_task));
+  }
+  // The remaining table-valued keys are [targets.<task>] tables of targets listed in tasks.
+  for (const auto& [k, v] : t) {
+    const std::string task(k.str());
+    if (!v.is_table()) continue;
+    r.take(task);
+    if (std::find(c.targets.begin(), c.targets.end(), task) == c.targets.end())
+      throw ConfigError(
+          fmt::format("{}:{}: targets.{}: expected a target listed in "
+                      "targets.tasks, got '{}' (targets: {})",
+                      name, v.source().begin.line, task, task,
+                      c.targets.empty() ? "none" : fmt::format("{}", fmt::join(c.targets, ", "))));
+    TableReader tr(*v.as_table(), "targets." + task, name);
+    read_target_options(tr, task, c);
   }
   r.finish();
 }
@@ -574,6 +624,12 @@ void check_across_sections(const toml::table& root, const std::string& name, Swe
 const TrainConfig& SweepConfig::train_for(const std::string& task) const {
   auto it = train_overrides.find(task);
   return it == train_overrides.end() ? train : it->second;
+}
+
+const TargetOptions& SweepConfig::target_options_for(const std::string& task) const {
+  static const TargetOptions defaults;
+  auto it = target_options.find(task);
+  return it == target_options.end() ? defaults : it->second;
 }
 
 std::vector<std::string> SweepConfig::intermediate_tasks() const {

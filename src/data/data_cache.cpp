@@ -41,6 +41,83 @@ std::vector<std::string> target_languages(const CachedTask& info) {
   return {};
 }
 
+std::string scoring_split(const SweepConfig& config, const std::string& target,
+                          const std::vector<std::string>& languages, const LabelledFn& labelled,
+                          const std::string& language) {
+  const TargetOptions& options = config.target_options_for(target);
+  const auto unscored = [&](const std::string& lang) {
+    return std::find(options.unscored.begin(), options.unscored.end(), lang) !=
+           options.unscored.end();
+  };
+  if (!options.score || unscored(language)) return "";
+  std::string split = kSplitTest;
+  for (const std::string& lang : languages)
+    if (!unscored(lang) && !labelled(kSplitTest, lang)) split = kSplitDev;
+  return labelled(split, language) ? split : "";
+}
+
+std::vector<std::string> unscorable_languages(const SweepConfig& config, const std::string& target,
+                                              const std::vector<std::string>& languages,
+                                              const LabelledFn& labelled) {
+  const TargetOptions& options = config.target_options_for(target);
+  std::vector<std::string> out;
+  if (!options.score) return out;
+  for (const std::string& lang : languages)
+    if (std::find(options.unscored.begin(), options.unscored.end(), lang) ==
+            options.unscored.end() &&
+        scoring_split(config, target, languages, labelled, lang).empty())
+      out.push_back(lang);
+  return out;
+}
+
+std::string unscorable_message(const SweepConfig& config, const std::string& target,
+                               const std::vector<std::string>& languages,
+                               const std::vector<std::string>& missing, const std::string& where) {
+  const TaskSpec& spec = config.registry.get(target);
+  const TargetOptions& options = config.target_options_for(target);
+  const bool gold_known = !spec.gold.test_path.empty() && options.gold.empty();
+  const std::string supply =
+      gold_known
+          ? fmt::format("set [targets.{}] gold = \"DIR\", DIR holding {}", target, spec.gold.source)
+          : fmt::format("give it labelled files ([tasks.{}] paths)", target);
+  const std::string knowingly =
+      missing.size() == languages.size()
+          ? fmt::format("[targets.{}] score = \"none\" to export its predictions only", target)
+          : fmt::format("[targets.{}] unscored = [\"{}\"] to export their predictions only", target,
+                        fmt::join(missing, "\", \""));
+  return fmt::format(
+      "{}: target {} has no labelled split for {} (the xtreme download hides test labels{}): {}, "
+      "or {} (README \"Getting the data\")",
+      where, target, fmt::join(missing, ", "),
+      options.gold.empty() ? "" : "; the gold release lacks them too", supply, knowingly);
+}
+
+LabelledFn labelled_in_cache(const CacheReader& cache, const std::string& task) {
+  return [&cache, task](const std::string& split, const std::string& language) {
+    return cache.has_split(task, split, language) &&
+           has_labels(cache.read_split(task, split, language));
+  };
+}
+
+std::vector<std::string> check_scoring(const CacheReader& cache, const SweepConfig& config) {
+  std::vector<std::string> scored;
+  for (const std::string& target : config.targets) {
+    if (!cache.has_task(target)) continue;  // the sweep names a missing task itself
+    const std::vector<std::string> languages = target_languages(cache.task(target));
+    const LabelledFn labelled = labelled_in_cache(cache, target);
+    const std::vector<std::string> missing =
+        unscorable_languages(config, target, languages, labelled);
+    if (!missing.empty())
+      throw ConfigError(
+          unscorable_message(config, target, languages, missing, config.cache_path().string()));
+    std::string split;
+    for (const std::string& lang : languages)
+      if (split.empty()) split = scoring_split(config, target, languages, labelled, lang);
+    scored.push_back(split.empty() ? target + " unscored" : target + " on " + split);
+  }
+  return scored;
+}
+
 namespace {
 
 using h5::Group;
@@ -286,6 +363,7 @@ void CacheWriter::begin_task(const CachedTask& task) {
   g.set_attr("labels", to_json_array(task.labels));
   g.set_attr("num_choices", static_cast<int64_t>(task.num_choices));
   g.set_attr("content_hash", task.content_hash);
+  g.set_attr("test_path", task.test_path);
   g.set_attr("description",
              std::string("task ") + task.name + ": <split>/<lang> groups of features");
 }
@@ -411,6 +489,7 @@ CachedTask CacheReader::task(const std::string& name) const {
   t.labels = from_json_array(g.attr_string("labels"));
   t.num_choices = static_cast<int32_t>(g.attr_int("num_choices"));
   t.content_hash = g.attr_string("content_hash");
+  if (g.has_attr("test_path")) t.test_path = g.attr_string("test_path");
   for (const std::string& split : g.children()) t.languages[split] = g.open_group(split).children();
   return t;
 }
@@ -627,6 +706,11 @@ void check_cache_matches(const CacheReader& cache, const SweepConfig& config) {
       differs("num_choices", std::to_string(have.num_choices), std::to_string(spec.num_choices));
     if (!spec.labels.empty())  // an open tag set (CCG) is collected from the data
       differs("labels", to_json_array(have.labels), to_json_array(spec.labels));
+    // A [targets.<task>] gold folder set (or moved) after prepare: the cached test split is not
+    // the one the config scores.
+    const auto test = spec.paths.find(kSplitTest);
+    if (!have.test_path.empty() && test != spec.paths.end())
+      differs("test files", "'" + have.test_path + "'", "'" + test->second + "'");
   }
 }
 

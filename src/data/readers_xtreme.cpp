@@ -843,13 +843,16 @@ TaskSpec panx_task() {
 }
 
 // download_data.sh download_xquad (answers removed by xquad_preprocess). XQuAD is a
-// translation of part of SQuAD v1.1 dev, so SQuAD dev is no clean dev set for it: none.
+// translation of part of SQuAD v1.1 dev, so SQuAD dev is no clean dev set for it: none. The
+// files download_xquad fetches, before xquad_preprocess, carry the answers: the gold release.
 TaskSpec xquad_task() {
   TaskSpec spec = target("xquad", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kSquad,
                          "XQuAD extractive QA (trains on SQuAD v1.1)");
   spec.paths = {{kSplitTest, "xtreme/xquad/xquad.{lang}.json"}};
   spec.languages = {{kSplitTest, kXquadLanguages}};
   spec.train_task = "squad_v1";
+  spec.gold.test_path = "xquad.{lang}.json";
+  spec.gold.source = "github.com/deepmind/xquad's xquad.LANG.json files (with answers)";
   return spec;
 }
 
@@ -862,31 +865,56 @@ TaskSpec mlqa_task() {
                 {kSplitTest, "xtreme/mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json"}};
   spec.languages = {{kSplitDev, kMlqaLanguages}, {kSplitTest, kMlqaLanguages}};
   spec.train_task = "squad_v1";
+  spec.gold.test_path = "test/test-context-{lang}-question-{lang}.json";
+  spec.gold.source = "the MLQA_V1 folder of MLQA_V1.zip as released (dl.fbaipublicfiles.com/MLQA)";
   return spec;
 }
 
 // download_data.sh download_tydiqa + utils_preprocess.py tydiqa_preprocess: the GoldP train
 // file split per language (tydiqa.goldp.LANG.train.json; XTREME trains on English only) and
 // the dev files renamed tydiqa.goldp.LANG.dev.json with answers removed: XTREME's test set.
+// The gold release: the dev archive as published, tydiqa-goldp-dev-LANGUAGE.json (LANG2ISO's
+// names), answers included.
 TaskSpec tydiqa_task() {
   TaskSpec spec = target("tydiqa", TaskType::kExtractiveQA, "xtreme_squad_json", Metric::kSquad,
                          "TyDiQA-GoldP extractive QA (trains on its English training set)");
   spec.paths = {{kSplitTrain, "xtreme/tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json"},
                 {kSplitTest, "xtreme/tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json"}};
   spec.languages = {{kSplitTrain, {"en"}}, {kSplitTest, kTydiqaLanguages}};
+  spec.gold.test_path = "tydiqa-goldp-dev-{name}.json";
+  spec.gold.file_names = {{"ar", "arabic"},  {"bn", "bengali"},    {"en", "english"},
+                          {"fi", "finnish"}, {"id", "indonesian"}, {"ko", "korean"},
+                          {"ru", "russian"}, {"sw", "swahili"},    {"te", "telugu"}};
+  spec.gold.source =
+      "the tydiqa-goldp-v1.1-dev folder of storage.googleapis.com/tydiqa/v1.1/"
+      "tydiqa-goldp-v1.1-dev.tgz (with answers)";
   return spec;
 }
 
 // utils_preprocess.py tatoeba_preprocess: LASER's tatoeba v1 copied to LANG-en.LANG, the
 // English side sorted into LANG-en.en (the README: "change the order of the test sentences
 // for cross-lingual sentence retrieval"), so the alignment is hidden. Evaluated straight
-// from the encoder; no training data.
+// from the encoder; no training data. The gold release: LASER's data/tatoeba/v1 as published,
+// tatoeba.XXX-eng.XXX and tatoeba.XXX-eng.eng line by line (lang3_dict's codes).
 TaskSpec tatoeba_task() {
   TaskSpec spec = target("tatoeba", TaskType::kRetrieval, "tatoeba", Metric::kAccuracy,
                          "Tatoeba sentence retrieval (encoder only, no training)");
   spec.paths = {{kSplitTest, "xtreme/tatoeba/{lang}-en.{lang}"}};
   spec.languages = {{kSplitTest, kTatoebaLanguages}};
   spec.options = {{"gold", "none"}, {"target_extension", "en"}};
+  spec.gold.test_path = "tatoeba.{name}-eng.{name}";
+  spec.gold.file_names = {
+      {"af", "afr"}, {"ar", "ara"}, {"az", "aze"}, {"bg", "bul"}, {"bn", "ben"}, {"de", "deu"},
+      {"el", "ell"}, {"es", "spa"}, {"et", "est"}, {"eu", "eus"}, {"fa", "pes"}, {"fi", "fin"},
+      {"fr", "fra"}, {"he", "heb"}, {"hi", "hin"}, {"hu", "hun"}, {"id", "ind"}, {"it", "ita"},
+      {"ja", "jpn"}, {"jv", "jav"}, {"ka", "kat"}, {"kk", "kaz"}, {"ko", "kor"}, {"lt", "lit"},
+      {"ml", "mal"}, {"mr", "mar"}, {"nl", "nld"}, {"pl", "pol"}, {"pt", "por"}, {"ro", "ron"},
+      {"ru", "rus"}, {"sw", "swh"}, {"ta", "tam"}, {"te", "tel"}, {"th", "tha"}, {"tl", "tgl"},
+      {"tr", "tur"}, {"uk", "ukr"}, {"ur", "urd"}, {"vi", "vie"}, {"zh", "cmn"}};
+  spec.gold.options = {{"gold", "same_line"}, {"target_extension", "eng"}};
+  spec.gold.source =
+      "data/tatoeba/v1 of github.com/facebookresearch/LASER (tatoeba.XXX-eng.XXX and .eng, "
+      "line-aligned)";
   return spec;
 }
 

@@ -231,6 +231,9 @@ std::filesystem::path task_split_path(const TaskSpec& spec, const std::string& s
   OT_CHECK(it != spec.paths.end(), "task {} has no path for split {}", spec.name, split);
   std::string path = it->second;
   for (size_t at; (at = path.find("{lang}")) != std::string::npos;) path.replace(at, 6, language);
+  const auto named = spec.file_names.find(language);
+  const std::string& name = named == spec.file_names.end() ? language : named->second;
+  for (size_t at; (at = path.find("{name}")) != std::string::npos;) path.replace(at, 6, name);
   const std::filesystem::path p(path);
   return p.is_absolute() ? p : root / p;
 }

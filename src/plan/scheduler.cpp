@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <queue>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
 #include "ordertune/config/config.h"
+#include "ordertune/data/data_cache.h"
 
 namespace ordertune {
 
@@ -418,6 +421,10 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
     throw ConfigError(fmt::format("--ranks: expected a multiple of sweep.group_size ({}), got {}",
                                   group, command.ranks));
   const int workers = command.ranks / group;
+  // Targets the sweep would refuse are refused here, before anyone books GPU hours.
+  std::vector<std::string> scored;
+  const bool have_cache = std::filesystem::exists(config.cache_path());
+  if (have_cache) scored = check_scoring(CacheReader(config.cache_path()), config);
   const CostModel costs = CostModel::from_config(config);
   const Plan plan = build_plan(config, costs);
   const EncoderShape shape = encoder_shape(config);
@@ -465,6 +472,10 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
   }
   out << fmt::format("workers: {} ({} ranks / group_size {})\n", workers, command.ranks, group);
   out << fmt::format("costs: {}\n", costs.source());
+  if (!config.targets.empty())
+    out << (have_cache ? fmt::format("scored: {}\n", fmt::join(scored, ", "))
+                       : fmt::format("scored: not known until prepare writes {}\n",
+                                     config.cache_path().string()));
   std::map<std::string, std::pair<double, int64_t>> per_key;  // seconds of one node, nodes
   for (const PlanNode& n : plan.nodes) {
     auto& [seconds, count] = per_key[CostModel::key(n)];

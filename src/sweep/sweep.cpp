@@ -501,6 +501,7 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   set_training_precision(config.model.dtype, device);
   set_deterministic(config.sweep.deterministic);
   TaskData data(config);
+  check_targets_scored(data);  // before the results file: no GPU time on leaves without a score
   const CostModel cost = CostModel::from_config(config);
   const Plan plan = build_plan(config, cost);
   const XlmrConfig model = root_model_config(config, data.vocab_size());

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "ordertune/base/error.h"
@@ -200,6 +203,57 @@ TaskReads read_tasks(const SweepConfig& config, const std::string& base_hash) {
   return reads;
 }
 
+// Whether a split as read has labels (the featurizer's has_labels, before tokenizing).
+bool raw_has_labels(const RawSplit& raw) {
+  switch (raw.type) {
+    case TaskType::kClassification:
+      return std::any_of(raw.classification.begin(), raw.classification.end(),
+                         [](const ClassificationExample& e) { return !e.label.empty(); });
+    case TaskType::kMultipleChoice:
+      return std::any_of(raw.multiple_choice.begin(), raw.multiple_choice.end(),
+                         [](const MultipleChoiceExample& e) { return e.label >= 0; });
+    case TaskType::kTagging:
+      return std::any_of(raw.tagging.begin(), raw.tagging.end(),
+                         [](const TaggingExample& e) { return !e.tags.empty(); });
+    case TaskType::kExtractiveQA:
+      return std::any_of(raw.qa.begin(), raw.qa.end(),
+                         [](const QAExample& e) { return !e.answer_texts.empty(); });
+    case TaskType::kRetrieval:
+      return !raw.retrieval.gold.empty();
+    case TaskType::kMLM:
+      return !raw.mlm_lines.empty();
+  }
+  return false;
+}
+
+// The languages a target is evaluated in, from the config (data_cache.h target_languages on a
+// cache): its test split's, else its dev split's.
+std::vector<std::string> configured_target_languages(const SweepConfig& config,
+                                                     const TaskSpec& spec) {
+  for (const char* split : {kSplitTest, kSplitDev})
+    if (spec.paths.count(split)) return languages_needed(config, spec, split);
+  return {};
+}
+
+// Prepare's warning for each target whose data gives a language no labelled split (plan and sweep
+// refuse such a config; `prepare --check` lists it).
+void warn_unscorable(const SweepConfig& config, const TaskReads& reads) {
+  for (const auto& [name, read] : reads) {
+    if (std::find(config.targets.begin(), config.targets.end(), name) == config.targets.end())
+      continue;
+    std::set<std::string> labelled;
+    for (const auto& [split, lang, raw] : read.splits)
+      if (raw_has_labels(raw)) labelled.insert(split + "/" + lang);
+    const LabelledFn fn = [&](const std::string& split, const std::string& lang) {
+      return labelled.count(split + "/" + lang) != 0;
+    };
+    const auto languages = configured_target_languages(config, config.registry.get(name));
+    const auto missing = unscorable_languages(config, name, languages, fn);
+    if (!missing.empty())
+      log::warn("{}", unscorable_message(config, name, languages, missing, config.path.string()));
+  }
+}
+
 // Whether the previous cache holds this task as just read.
 bool is_current(const std::optional<CacheReader>& old, const std::string& name,
                 const ReadTask& read) {
@@ -235,6 +289,8 @@ void tokenize_task(const std::string& name, const TaskSpec& spec, const ReadTask
   cached.labels = label_set(spec, read);
   cached.num_choices = spec.num_choices;
   cached.content_hash = read.content_hash;
+  for (const auto& [split, lang, raw] : read.splits)
+    if (split == kSplitTest) cached.test_path = spec.paths.at(kSplitTest);
   writer->begin_task(cached);
   for (const auto& [split, lang, raw] : read.splits) {
     const auto ts = Clock::now();
@@ -313,6 +369,7 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
 
   // 4. Read every task; hash what was read; when nothing changed, leave the cache as it is.
   const TaskReads reads = read_tasks(config, base_hash);
+  warn_unscorable(config, reads);
   if (all_current(old, reads)) {
     summary.up_to_date = true;
     summary.tasks_reused = static_cast<int>(reads.size());
@@ -328,6 +385,74 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
             summary.cache.string(), summary.tasks_tokenized, summary.tasks_reused, summary.examples,
             summary.seconds);
   return summary;
+}
+
+// ---- `ordertune prepare --check`
+// -----------------------------------------------------------------
+
+int check_prepare_inputs(const SweepConfig& config, std::ostream& out) {
+  if (config.data.demo) ensure_demo_suite(config);  // what prepare would read
+  int missing = 0, unreadable = 0;
+  std::map<std::string, std::set<std::string>> labelled;  // task -> "split/lang"
+  out << fmt::format("{:<16} {:<5} {:<8} {:<10} {:>9} {:<6} {}\n", "task", "split", "language",
+                     "status", "examples", "labels", "path");
+  for (const std::string& name : config.tasks_used()) {
+    const TaskSpec& spec = config.registry.get(name);
+    for (const std::string& split : splits_needed(config, spec)) {
+      for (const std::string& lang : languages_needed(config, spec, split)) {
+        ReadRequest req;
+        req.path = task_split_path(spec, split, lang, config.data_root());
+        req.split = split;
+        req.language = lang;
+        req.max_examples = config.data.max_examples;
+        std::string status = "present", examples = "-", labels = "-", note;
+        std::error_code ec;
+        if (!std::filesystem::exists(req.path, ec)) {
+          status = "missing";
+          ++missing;
+        } else {
+          try {
+            const RawSplit raw = read_task_split(spec, req);
+            examples = std::to_string(raw.size());
+            const bool has = raw_has_labels(raw);
+            labels = has ? "yes" : "no";
+            if (has) labelled[name].insert(split + "/" + lang);
+          } catch (const Error& e) {
+            status = "unreadable";
+            note = std::string("  ") + e.what();
+            ++unreadable;
+          }
+        }
+        out << fmt::format("{:<16} {:<5} {:<8} {:<10} {:>9} {:<6} {}{}\n", name, split, lang,
+                           status, examples, labels, req.path.string(), note);
+      }
+    }
+  }
+  out << "scoring (one split per target; dev and test never averaged together):\n";
+  int refused = 0;
+  for (const std::string& target : config.targets) {
+    const auto languages = configured_target_languages(config, config.registry.get(target));
+    const auto& have = labelled[target];
+    const LabelledFn fn = [&](const std::string& split, const std::string& lang) {
+      return have.count(split + "/" + lang) != 0;
+    };
+    std::map<std::string, std::vector<std::string>> by_split;
+    for (const std::string& lang : languages) {
+      const std::string split = scoring_split(config, target, languages, fn, lang);
+      by_split[split.empty() ? "not scored" : "on " + split].push_back(lang);
+    }
+    for (const auto& [how, langs] : by_split)
+      out << fmt::format("  {} {}: {}\n", target, how, fmt::join(langs, " "));
+    const auto cannot = unscorable_languages(config, target, languages, fn);
+    if (!cannot.empty()) {
+      ++refused;
+      out << "  refused: "
+          << unscorable_message(config, target, languages, cannot, config.path.string()) << "\n";
+    }
+  }
+  out << fmt::format("{} missing, {} unreadable, {} target(s) plan and sweep would refuse\n",
+                     missing, unreadable, refused);
+  return missing + unreadable + refused;
 }
 
 }  // namespace ordertune

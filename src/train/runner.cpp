@@ -1,5 +1,6 @@
 #include "ordertune/train/runner.h"
 
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "ordertune/base/error.h"
@@ -261,21 +262,37 @@ StageSpec target_stage(TaskData& data, const std::string& target) {
 
 namespace {
 
-bool labelled(TaskData& data, const std::string& task, const std::string& split,
-              const std::string& language) {
-  return data.has_split(task, split, language) && has_labels(data.split(task, split, language));
+LabelledFn labelled_in(TaskData& data, const std::string& task) {
+  return [&data, task](const std::string& split, const std::string& language) {
+    return data.has_split(task, split, language) && has_labels(data.split(task, split, language));
+  };
 }
 
 }  // namespace
 
-// One split for all the languages of a target, since its score averages them and dev and test
-// are never averaged together: test where every language's test split has labels, else dev (the
-// xtreme download hides test labels). A language without labels there is not scored.
 std::string score_split(TaskData& data, const std::string& target, const std::string& language) {
-  std::string split = kSplitTest;
-  for (const std::string& lang : target_languages(data.cache().task(target)))
-    if (!labelled(data, target, kSplitTest, lang)) split = kSplitDev;
-  return labelled(data, target, split, language) ? split : "";
+  return scoring_split(data.config(), target, target_languages(data.cache().task(target)),
+                       labelled_in(data, target), language);
+}
+
+void check_targets_scored(TaskData& data) {
+  std::vector<std::string> refused;
+  std::string first;
+  for (const std::string& target : data.config().targets) {
+    const std::vector<std::string> languages = target_languages(data.cache().task(target));
+    const std::vector<std::string> missing =
+        unscorable_languages(data.config(), target, languages, labelled_in(data, target));
+    if (missing.empty()) continue;
+    if (first.empty())
+      first = unscorable_message(data.config(), target, languages, missing,
+                                 data.config().cache_path().string());
+    refused.push_back(target);
+  }
+  if (refused.size() > 1)
+    first += fmt::format("; targets {} too (`ordertune prepare --check --config {}` lists all)",
+                         fmt::join(refused.begin() + 1, refused.end(), ", "),
+                         data.config().path.string());
+  if (!first.empty()) throw ConfigError(first);
 }
 
 std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan) {

@@ -1,5 +1,6 @@
 // Tests of data_cache.h: every feature type round-trips, the atomic replace, and bad caches.
 #include <fstream>
+#include <set>
 
 #include <catch2/catch.hpp>
 
@@ -365,4 +366,73 @@ TEST_CASE("opening something that is not a cache fails with one line", "[cache]"
   }
   CHECK_THROWS_WITH(CacheReader(dir / "v0.h5"),
                     Contains("expected cache format version 1, found 0"));
+}
+
+// ---- the scoring rule --------------------------------------------------------------------------
+
+namespace {
+
+// Labels as a set of "split/language" strings.
+LabelledFn labels_in(std::set<std::string> labelled) {
+  return [labelled](const std::string& split, const std::string& language) {
+    return labelled.count(split + "/" + language) != 0;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("a target is scored on test where every language has test labels, else on dev",
+          "[cache]") {
+  const SweepConfig c =
+      parse_config("[targets]\ntasks = [\"xnli\", \"udpos\", \"xquad\"]\n", "s.toml");
+  const std::vector<std::string> langs = {"de", "en", "fr"};
+  SECTION("test everywhere: test") {
+    const auto l = labels_in({"test/de", "test/en", "test/fr", "dev/de", "dev/en", "dev/fr"});
+    for (const std::string& lang : langs) CHECK(scoring_split(c, "xnli", langs, l, lang) == "test");
+    CHECK(unscorable_languages(c, "xnli", langs, l).empty());
+  }
+  SECTION("one language without test labels: every language on dev, never a mix") {
+    const auto l = labels_in({"test/de", "test/en", "dev/de", "dev/en", "dev/fr"});
+    for (const std::string& lang : langs) CHECK(scoring_split(c, "xnli", langs, l, lang) == "dev");
+  }
+  SECTION("no test labels and no dev for one language: that language cannot be scored") {
+    const auto l = labels_in({"dev/de", "dev/en"});
+    CHECK(scoring_split(c, "udpos", langs, l, "de") == "dev");
+    CHECK(scoring_split(c, "udpos", langs, l, "fr") == "");
+    CHECK(unscorable_languages(c, "udpos", langs, l) == std::vector<std::string>{"fr"});
+    const std::string m = unscorable_message(c, "udpos", langs, {"fr"}, "cache.h5");
+    CHECK_THAT(m, Contains("cache.h5: target udpos has no labelled split for fr"));
+    CHECK_THAT(m, Contains("[targets.udpos] unscored = [\"fr\"]"));
+    CHECK(m.find('\n') == std::string::npos);
+  }
+  SECTION("nothing labelled: the message names the gold release and score = \"none\"") {
+    const auto l = labels_in({});
+    CHECK(unscorable_languages(c, "xquad", langs, l) == langs);
+    const std::string m = unscorable_message(c, "xquad", langs, langs, "cache.h5");
+    CHECK_THAT(m, Contains("no labelled split for de, en, fr"));
+    CHECK_THAT(m,
+               Contains("[targets.xquad] gold = \"DIR\", DIR holding github.com/deepmind/xquad"));
+    CHECK_THAT(m, Contains("[targets.xquad] score = \"none\""));
+  }
+}
+
+TEST_CASE("unscored languages and score = \"none\" are left out knowingly", "[cache]") {
+  const SweepConfig c = parse_config(R"(
+[targets]
+tasks = ["udpos", "xquad"]
+[targets.udpos]
+unscored = ["kk", "th"]
+[targets.xquad]
+score = "none"
+)",
+                                     "s.toml");
+  const std::vector<std::string> langs = {"de", "kk", "th"};
+  // Test labels in de only, dev in de only: the unscored languages do not pull de down to dev.
+  const auto l = labels_in({"test/de", "dev/de"});
+  CHECK(scoring_split(c, "udpos", langs, l, "de") == "test");
+  CHECK(scoring_split(c, "udpos", langs, l, "kk") == "");
+  CHECK(unscorable_languages(c, "udpos", langs, l).empty());
+  // score = "none": nothing is scored, nothing refused.
+  CHECK(scoring_split(c, "xquad", langs, l, "de") == "");
+  CHECK(unscorable_languages(c, "xquad", langs, labels_in({})).empty());
 }

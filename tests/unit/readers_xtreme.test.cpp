@@ -17,6 +17,7 @@
 #include <catch2/catch.hpp>
 
 #include "ordertune/base/error.h"
+#include "ordertune/config/config.h"
 #include "ordertune/config/task_registry.h"
 #include "ordertune/data/task_reader.h"
 #include "test_paths.h"
@@ -691,4 +692,83 @@ TEST_CASE("lareqa: malformed XQuAD-R files", "[reader]") {
     REQUIRE_THROWS_WITH(read_split(spec, "test", "de", root.path()),
                         Contains("en.json (question id q1): expected a unique question id"));
   }
+}
+
+// ---- gold releases: [targets.<task>] gold ----------------------------------------------------
+// tests/data/gold/ holds samples in the layout each public answered release has (README
+// "Getting the data"); the expected byte offsets are counted from the UTF-8 text.
+
+namespace {
+
+// The registry of a config whose [targets.<task>] gold points at tests/data/gold/<folder>.
+TaskSpec gold_spec(const std::string& task, const std::string& folder) {
+  const std::string text = "[targets]\ntasks = [\"" + task + "\"]\n[targets." + task +
+                           "]\ngold = \"" +
+                           (ordertune::testing::test_data() / "gold" / folder).string() + "\"\n";
+  return ordertune::parse_config(text, "gold.toml").registry.get(task);
+}
+
+}  // namespace
+
+TEST_CASE("gold: the answered releases replace the test split the download blanked", "[reader]") {
+  SECTION("xquad: deepmind/xquad's xquad.LANG.json, answers at byte offsets") {
+    const RawSplit raw = read_split(gold_spec("xquad", "xquad"), "test", "de");
+    REQUIRE(raw.qa.size() == 2);
+    CHECK(raw.qa[0].answer_texts == std::vector<std::string>{"308"});
+    CHECK(raw.qa[0].answer_starts == std::vector<int64_t>{38});
+    // Character 64, after the two-byte "ä" of "reguläre": byte 65.
+    CHECK(raw.qa[1].answer_texts == std::vector<std::string>{"15:1"});
+    CHECK(raw.qa[1].answer_starts == std::vector<int64_t>{65});
+    CHECK(raw.qa[1].context.substr(65, 4) == "15:1");
+  }
+  SECTION("tydiqa: the dev archive's tydiqa-goldp-dev-LANGUAGE.json, named by language") {
+    const TaskSpec spec = gold_spec("tydiqa", "tydiqa-goldp-v1.1-dev");
+    CHECK(ordertune::task_split_path(spec, "test", "ru", "/unused").filename() ==
+          "tydiqa-goldp-dev-russian.json");
+    CHECK(ordertune::task_split_path(spec, "train", "en", "/data").string() ==
+          "/data/xtreme/tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json");
+    const RawSplit raw = read_split(spec, "test", "ru");
+    REQUIRE(raw.qa.size() == 2);
+    // "Москва — столица " is 6 + 1 + 1 + 1 + 7 + 1 characters, 12 + 1 + 3 + 1 + 14 + 1 bytes.
+    CHECK(raw.qa[0].answer_texts == std::vector<std::string>{"России"});
+    CHECK(raw.qa[0].answer_starts == std::vector<int64_t>{32});
+    REQUIRE(raw.qa[1].answer_texts.size() == 2);
+    CHECK(raw.qa[1].context.substr(raw.qa[1].answer_starts[1], raw.qa[1].answer_texts[1].size()) ==
+          "13 миллионов человек");
+  }
+  SECTION("tatoeba: LASER's tatoeba.XXX-eng.{XXX,eng}, aligned line by line") {
+    const TaskSpec spec = gold_spec("tatoeba", "tatoeba");
+    const RawSplit raw = read_split(spec, "test", "de");
+    REQUIRE(raw.retrieval.queries.size() == 3);
+    CHECK(raw.retrieval.candidates[1].text == "Where is the station?");
+    CHECK(raw.retrieval.gold == Gold{{0, 0}, {1, 1}, {2, 2}});
+    CHECK(fs::path(raw.files.at(1)).filename() == "tatoeba.deu-eng.eng");
+  }
+  SECTION("a language the release lacks: the missing file is named") {
+    REQUIRE_THROWS_WITH(read_split(gold_spec("xquad", "xquad"), "test", "ro"),
+                        Contains("gold/xquad/xquad.ro.json: expected a readable file"));
+  }
+}
+
+TEST_CASE("gold, score, unscored: bad [targets.<task>] tables are refused in one line",
+          "[reader]") {
+  const auto refused = [](const std::string& text) {
+    try {
+      ordertune::parse_config(text, "t.toml");
+    } catch (const ordertune::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.udpos]\ngold = \"x\"\n"),
+             Contains("t.toml:4: targets.udpos.gold: expected a target with a known answered "
+                      "release (mlqa, tatoeba, tydiqa, xquad), got 'udpos'"));
+  CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.xnli]\nscore = \"none\"\n"),
+             Contains("targets.xnli: expected a target listed in targets.tasks, got 'xnli'"));
+  CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.udpos]\nunscored = [\"xx\"]\n"),
+             Contains("targets.udpos.unscored: expected languages of udpos"));
+  CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.udpos]\nscore = \"dev\"\n"),
+             Contains("targets.udpos.score: expected one of \"auto\", \"none\""));
+  CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.udpos]\nunscore = []\n"),
+             Contains("t.toml:4: targets.udpos.unscore: unknown key"));
 }

@@ -171,6 +171,18 @@ struct TrainConfig {
   int64_t max_eval_examples = 0;        // cap on dev examples per evaluation; 0 = all
 };
 
+// [targets.<task>]: how one target is scored (README "Getting the data").
+struct TargetOptions {
+  // Folder of the task's public release with test answers (TaskSpec::gold): its test split is
+  // read from there instead of the download's unlabelled one. Relative to the working directory,
+  // as data.root; "" = the download's test split.
+  std::string gold;
+  bool score = true;  // score = "none" (false): predictions only, no language is scored
+  // Languages with no labelled split that are predicted (their test split exported) and not
+  // scored, e.g. UD-POS kk, th, tl, yo; any other language without labels stops plan and sweep.
+  std::vector<std::string> unscored;
+};
+
 struct OutputConfig {
   std::string results = "results/ordertune.h5";            // the results file
   CheckpointKeep checkpoints = CheckpointKeep::kInterior;  // encoders kept: all | interior | none
@@ -190,14 +202,17 @@ struct SweepConfig {
   DataConfig data;
   std::map<std::string, MixtureConfig> mixtures;
   OrdersConfig orders;
-  std::vector<std::string> targets;                    // [targets] tasks
-  TrainConfig train;                                   // [train] defaults
-  std::map<std::string, TrainConfig> train_overrides;  // [train.<task>]
+  std::vector<std::string> targets;                     // [targets] tasks
+  std::map<std::string, TargetOptions> target_options;  // [targets.<task>]
+  TrainConfig train;                                    // [train] defaults
+  std::map<std::string, TrainConfig> train_overrides;   // [train.<task>]
   OutputConfig output;
   TaskRegistry registry;  // built-ins plus [tasks.*] definitions and overrides
 
   // Training settings of a task: [train] with [train.<task>] applied.
   const TrainConfig& train_for(const std::string& task) const;
+  // How a target is scored: its [targets.<task>] table, or the defaults.
+  const TargetOptions& target_options_for(const std::string& task) const;
   // Every task whose data the sweep needs: stage members, targets, their train_task, the
   // pretraining corpus. Sorted, unique.
   std::vector<std::string> tasks_used() const;

@@ -81,6 +81,19 @@ struct TaskSpec {
   int num_choices = 0;      // multiple choice: choices per example
   std::string description;  // one line for `--help` style listings
   bool builtin = true;      // false for tasks defined in the config
+  // language -> the name "{name}" stands for in paths (e.g. "arabic", "ara"); a language
+  // without an entry keeps its code.
+  std::map<std::string, std::string> file_names;
+  // Targets whose download hides the test labels but whose original release is public with
+  // them: how that release lays out the test split. `[targets.<task>] gold = "DIR"` (config.h)
+  // reads the test split from DIR/test_path instead, with these `file_names` and `options`.
+  struct GoldRelease {
+    std::string test_path;  // relative to the gold folder; "{lang}", "{name}" as in paths
+    std::map<std::string, std::string> file_names;
+    std::map<std::string, std::string> options;  // format options it needs (merged in)
+    std::string source;  // where it comes from, for messages (README "Getting the data")
+  };
+  GoldRelease gold;  // gold.test_path empty: no such release
 };
 
 // Formats any task type may use with options (task_reader.h documents each).

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -122,6 +123,7 @@ struct CachedTask {
   std::vector<std::string> labels;
   int32_t num_choices = 0;
   std::string content_hash;  // hash of input files + spec + settings + tokenizer
+  std::string test_path;     // the test split's path template it was read from ("" = none)
   std::map<std::string, std::vector<std::string>> languages;  // split -> languages in the cache
 };
 
@@ -131,6 +133,32 @@ bool has_labels(const SplitFeatures& split);
 // The languages a target is evaluated in: its test split's, else its dev split's (a task whose
 // download has no test split). The one rule for the runner and the cost model.
 std::vector<std::string> target_languages(const CachedTask& info);
+
+// Whether a task has labels in (split, language): in the cache for plan and sweep, in the raw
+// files for `prepare --check`.
+using LabelledFn = std::function<bool(const std::string& split, const std::string& language)>;
+
+// The split a target is scored on in `language`, the one rule for plan, sweep, results layout and
+// `prepare --check`: one split for all the target's languages, since its score averages them and
+// dev and test are never averaged together: test where the test split of every language that is
+// not [targets.<task>] unscored has labels, else dev; "" (predictions only) where that split has
+// no labels in `language`, for an unscored language, and for a target with score = "none".
+std::string scoring_split(const SweepConfig& config, const std::string& target,
+                          const std::vector<std::string>& languages, const LabelledFn& labelled,
+                          const std::string& language);
+
+// The languages of a target that have no labelled split and are not knowingly unscored (unscored,
+// score = "none"): plan and sweep refuse them, since such a leaf would cost GPU time and give no
+// score.
+std::vector<std::string> unscorable_languages(const SweepConfig& config, const std::string& target,
+                                              const std::vector<std::string>& languages,
+                                              const LabelledFn& labelled);
+
+// One line for the refusal: the target, its languages without labels, and how to supply them
+// (the gold release, or unscored / score = "none"); `where` names what was looked at.
+std::string unscorable_message(const SweepConfig& config, const std::string& target,
+                               const std::vector<std::string>& languages,
+                               const std::vector<std::string>& missing, const std::string& where);
 
 // The settings that change the tokenized output of every task (data.max_length and the rest), as
 // JSON: prepare stores them in the cache's "settings" attribute (with the tokenizer's vocab_size).
@@ -142,6 +170,14 @@ class CacheReader;
 // names the setting and both values. (A cache prepared by another config was once used unchecked:
 // the results file then claimed settings its data did not have.)
 void check_cache_matches(const CacheReader& cache, const SweepConfig& config);
+
+// Labels of a task in a cache (reads each split it is asked about).
+LabelledFn labelled_in_cache(const CacheReader& cache, const std::string& task);
+
+// The targets' scoring in a cache, for `ordertune plan`: throws ConfigError (one line,
+// unscorable_message) for a target with languages it cannot score, else returns
+// "TARGET on SPLIT" per target ("TARGET unscored" for score = "none").
+std::vector<std::string> check_scoring(const CacheReader& cache, const SweepConfig& config);
 
 class CacheWriter {
  public:

@@ -113,7 +113,8 @@ void add_intermediate_readers(
     std::map<std::string, ReaderFn>& formats);                      // readers_intermediate.cpp
 void add_xtreme_readers(std::map<std::string, ReaderFn>& formats);  // readers_xtreme.cpp
 
-// Resolves the split's path for a language ("{lang}" substituted) under root.
+// Resolves the split's path for a language ("{lang}" and "{name}" substituted,
+// TaskSpec::file_names) under root.
 std::filesystem::path task_split_path(const TaskSpec& spec, const std::string& split,
                                       const std::string& language,
                                       const std::filesystem::path& root);

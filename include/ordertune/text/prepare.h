@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <iosfwd>
 #include <string>
 
 #include "ordertune/config/config.h"
@@ -29,6 +30,13 @@ struct PrepareSummary {
 };
 
 PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& options);
+
+// `ordertune prepare --check`: reads (does not tokenize) every (task, split, language) the config
+// needs and prints one line each: present / missing / unreadable, examples, whether it has labels,
+// the path; then the split each target is scored on per language and the targets plan and sweep
+// would refuse (data_cache.h unscorable_languages). Writes no cache (the demo suite is generated
+// first, as prepare would). Returns the number of problems (0: ready to prepare).
+int check_prepare_inputs(const SweepConfig& config, std::ostream& out);
 
 // The sentencepiece model the config uses: model.tokenizer, <checkpoint>/sentencepiece.bpe.model,
 // or (tiny model) "<cache without .h5>.spm.model", trained on the pretraining corpus if needed.

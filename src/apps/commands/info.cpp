@@ -80,7 +80,9 @@ std::unique_ptr<Command> add_prepare_command(CLI::App& app) {
   auto c = std::make_unique<PrepareCommand>();
   c->cli = app.add_subcommand("prepare",
                               "tokenize the config's tasks into the data cache (runs "
-                              "ordertune-prepare; see `ordertune prepare --help`)");
+                              "ordertune-prepare; `--check` lists what is present, missing and "
+                              "labelled, and what each target is scored on, writing nothing; see "
+                              "`ordertune prepare --help`)");
   return c;
 }
 
