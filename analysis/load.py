@@ -310,8 +310,13 @@ def stage_reuse(res: Results) -> pd.Series:
     leaves = n[n["kind"] == KIND_TARGET].drop_duplicates(["replicate", "order"])
     count = np.zeros(len(n), dtype=int)
     parent = n["parent"].to_numpy()
-    for node in leaves["parent"]:  # walk each order's path from its order node to the root
-        while node >= 0:
+    order = n["order"].to_numpy()
+    for node, leaf_order in zip(leaves["parent"], leaves["order"]):
+        # A leaf below its target's pre-stages ([targets.<task>] before) reaches its order node
+        # through them: they belong to that target, not to the order.
+        while node >= 0 and n["kind"].iat[node] != KIND_ROOT and order[node] != leaf_order:
+            node = parent[node]
+        while node >= 0:  # walk the order's path from its order node to the root
             count[node] += 1
             node = parent[node]
     return pd.Series(count, index=n.index)

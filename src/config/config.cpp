@@ -478,6 +478,16 @@ void read_target_options(TableReader& r, const std::string& task, SweepConfig& c
   r.string("score", &score, {"auto", "none"});
   o.score = score == "auto";
   r.string_list("unscored", &o.unscored);
+  r.string_list("before", &o.before);
+  for (const std::string& stage : o.before) {
+    const bool known = c.registry.contains(stage) || c.mixtures.count(stage);
+    if (!known || (c.registry.contains(stage) && (c.registry.get(stage).type == TaskType::kMLM ||
+                                                  !c.registry.get(stage).paths.count(kSplitTrain))))
+      r.fail_at(r.line_of("before"), "before",
+                fmt::format("expected intermediate tasks or mixtures with a training split, got "
+                            "'{}'",
+                            stage));
+  }
   TaskSpec spec = c.registry.get(task);
   std::set<std::string> languages;
   for (const auto& [split, langs] : spec.languages) languages.insert(langs.begin(), langs.end());
@@ -644,6 +654,8 @@ std::vector<std::string> SweepConfig::intermediate_tasks() const {
   for (const auto& s : orders.stages) add_stage(s);
   for (const auto& order : orders.explicit_orders)
     for (const auto& s : order) add_stage(s);
+  for (const auto& [target, options] : target_options)
+    for (const auto& s : options.before) add_stage(s);
   return {out.begin(), out.end()};
 }
 

@@ -496,7 +496,7 @@ void Plan::finalize() {
       PlanNode& p = nodes[static_cast<size_t>(n.parent)];
       OT_CHECK(p.kind != NodeKind::kTarget, "node {}: a target leaf cannot have children", i);
       p.children.push_back(n.id);
-      if (n.kind == NodeKind::kTarget) p.order_end = true;
+      if (n.kind == NodeKind::kTarget && n.path == p.path) p.order_end = true;
       path_cost[i] = path_cost[static_cast<size_t>(n.parent)];
     }
     path_cost[i] += n.cost_s;
@@ -599,9 +599,13 @@ double count_orders(const SweepConfig& config, double* stage_nodes) {
 Plan build_plan(const SweepConfig& config, const CostModel& costs) {
   double stage_bound = 0;
   const double orders_per_replicate = count_orders(config, &stage_bound);
+  double pre_stages = 0;  // [targets.<task>] before: at most that many stage nodes per order
+  for (const std::string& target : config.targets)
+    pre_stages += static_cast<double>(config.target_options_for(target).before.size());
   const double bound =
       1 + config.sweep.replicates *
-              (stage_bound + orders_per_replicate * static_cast<double>(config.targets.size()));
+              (stage_bound +
+               orders_per_replicate * (static_cast<double>(config.targets.size()) + pre_stages));
   if (bound > static_cast<double>(kMaxPlanNodes))
     throw ConfigError(fmt::format(
         "{}: orders: expected a plan of at most {} nodes, got about {:.3g} ({:.3g} orders x {} "
@@ -649,11 +653,34 @@ Plan build_plan(const SweepConfig& config, const CostModel& costs) {
       }
       replicate_orders.push_back({r, order, parent});
     }
-    // Target leaves under every order node (the baseline's under the root).
+    // A target's pre-stages ([targets.<task>] before) continue the order's prefix, sharing the
+    // nodes of an order that ends the same way; its leaf hangs below them.
+    const auto leaf_parent = [&](const PlanOrder& o, const std::string& target, bool create) {
+      int64_t parent = o.node;
+      std::vector<std::string> prefix = o.path;
+      for (const std::string& stage : config.target_options_for(target).before) {
+        prefix.push_back(stage);
+        auto it = prefix_node.find(prefix);
+        if (it == prefix_node.end()) {
+          OT_CHECK(create, "a pre-stage node of target {} was not created", target);
+          it = prefix_node
+                   .emplace(prefix, add(NodeKind::kStage, parent, r, prefix, stage,
+                                        node_seed(config.sweep.seed, r, prefix)))
+                   .first;
+        }
+        parent = it->second;
+      }
+      return parent;
+    };
+    for (const PlanOrder& o : replicate_orders)
+      for (const std::string& target : config.targets) leaf_parent(o, target, true);
+    // Target leaves under every order node (the baseline's under the root), or under their
+    // pre-stages; a leaf's path is its order's.
     for (const PlanOrder& o : replicate_orders) {
       const uint64_t order_seed = node_seed(config.sweep.seed, r, o.path);
       for (const std::string& target : config.targets)
-        add(NodeKind::kTarget, o.node, r, o.path, target, target_seed(order_seed, target));
+        add(NodeKind::kTarget, leaf_parent(o, target, false), r, o.path, target,
+            target_seed(order_seed, target));
       plan.orders.push_back(o);
     }
   }

@@ -476,7 +476,18 @@ nlohmann::json run_path(TaskData& data, const std::vector<std::string>& order, i
   double total = 0;
   int scored = 0;
   for (const std::string& target : config.targets) {
-    const TargetResult t = run_target(encoder, data, target, target_seed(seed, target));
+    // [targets.<task>] before: stages on a copy of the order's encoder, seeded as the sweep's
+    // stage nodes of the same prefix (plan.h), then the target.
+    XlmrEncoder pre{nullptr};
+    std::vector<std::string> pre_path = path;
+    for (const std::string& stage : config.target_options_for(target).before) {
+      if (!pre) pre = copy_encoder(encoder);
+      pre_path.push_back(stage);
+      const StageResult r =
+          train_stage(pre, data.stage(stage), node_seed(config.sweep.seed, replicate, pre_path));
+      log_stage(order_string(pre_path) + " (before " + target + ")", r);
+    }
+    const TargetResult t = run_target(pre ? pre : encoder, data, target, target_seed(seed, target));
     if (t.training.steps > 0) log_stage(target, t.training);
     nlohmann::json j = stage_json(target, t.training);
     j["task"] = target;

@@ -136,6 +136,59 @@ explicit = [["mnli", "qqp"], ["qqp"], ["mnli", "qqp"]]
       Equals("x.toml: orders.explicit: expected distinct orders, got 'mnli>qqp' twice"));
 }
 
+TEST_CASE("a target's pre-stages continue its order's prefix and share an order's nodes",
+          "[plan]") {
+  // XTREME-R's XCOPA recipe: SIQA, then COPA. Orders [], [mnli], [mnli, socialiqa]; xnli has no
+  // pre-stage. xcopa's leaf of [] hangs below socialiqa, of [mnli] below mnli>socialiqa (the
+  // node of the third order, shared), of [mnli, socialiqa] below mnli>socialiqa>socialiqa.
+  const SweepConfig config = config_of(R"(
+[orders]
+mode = "explicit"
+explicit = [[], ["mnli"], ["mnli", "socialiqa"]]
+[targets]
+tasks = ["xnli", "xcopa"]
+[targets.xcopa]
+before = ["socialiqa"]
+)");
+  const Plan plan = build_plan(config, CostModel());
+  const uint64_t seed = config.sweep.seed;
+  // Stage nodes: mnli, mnli>socialiqa (orders), socialiqa, mnli>socialiqa>socialiqa (pre-stages).
+  CHECK(plan.stage_runs == 4);
+  CHECK(plan.target_runs == 6);
+  CHECK(plan.nodes.size() == 1 + 4 + 6);
+  const auto leaf = [&](const std::vector<std::string>& order, const std::string& target) {
+    const int64_t id = plan.find_node(0, order, target);
+    REQUIRE(id >= 0);
+    return plan.nodes[static_cast<size_t>(id)];
+  };
+  const auto node = [&](const std::vector<std::string>& path) { return plan.find_node(0, path); };
+  CHECK(leaf({}, "xnli").parent == 0);
+  CHECK(leaf({}, "xcopa").parent == node({"socialiqa"}));
+  CHECK(leaf({"mnli"}, "xnli").parent == node({"mnli"}));
+  CHECK(leaf({"mnli"}, "xcopa").parent == node({"mnli", "socialiqa"}));
+  CHECK(leaf({"mnli", "socialiqa"}, "xcopa").parent == node({"mnli", "socialiqa", "socialiqa"}));
+  // The leaf keeps its order's path and seed; the pre-stage node is seeded by its own path.
+  CHECK(leaf({"mnli"}, "xcopa").path == std::vector<std::string>{"mnli"});
+  CHECK(leaf({"mnli"}, "xcopa").seed == target_seed(node_seed(seed, 0, {"mnli"}), "xcopa"));
+  CHECK(plan.nodes[static_cast<size_t>(node({"socialiqa"}))].seed ==
+        node_seed(seed, 0, {"socialiqa"}));
+  // A node that only carries pre-stage leaves ends no order.
+  CHECK_FALSE(plan.nodes[static_cast<size_t>(node({"socialiqa"}))].order_end);
+  CHECK(plan.nodes[static_cast<size_t>(node({"mnli", "socialiqa"}))].order_end);
+  // Parents before children.
+  for (const PlanNode& n : plan.nodes) CHECK(n.parent < n.id);
+}
+
+TEST_CASE("a pre-stage must be a task or mixture that trains", "[plan][config]") {
+  REQUIRE_THROWS_WITH(
+      config_of("[targets]\ntasks = [\"xcopa\"]\n[targets.xcopa]\nbefore = [\"tatoeba\"]\n"),
+      Catch::Contains("x.toml:6: targets.xcopa.before: expected intermediate tasks or mixtures "
+                      "with a training split, got 'tatoeba'"));
+  REQUIRE_THROWS_WITH(
+      config_of("[targets]\ntasks = [\"xcopa\"]\n[targets.xcopa]\nbefore = [\"nope\"]\n"),
+      Catch::Contains("got 'nope'"));
+}
+
 TEST_CASE("permutations mode orders every stage", "[plan]") {
   const Plan plan = build_plan(config_of(R"(
 [orders]

@@ -181,6 +181,11 @@ struct TargetOptions {
   // Languages with no labelled split that are predicted (their test split exported) and not
   // scored, e.g. UD-POS kk, th, tl, yo; any other language without labels stops plan and sweep.
   std::vector<std::string> unscored;
+  // Stages (tasks or mixtures) trained, in this order, on the order's encoder before the target's
+  // own fine-tuning: XTREME-R trains XCOPA on SIQA, then COPA (before = ["socialiqa"]). In the
+  // plan they are stage nodes below the order node, shared with an order that ends the same way;
+  // the leaf keeps its order (the results table's order column).
+  std::vector<std::string> before;
 };
 
 struct OutputConfig {

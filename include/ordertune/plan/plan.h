@@ -10,7 +10,10 @@
 // training (runner.h). Per replicate, every unique prefix of an order is ONE stage node, trained
 // once (decision 5): A>B>C and A>B>D share A and A>B. The node that ends an order ("order node";
 // the root for the baseline) carries one target leaf per [targets] task; the baseline's leaves
-// hang under the shared root, one set per replicate, each leaf with its replicate set.
+// hang under the shared root, one set per replicate, each leaf with its replicate set. A target
+// with pre-stages ([targets.<task>] before, e.g. XCOPA after SIQA) hangs below the stage nodes
+// that continue its order's prefix with them (shared with an order that ends the same way); its
+// path stays its order's.
 // Nodes are numbered in a topological order: a parent's id is smaller than its children's (the
 // root, then per replicate its stage nodes in order of first appearance, then its target leaves).
 //
