@@ -104,6 +104,7 @@ const NominalTask kNominalTasks[] = {
     {"commonsenseqa", 9'741, 1'221, 0, 0, 0},
     {"cosmosqa", 25'262, 2'985, 0, 0, 0},
     {"hellaswag", 39'905, 10'042, 0, 0, 0},
+    {"socialiqa", 33'410, 1'954, 0, 0, 0},  // Sap et al. 2019; XCOPA's pre-stage in XTREME-R
     {"squad_v1", 87'599, 10'570, 0, 0, 0},
     {"squad_v2", 130'319, 11'873, 0, 0, 0},
     // XTREME / XTREME-R targets.
@@ -518,6 +519,12 @@ void Plan::finalize() {
   }
   naive_stage_runs = 0;
   for (const PlanOrder& o : orders) naive_stage_runs += static_cast<int64_t>(o.path.size());
+  // Each target's pre-stages, trained once per order without sharing too.
+  for (const PlanNode& n : nodes)
+    if (n.kind == NodeKind::kTarget)
+      for (int64_t p = n.parent; p > 0 && nodes[static_cast<size_t>(p)].path != n.path;
+           p = nodes[static_cast<size_t>(p)].parent)
+        ++naive_stage_runs;
 }
 
 namespace {

@@ -178,7 +178,7 @@ struct Plan {
 
   // Filled by finalize().
   int64_t stage_runs = 0;        // kStage nodes: stage trainings with prefix sharing
-  int64_t naive_stage_runs = 0;  // sum of order lengths over orders: without sharing
+  int64_t naive_stage_runs = 0;  // order lengths plus target pre-stages: without sharing
   int64_t target_runs = 0;       // kTarget nodes
   double total_work_s = 0.0;     // sum of node costs
   double longest_path_s = 0.0;   // max over leaves of the costs along the root-to-leaf path
