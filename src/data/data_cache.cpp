@@ -93,9 +93,16 @@ std::string unscorable_message(const SweepConfig& config, const std::string& tar
 }
 
 LabelledFn labelled_in_cache(const CacheReader& cache, const std::string& task) {
-  return [&cache, task](const std::string& split, const std::string& language) {
-    return cache.has_split(task, split, language) &&
-           has_labels(cache.read_split(task, split, language));
+  const TaskType type = cache.task(task).type;
+  return [&cache, task, type](const std::string& split, const std::string& language) {
+    if (!cache.has_split(task, split, language)) return false;
+    // has_labels from the metadata where it suffices: QA and retrieval splits are the large ones
+    // (Mewsli-X encodes ~1M candidates per language).
+    if (type == TaskType::kExtractiveQA)
+      return cache.dataset_size(task, split, language, "answer_texts") > 0;
+    if (type == TaskType::kRetrieval)
+      return cache.dataset_size(task, split, language, "gold_query") > 0;
+    return has_labels(cache.read_split(task, split, language));
   };
 }
 
