@@ -429,9 +429,11 @@ CostModel CostModel::from_config(const SweepConfig& config) {
     m.seconds_["root"] = kCheckpointLoadSeconds;
   }
 
-  // Stages: tasks and mixtures named by the orders.
+  // Stages: tasks and mixtures named by the orders and the targets' pre-stages.
   std::set<std::string> stages(config.orders.stages.begin(), config.orders.stages.end());
   for (const auto& order : config.orders.explicit_orders) stages.insert(order.begin(), order.end());
+  for (const auto& [target, options] : config.target_options)
+    stages.insert(options.before.begin(), options.before.end());
   for (const std::string& stage : stages) {
     std::vector<Trained> members;
     auto mix = config.mixtures.find(stage);

@@ -424,7 +424,11 @@ int run_plan(const PlanCommand& command, std::ostream& out) {
   // Targets the sweep would refuse are refused here, before anyone books GPU hours.
   std::vector<std::string> scored;
   const bool have_cache = std::filesystem::exists(config.cache_path());
-  if (have_cache) scored = check_scoring(CacheReader(config.cache_path()), config);
+  if (have_cache) {
+    const CacheReader cache(config.cache_path());
+    check_cache_matches(cache, config);  // as the sweep: a cache of other settings is refused
+    scored = check_scoring(cache, config);
+  }
   const CostModel costs = CostModel::from_config(config);
   const Plan plan = build_plan(config, costs);
   const EncoderShape shape = encoder_shape(config);

@@ -3,8 +3,9 @@
 # COPA for XCOPA), on the demo at a tenth of its size: xnli after hellaswag, under the orders []
 # and [mnli]. Checks: the plan has the pre-stage nodes (hellaswag, mnli>hellaswag) and the leaves
 # keep their orders; the sweep (2 ranks) gives per language exactly what `ordertune run` gives for
-# the same order, which trains the pre-stage on a copy of the order's encoder; and the pre-stage
-# changes the numbers (the same run without it differs).
+# the same order, which trains the pre-stage on a copy of the order's encoder (scores, and the
+# leaf's loss curve); and the pre-stage changes the target's training (its first loss differs
+# from the same run without it; the tiny model's accuracy at this size may not move).
 set -euo pipefail
 B=${ORDERTUNE_BUILD:?}; S=${ORDERTUNE_SOURCE:?}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -47,18 +48,27 @@ for order in "" mnli; do
     || fail "run --order '$order' failed"
   "$B/ordertune" run --config plain.toml --order "$order" --threads 1 --json > "plain-$order.json" 2> /dev/null \
     || fail "run --order '$order' without the pre-stage failed"
-  /usr/bin/python3 - "run-$order.json" "plain-$order.json" table.csv "$order" <<'PY' \
+  /usr/bin/python3 - "run-$order.json" "plain-$order.json" table.csv "$order" pre.h5 <<'PY' \
     || fail "order '$order': the sweep's numbers differ from ordertune run's, or the pre-stage changed nothing"
-import csv, json, sys
-run, plain = (json.load(open(p))["targets"][0]["languages"] for p in sys.argv[1:3])
+import csv, json, sys, h5py
+run, plain = (json.load(open(p))["targets"][0] for p in sys.argv[1:3])
 order = sys.argv[4]
 got = {row["language"]: float(row["value"]) for row in csv.DictReader(open(sys.argv[3]))
        if row["order"] == order and row["target"] == "xnli" and row["metric"] == "accuracy"}
-want = {lang: m["accuracy"] for lang, m in run.items() if "split" in m}
+want = {lang: m["accuracy"] for lang, m in run["languages"].items() if "split" in m}
 assert got and set(got) == set(want), (got, want)
 for lang in want: assert abs(got[lang] - want[lang]) < 1e-9, (lang, got[lang], want[lang])
-without = {lang: m["accuracy"] for lang, m in plain.items() if "split" in m}
-assert without != want, "the pre-stage changed no score"
+# The leaf's training curve in the file (float32) starts and ends as run's.
+with h5py.File(sys.argv[5], "r") as f:
+    path = [p.decode() if isinstance(p, bytes) else str(p) for p in f["plan/path"][:]]
+    kind, off, loss = f["plan/kind"][:], f["curves/offset"][:], f["curves/loss"][:]
+    leaf = [i for i in range(len(kind)) if kind[i] == 2 and path[i] == order][0]
+    curve = loss[off[leaf]:off[leaf + 1]]
+assert len(curve) == run["steps"], (len(curve), run["steps"])
+for a, b in ((curve[0], run["first_loss"]), (curve[-1], run["last_loss"])):
+    assert abs(a - b) <= 1e-6 * abs(b), (a, b)
+# The pre-stage trained: the target starts from another encoder (its first loss differs).
+assert plain["first_loss"] != run["first_loss"], "the pre-stage changed nothing"
 PY
 done
 echo "target_prestage: ok (table: $(($(wc -l < table.csv) - 1)) rows)"
