@@ -491,11 +491,13 @@ void read_target_options(TableReader& r, const std::string& task, SweepConfig& c
   TaskSpec spec = c.registry.get(task);
   std::set<std::string> languages;
   for (const auto& [split, langs] : spec.languages) languages.insert(langs.begin(), langs.end());
+  // A language the task does not have (a [tasks.<task>] languages list may leave it out) is
+  // not evaluated at all: said, not refused.
   for (const std::string& lang : o.unscored)
     if (!languages.count(lang))
-      r.fail_at(r.line_of("unscored"), "unscored",
-                fmt::format("expected languages of {} ({}), got '{}'", task,
-                            fmt::join(languages, ", "), lang));
+      c.warnings.push_back(fmt::format(
+          "{}:{}: {}: '{}' is not a language of {} ({}): nothing to leave unscored", r.file(),
+          r.line_of("unscored"), r.field("unscored"), lang, task, fmt::join(languages, ", ")));
   if (!o.gold.empty()) {
     std::vector<std::string> with_gold;
     for (const std::string& other : c.registry.names())

@@ -519,6 +519,11 @@ void Plan::finalize() {
              "order node {} out of range", o.node);
     nodes[static_cast<size_t>(o.node)].order_end = true;
   }
+  for (PlanNode& n : nodes)
+    n.target_prestage = n.kind == NodeKind::kStage && !n.order_end && !n.children.empty() &&
+                        std::all_of(n.children.begin(), n.children.end(), [&](int64_t c) {
+                          return nodes[static_cast<size_t>(c)].kind == NodeKind::kTarget;
+                        });
   naive_stage_runs = 0;
   for (const PlanOrder& o : orders) naive_stage_runs += static_cast<int64_t>(o.path.size());
   // Each target's pre-stages, trained once per order without sharing too.
@@ -730,7 +735,8 @@ EncoderShape encoder_shape(const SweepConfig& config) {
 
 bool keeps_checkpoint(const PlanNode& node, CheckpointKeep keep) {
   if (node.kind == NodeKind::kTarget || keep == CheckpointKeep::kNone) return false;
-  return !node.children.empty() || keep == CheckpointKeep::kAll;
+  if (keep == CheckpointKeep::kAll) return true;
+  return !node.children.empty() && !node.target_prestage;
 }
 
 ResourceEstimate estimate_resources(const Plan& plan, const SweepConfig& config,

@@ -153,7 +153,7 @@ Assignment Scheduler::assign(int worker, int64_t node, double now) {
       if (a.peer < 0 || (idle && !peer_idle) || (idle == peer_idle && h < a.peer)) a.peer = h;
     }
     a.source = a.peer >= 0 ? WeightSource::kPeer : WeightSource::kResultsFile;
-    OT_CHECK(parents_in_file_ || a.peer >= 0,
+    OT_CHECK(in_file(n.parent) || a.peer >= 0,
              "node {}: no worker holds parent {} and the results file keeps no encoders",
              node_name(n), n.parent);
   }
@@ -168,7 +168,7 @@ Assignment Scheduler::assign(int worker, int64_t node, double now) {
   // children have not all started is kept.
   if (n.kind != NodeKind::kTarget) {
     const int64_t held = held_[static_cast<size_t>(worker)];
-    if (!parents_in_file_ && held >= 0 && unstarted_[static_cast<size_t>(held)] > 0 &&
+    if (held >= 0 && !in_file(held) && unstarted_[static_cast<size_t>(held)] > 0 &&
         holders_[static_cast<size_t>(held)].size() == 1) {
       kept_[static_cast<size_t>(worker)].insert(held);
       kept_anywhere_.insert(held);

@@ -172,9 +172,18 @@ before = ["socialiqa"]
   CHECK(leaf({"mnli"}, "xcopa").seed == target_seed(node_seed(seed, 0, {"mnli"}), "xcopa"));
   CHECK(plan.nodes[static_cast<size_t>(node({"socialiqa"}))].seed ==
         node_seed(seed, 0, {"socialiqa"}));
-  // A node that only carries pre-stage leaves ends no order.
-  CHECK_FALSE(plan.nodes[static_cast<size_t>(node({"socialiqa"}))].order_end);
-  CHECK(plan.nodes[static_cast<size_t>(node({"mnli", "socialiqa"}))].order_end);
+  // A node that only carries pre-stage leaves ends no order: a target's pre-stage, which
+  // "interior" keeps out of the results file (its leaf takes it from memory); a shared one is an
+  // order's node and kept.
+  const PlanNode& pre = plan.nodes[static_cast<size_t>(node({"socialiqa"}))];
+  const PlanNode& shared = plan.nodes[static_cast<size_t>(node({"mnli", "socialiqa"}))];
+  CHECK_FALSE(pre.order_end);
+  CHECK(pre.target_prestage);
+  CHECK(shared.order_end);
+  CHECK_FALSE(shared.target_prestage);
+  CHECK_FALSE(keeps_checkpoint(pre, CheckpointKeep::kInterior));
+  CHECK(keeps_checkpoint(pre, CheckpointKeep::kAll));
+  CHECK(keeps_checkpoint(shared, CheckpointKeep::kInterior));
   // Parents before children.
   for (const PlanNode& n : plan.nodes) CHECK(n.parent < n.id);
   // The pre-stage is priced as a stage (Social IQa's nominal 33,410 training items for 3 epochs

@@ -750,8 +750,10 @@ TEST_CASE("gold: the answered releases replace the test split the download blank
   }
 }
 
-TEST_CASE("gold, score, unscored: bad [targets.<task>] tables are refused in one line",
-          "[reader]") {
+TEST_CASE(
+    "gold, score, unscored: bad [targets.<task>] tables are refused in one line, an unknown "
+    "unscored language is said",
+    "[reader]") {
   const auto refused = [](const std::string& text) {
     try {
       ordertune::parse_config(text, "t.toml");
@@ -765,8 +767,11 @@ TEST_CASE("gold, score, unscored: bad [targets.<task>] tables are refused in one
                       "release (mlqa, tatoeba, tydiqa, xquad), got 'udpos'"));
   CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.xnli]\nscore = \"none\"\n"),
              Contains("targets.xnli: expected a target listed in targets.tasks, got 'xnli'"));
-  CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.udpos]\nunscored = [\"xx\"]\n"),
-             Contains("targets.udpos.unscored: expected languages of udpos"));
+  const ordertune::SweepConfig warned = ordertune::parse_config(
+      "[targets]\ntasks = [\"udpos\"]\n[targets.udpos]\nunscored = [\"xx\"]\n", "t.toml");
+  REQUIRE(warned.warnings.size() == 1);
+  CHECK_THAT(warned.warnings[0], Contains("t.toml:4: targets.udpos.unscored: 'xx' is not a "
+                                          "language of udpos (af, ar, bg"));
   CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.udpos]\nscore = \"dev\"\n"),
              Contains("targets.udpos.score: expected one of \"auto\", \"none\""));
   CHECK_THAT(refused("[targets]\ntasks = [\"udpos\"]\n[targets.udpos]\nunscore = []\n"),

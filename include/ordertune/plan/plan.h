@@ -87,12 +87,18 @@ struct PlanNode {
   std::vector<int64_t> children;  // ids, ascending
   double cost_s = 0.0;            // estimated seconds (CostModel, before run-time refinement)
   bool order_end = false;         // root/stage: ends at least one order (target leaves below)
+  // A stage node that ends no order and has only target leaves below: a target's pre-stage
+  // ([targets.<task>] before). Its leaves take it from a worker's memory (scheduler.h rule 6),
+  // so "interior" keeps it out of the results file.
+  bool target_prestage = false;
 };
 
 // Whether the results file stores `node`'s encoder under output.checkpoints. A parent that no
 // worker holds any more is read from the file, so the root and every stage node with children
-// are kept under both "interior" and "all"; "all" adds stage nodes without children; "none"
-// keeps nothing. The one rule for the results layout and the resource estimate.
+// are kept under both "interior" and "all", except a target's pre-stage under "interior" (a
+// copy stays in a worker's memory until its leaves have started: scheduler.h rule 6); "all"
+// adds stage nodes without children and pre-stages; "none" keeps nothing. The one rule for the
+// results layout, the scheduler and the resource estimate.
 bool keeps_checkpoint(const PlanNode& node, CheckpointKeep keep);
 
 // A stable, human-readable name: "root", "r0/mnli>squad_v1" (stage), "r1/mnli>squad_v1:xnli"
@@ -202,7 +208,8 @@ struct Plan {
 };
 
 // Refuses plans beyond this many nodes (ConfigError): a typo in lengths must not allocate
-// millions of nodes. 9 stages, lengths 0-3, 10 targets, 3 replicates is 19,336.
+// millions of nodes. 9 stages, lengths 0-3, 10 targets, 3 replicates is 19,336 (21,094 with
+// XCOPA's pre-stage).
 inline constexpr int64_t kMaxPlanNodes = 20'000'000;
 
 // The plan of a sweep config, priced by `costs`. ConfigError for orders listed twice (explicit)

@@ -41,7 +41,8 @@
 //     starts a stage node gives up the encoder it held: it trains in place, and holds the new
 //     node when it finishes.
 //  6. Without encoders in the results file (output.checkpoints = "none": parents_in_file =
-//     false) an encoder must stay in some worker's memory until each of its children has started.
+//     false; and for a target's pre-stage whatever the setting, plan.h target_prestage) an
+//     encoder must stay in some worker's memory until each of its children has started.
 //     A worker about to give up the last copy of an encoder with children not yet started keeps
 //     it (Assignment::keep_held): it serves it to peers and continues from it itself (kOwnMemory).
 //     When the last child has started, take_releases() names the workers that may free their
@@ -169,6 +170,11 @@ class Scheduler {
   std::vector<int64_t> running_;           // per worker: node it runs, -1 none
   std::vector<std::vector<int>> holders_;  // per node: workers holding (or keeping) its encoder
   bool parents_in_file_ = true;
+  // Whether the results file has `node`'s encoder: parents_in_file, except a target's pre-stage,
+  // which "interior" keeps out (plan.h keeps_checkpoint); rule 6 keeps a copy of it in memory.
+  bool in_file(int64_t node) const {
+    return parents_in_file_ && !plan_.nodes[static_cast<size_t>(node)].target_prestage;
+  }
   std::vector<std::set<int64_t>> kept_;  // per worker: encoders kept besides the held one
   std::set<int64_t> kept_anywhere_;      // nodes some worker keeps
   std::vector<int64_t> unstarted_;       // per node: children not yet assigned
