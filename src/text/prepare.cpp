@@ -90,13 +90,35 @@ std::vector<std::string> languages_needed(const SweepConfig& config, const TaskS
   return kept;
 }
 
-struct ReadTask {
-  std::vector<std::tuple<std::string, std::string, RawSplit>> splits;  // split, lang, raw
-  std::string content_hash;
-};
+// Whether a split as read has labels (the featurizer's has_labels, before tokenizing).
+bool raw_has_labels(const RawSplit& raw) {
+  switch (raw.type) {
+    case TaskType::kClassification:
+      return std::any_of(raw.classification.begin(), raw.classification.end(),
+                         [](const ClassificationExample& e) { return !e.label.empty(); });
+    case TaskType::kMultipleChoice:
+      return std::any_of(raw.multiple_choice.begin(), raw.multiple_choice.end(),
+                         [](const MultipleChoiceExample& e) { return e.label >= 0; });
+    case TaskType::kTagging:
+      return std::any_of(raw.tagging.begin(), raw.tagging.end(),
+                         [](const TaggingExample& e) { return !e.tags.empty(); });
+    case TaskType::kExtractiveQA:
+      return std::any_of(raw.qa.begin(), raw.qa.end(),
+                         [](const QAExample& e) { return !e.answer_texts.empty(); });
+    case TaskType::kRetrieval:
+      return !raw.retrieval.gold.empty();
+    case TaskType::kMLM:
+      return !raw.mlm_lines.empty();
+  }
+  return false;
+}
 
-ReadTask read_task(const SweepConfig& config, const TaskSpec& spec, const std::string& base_hash) {
-  ReadTask out;
+// Reads the splits a task needs one at a time (prepare streams: one split's text and features in
+// memory, whatever the data size), calling visit(split, language, raw) for each, in a fixed order.
+// The content hash covers the task definition and every file read.
+template <typename Visit>
+std::string for_each_split(const SweepConfig& config, const TaskSpec& spec,
+                           const std::string& base_hash, Visit visit) {
   Hasher h;
   h.field(base_hash).field(spec_fingerprint(spec));
   for (const std::string& split : splits_needed(config, spec)) {
@@ -106,31 +128,49 @@ ReadTask read_task(const SweepConfig& config, const TaskSpec& spec, const std::s
       req.split = split;
       req.language = lang;
       req.max_examples = config.data.max_examples;
-      RawSplit raw = read_task_split(spec, req);
+      const RawSplit raw = read_task_split(spec, req);
       h.field(split).field(lang);
       for (const auto& f : raw.files) h.field(f).file(f);
-      out.splits.emplace_back(split, lang, std::move(raw));
+      visit(split, lang, raw);
     }
   }
-  out.content_hash = h.hex();
-  return out;
+  return h.hex();
 }
 
-// The registry's label set, else (an open set: CCG's supertags) the sorted labels of the training
-// split; an open tagging set ends in kUnseenTag, which a dev or test tag the training split lacks
-// becomes (the model is never trained on it: such words count as wrong).
-std::vector<std::string> label_set(const TaskSpec& spec, const ReadTask& read) {
-  if (!spec.labels.empty()) return spec.labels;
-  if (spec.type != TaskType::kClassification && spec.type != TaskType::kTagging) return {};
-  const bool has_train = std::any_of(read.splits.begin(), read.splits.end(),
-                                     [](const auto& s) { return std::get<0>(s) == kSplitTrain; });
+// What a first pass over a task learns without keeping its text: the content hash, the label
+// set, and which splits have labels.
+struct TaskScan {
+  std::string content_hash;
+  // The registry's label set, else (an open set: CCG's supertags) the sorted labels of the
+  // training split; an open tagging set ends in kUnseenTag, which a dev or test tag the training
+  // split lacks becomes (the model is never trained on it: such words count as wrong).
+  std::vector<std::string> labels;
+  std::set<std::string> labelled;  // "split/language" with labels
+  bool has_test = false;
+};
+
+TaskScan scan_task(const SweepConfig& config, const TaskSpec& spec, const std::string& base_hash) {
+  TaskScan scan;
+  const std::vector<std::string> splits = splits_needed(config, spec);
+  const bool has_train = std::find(splits.begin(), splits.end(), kSplitTrain) != splits.end();
+  const bool open_set = spec.labels.empty() &&
+                        (spec.type == TaskType::kClassification || spec.type == TaskType::kTagging);
   std::set<std::string> all;
-  for (const auto& [split, lang, raw] : read.splits)
-    if (split == kSplitTrain || !has_train)
-      for (const auto& l : collect_labels(raw)) all.insert(l);
-  std::vector<std::string> labels(all.begin(), all.end());
-  if (spec.type == TaskType::kTagging && has_train) labels.push_back(kUnseenTag);
-  return labels;
+  scan.content_hash =
+      for_each_split(config, spec, base_hash,
+                     [&](const std::string& split, const std::string& lang, const RawSplit& raw) {
+                       if (raw_has_labels(raw)) scan.labelled.insert(split + "/" + lang);
+                       if (split == kSplitTest) scan.has_test = true;
+                       if (open_set && (split == kSplitTrain || !has_train))
+                         for (const auto& l : collect_labels(raw)) all.insert(l);
+                     });
+  if (!open_set) {
+    if (!spec.labels.empty()) scan.labels = spec.labels;
+    return scan;
+  }
+  scan.labels.assign(all.begin(), all.end());
+  if (spec.type == TaskType::kTagging && has_train) scan.labels.push_back(kUnseenTag);
+  return scan;
 }
 
 // Hash of the tokenizer's training inputs, kept next to a trained model to know it is current.
@@ -193,37 +233,14 @@ void open_previous_cache(const std::filesystem::path& cache, const PrepareOption
   }
 }
 
-using TaskReads = std::vector<std::pair<std::string, ReadTask>>;  // task name, what was read
+using TaskScans = std::vector<std::pair<std::string, TaskScan>>;  // task name, its first pass
 
-// Every task the config uses, read and hashed.
-TaskReads read_tasks(const SweepConfig& config, const std::string& base_hash) {
-  TaskReads reads;
+// Every task the config uses, scanned (read, hashed, forgotten) one after another.
+TaskScans scan_tasks(const SweepConfig& config, const std::string& base_hash) {
+  TaskScans scans;
   for (const std::string& name : config.tasks_used())
-    reads.emplace_back(name, read_task(config, config.registry.get(name), base_hash));
-  return reads;
-}
-
-// Whether a split as read has labels (the featurizer's has_labels, before tokenizing).
-bool raw_has_labels(const RawSplit& raw) {
-  switch (raw.type) {
-    case TaskType::kClassification:
-      return std::any_of(raw.classification.begin(), raw.classification.end(),
-                         [](const ClassificationExample& e) { return !e.label.empty(); });
-    case TaskType::kMultipleChoice:
-      return std::any_of(raw.multiple_choice.begin(), raw.multiple_choice.end(),
-                         [](const MultipleChoiceExample& e) { return e.label >= 0; });
-    case TaskType::kTagging:
-      return std::any_of(raw.tagging.begin(), raw.tagging.end(),
-                         [](const TaggingExample& e) { return !e.tags.empty(); });
-    case TaskType::kExtractiveQA:
-      return std::any_of(raw.qa.begin(), raw.qa.end(),
-                         [](const QAExample& e) { return !e.answer_texts.empty(); });
-    case TaskType::kRetrieval:
-      return !raw.retrieval.gold.empty();
-    case TaskType::kMLM:
-      return !raw.mlm_lines.empty();
-  }
-  return false;
+    scans.emplace_back(name, scan_task(config, config.registry.get(name), base_hash));
+  return scans;
 }
 
 // The languages a target is evaluated in, from the config (data_cache.h target_languages on a
@@ -237,14 +254,12 @@ std::vector<std::string> configured_target_languages(const SweepConfig& config,
 
 // Prepare's warning for each target whose data gives a language no labelled split (plan and sweep
 // refuse such a config; `prepare --check` lists it).
-void warn_unscorable(const SweepConfig& config, const TaskReads& reads) {
-  for (const auto& [name, read] : reads) {
+void warn_unscorable(const SweepConfig& config, const TaskScans& scans) {
+  for (const auto& [name, scan] : scans) {
     if (std::find(config.targets.begin(), config.targets.end(), name) == config.targets.end())
       continue;
-    std::set<std::string> labelled;
-    for (const auto& [split, lang, raw] : read.splits)
-      if (raw_has_labels(raw)) labelled.insert(split + "/" + lang);
-    const LabelledFn fn = [&](const std::string& split, const std::string& lang) {
+    const std::set<std::string>& labelled = scan.labelled;
+    const LabelledFn fn = [&labelled](const std::string& split, const std::string& lang) {
       return labelled.count(split + "/" + lang) != 0;
     };
     const auto languages = configured_target_languages(config, config.registry.get(name));
@@ -256,15 +271,15 @@ void warn_unscorable(const SweepConfig& config, const TaskReads& reads) {
 
 // Whether the previous cache holds this task as just read.
 bool is_current(const std::optional<CacheReader>& old, const std::string& name,
-                const ReadTask& read) {
-  return old && old->has_task(name) && old->task(name).content_hash == read.content_hash;
+                const TaskScan& scan) {
+  return old && old->has_task(name) && old->task(name).content_hash == scan.content_hash;
 }
 
 // Whether the previous cache holds exactly these tasks, every one current.
-bool all_current(const std::optional<CacheReader>& old, const TaskReads& reads) {
-  if (!old || old->task_names().size() != reads.size()) return false;
-  for (const auto& [name, read] : reads)
-    if (!is_current(old, name, read)) return false;
+bool all_current(const std::optional<CacheReader>& old, const TaskScans& scans) {
+  if (!old || old->task_names().size() != scans.size()) return false;
+  for (const auto& [name, scan] : scans)
+    if (!is_current(old, name, scan)) return false;
   return true;
 }
 
@@ -277,36 +292,46 @@ FeaturizerOptions featurizer_options(const DataConfig& d) {
   return fopts;
 }
 
-// A changed task tokenized into the new cache, split by split.
-void tokenize_task(const std::string& name, const TaskSpec& spec, const ReadTask& read,
-                   const Featurizer& featurizer, CacheWriter* writer, PrepareSummary* summary) {
+// A changed task tokenized into the new cache: its splits read again one at a time, each
+// featurized and written before the next is read. A file that changed since the first pass
+// (another process writing the data) stops prepare rather than store a hash of other contents.
+void tokenize_task(const SweepConfig& config, const std::string& name, const TaskScan& scan,
+                   const std::string& base_hash, const Featurizer& featurizer, CacheWriter* writer,
+                   PrepareSummary* summary) {
+  const TaskSpec& spec = config.registry.get(name);
   CachedTask cached;
   cached.name = name;
   cached.type = spec.type;
   cached.format = spec.format;
   cached.metric = spec.metric;
   cached.train_task = spec.train_task;
-  cached.labels = label_set(spec, read);
+  cached.labels = scan.labels;
   cached.num_choices = spec.num_choices;
-  cached.content_hash = read.content_hash;
-  for (const auto& [split, lang, raw] : read.splits)
-    if (split == kSplitTest) cached.test_path = spec.paths.at(kSplitTest);
+  cached.content_hash = scan.content_hash;
+  if (scan.has_test) cached.test_path = spec.paths.at(kSplitTest);
   writer->begin_task(cached);
-  for (const auto& [split, lang, raw] : read.splits) {
-    const auto ts = Clock::now();
-    int64_t unseen = 0;
-    const SplitFeatures features = featurizer.featurize(spec, cached.labels, raw, &unseen);
-    if (unseen > 0)
-      log::warn(
-          "{}/{}/{}: {} tag(s) not in the training split's tag set, mapped to '{}', a tag "
-          "no training word has",
-          name, split, lang, unseen, kUnseenTag);
-    writer->write_split(name, split, lang, features);
-    const double dt = seconds_since(ts);
-    summary->examples += static_cast<int64_t>(features.size());
-    log::info("{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s)", name, split, lang,
-              features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0);
-  }
+  const std::string hash = for_each_split(
+      config, spec, base_hash,
+      [&](const std::string& split, const std::string& lang, const RawSplit& raw) {
+        const auto ts = Clock::now();
+        int64_t unseen = 0;
+        const SplitFeatures features = featurizer.featurize(spec, cached.labels, raw, &unseen);
+        if (unseen > 0)
+          log::warn(
+              "{}/{}/{}: {} tag(s) not in the training split's tag set, mapped to '{}', a tag "
+              "no training word has",
+              name, split, lang, unseen, kUnseenTag);
+        writer->write_split(name, split, lang, features);
+        const double dt = seconds_since(ts);
+        summary->examples += static_cast<int64_t>(features.size());
+        log::info("{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s)", name, split, lang,
+                  features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0);
+      });
+  if (hash != scan.content_hash)
+    throw DataError(fmt::format(
+        "task {}: its files changed while prepare was reading them (the cache is left as it "
+        "was); run prepare again once nothing writes under {}",
+        name, config.data_root().string()));
   ++summary->tasks_tokenized;
 }
 
@@ -314,7 +339,8 @@ void tokenize_task(const std::string& name, const TaskSpec& spec, const ReadTask
 // cache when current, else tokenized; written under a temporary name and renamed at the end.
 void write_cache(const SweepConfig& config, const XlmrTokenizer& tokenizer,
                  const std::string& settings, const std::string& tokenizer_hash,
-                 const TaskReads& reads, std::optional<CacheReader>* old, PrepareSummary* summary) {
+                 const std::string& base_hash, const TaskScans& scans,
+                 std::optional<CacheReader>* old, PrepareSummary* summary) {
   const Featurizer featurizer(tokenizer, featurizer_options(config.data));
   nlohmann::json settings_doc = nlohmann::json::parse(settings);
   settings_doc["tokenizer_model"] = summary->tokenizer_model.string();
@@ -322,14 +348,14 @@ void write_cache(const SweepConfig& config, const XlmrTokenizer& tokenizer,
   settings_doc["vocab_size"] = tokenizer.vocab_size();  // the sweep never loads sentencepiece
   CacheWriter writer(summary->cache);
   writer.write_header(settings_doc.dump(), tokenizer.serialized(), tokenizer_hash);
-  for (const auto& [name, read] : reads) {
-    if (is_current(*old, name, read)) {
+  for (const auto& [name, scan] : scans) {
+    if (is_current(*old, name, scan)) {
       writer.copy_task_from(summary->cache, name);
       ++summary->tasks_reused;
       log::info("{}: up to date, reused", name);
       continue;
     }
-    tokenize_task(name, config.registry.get(name), read, featurizer, &writer, summary);
+    tokenize_task(config, name, scan, base_hash, featurizer, &writer, summary);
   }
   old->reset();  // close before the rename replaces it
   writer.commit();
@@ -367,19 +393,20 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
   std::optional<CacheReader> old;
   open_previous_cache(summary.cache, options, &old);
 
-  // 4. Read every task; hash what was read; when nothing changed, leave the cache as it is.
-  const TaskReads reads = read_tasks(config, base_hash);
-  warn_unscorable(config, reads);
-  if (all_current(old, reads)) {
+  // 4. Read every task one split at a time; hash what was read; when nothing changed, leave the
+  //    cache as it is.
+  const TaskScans scans = scan_tasks(config, base_hash);
+  warn_unscorable(config, scans);
+  if (all_current(old, scans)) {
     summary.up_to_date = true;
-    summary.tasks_reused = static_cast<int>(reads.size());
+    summary.tasks_reused = static_cast<int>(scans.size());
     summary.seconds = seconds_since(t0);
-    log::info("cache {} is up to date ({} tasks)", summary.cache.string(), reads.size());
+    log::info("cache {} is up to date ({} tasks)", summary.cache.string(), scans.size());
     return summary;
   }
 
-  // 5. Tokenize what changed, copy the rest.
-  write_cache(config, tokenizer, settings, tokenizer_hash, reads, &old, &summary);
+  // 5. Tokenize what changed (read again, one split at a time), copy the rest.
+  write_cache(config, tokenizer, settings, tokenizer_hash, base_hash, scans, &old, &summary);
   summary.seconds = seconds_since(t0);
   log::info("cache written: {} ({} tasks tokenized, {} reused, {} examples, {:.1f} s)",
             summary.cache.string(), summary.tasks_tokenized, summary.tasks_reused, summary.examples,

@@ -5,6 +5,10 @@
 // (file contents, task definition, tokenizer, settings) hash to the value stored in the
 // existing cache is copied over unchanged instead of re-tokenized; when nothing changed the
 // cache is left untouched. The new cache is written to a temporary name and renamed at the end.
+// Prepare streams: a first pass reads every split in turn to hash it (and to collect an open label
+// set and which splits are labelled), keeping nothing of its text; a changed task is then read
+// again split by split, each split featurized and written before the next is read. Peak memory is
+// one split's text and features, not the data set (tests/bench/prepare_bench.sh).
 #pragma once
 
 #include <filesystem>
