@@ -113,6 +113,18 @@ bool raw_has_labels(const RawSplit& raw) {
   return false;
 }
 
+// What prepare asks a reader for: (split, language) of a task under data.root, capped by
+// data.max_examples.
+ReadRequest split_request(const SweepConfig& config, const TaskSpec& spec, const std::string& split,
+                          const std::string& language) {
+  ReadRequest req;
+  req.path = task_split_path(spec, split, language, config.data_root());
+  req.split = split;
+  req.language = language;
+  req.max_examples = config.data.max_examples;
+  return req;
+}
+
 // Reads the splits a task needs one at a time (prepare streams: one split's text and features in
 // memory, whatever the data size), calling visit(split, language, raw) for each, in a fixed order.
 // The content hash covers the task definition and every file read.
@@ -123,12 +135,7 @@ std::string for_each_split(const SweepConfig& config, const TaskSpec& spec,
   h.field(base_hash).field(spec_fingerprint(spec));
   for (const std::string& split : splits_needed(config, spec)) {
     for (const std::string& lang : languages_needed(config, spec, split)) {
-      ReadRequest req;
-      req.path = task_split_path(spec, split, lang, config.data_root());
-      req.split = split;
-      req.language = lang;
-      req.max_examples = config.data.max_examples;
-      const RawSplit raw = read_task_split(spec, req);
+      const RawSplit raw = read_task_split(spec, split_request(config, spec, split, lang));
       h.field(split).field(lang);
       for (const auto& f : raw.files) h.field(f).file(f);
       visit(split, lang, raw);
@@ -427,11 +434,7 @@ int check_prepare_inputs(const SweepConfig& config, std::ostream& out) {
     const TaskSpec& spec = config.registry.get(name);
     for (const std::string& split : splits_needed(config, spec)) {
       for (const std::string& lang : languages_needed(config, spec, split)) {
-        ReadRequest req;
-        req.path = task_split_path(spec, split, lang, config.data_root());
-        req.split = split;
-        req.language = lang;
-        req.max_examples = config.data.max_examples;
+        const ReadRequest req = split_request(config, spec, split, lang);
         std::string status = "present", examples = "-", labels = "-", note;
         std::error_code ec;
         if (!std::filesystem::exists(req.path, ec)) {
