@@ -107,21 +107,30 @@ LabelledFn labelled_in_cache(const CacheReader& cache, const std::string& task) 
 }
 
 std::vector<std::string> check_scoring(const CacheReader& cache, const SweepConfig& config) {
-  std::vector<std::string> scored;
+  std::vector<std::string> scored, refused;
+  std::string first;  // the first refused target's line; the others are named after it
   for (const std::string& target : config.targets) {
     if (!cache.has_task(target)) continue;  // the sweep names a missing task itself
     const std::vector<std::string> languages = target_languages(cache.task(target));
     const LabelledFn labelled = labelled_in_cache(cache, target);
     const std::vector<std::string> missing =
         unscorable_languages(config, target, languages, labelled);
-    if (!missing.empty())
-      throw ConfigError(
-          unscorable_message(config, target, languages, missing, config.cache_path().string()));
+    if (!missing.empty()) {
+      if (first.empty())
+        first =
+            unscorable_message(config, target, languages, missing, config.cache_path().string());
+      refused.push_back(target);
+      continue;
+    }
     std::string split;
     for (const std::string& lang : languages)
       if (split.empty()) split = scoring_split(config, target, languages, labelled, lang);
     scored.push_back(split.empty() ? target + " unscored" : target + " on " + split);
   }
+  if (refused.size() > 1)
+    first += fmt::format("; targets {} too (`ordertune prepare --check --config {}` lists all)",
+                         fmt::join(refused.begin() + 1, refused.end(), ", "), config.path.string());
+  if (!first.empty()) throw ConfigError(first);
   return scored;
 }
 

@@ -669,31 +669,31 @@ Plan build_plan(const SweepConfig& config, const CostModel& costs) {
     }
     // A target's pre-stages ([targets.<task>] before) continue the order's prefix, sharing the
     // nodes of an order that ends the same way; its leaf hangs below them.
-    const auto leaf_parent = [&](const PlanOrder& o, const std::string& target, bool create) {
-      int64_t parent = o.node;
-      std::vector<std::string> prefix = o.path;
-      for (const std::string& stage : config.target_options_for(target).before) {
-        prefix.push_back(stage);
-        auto it = prefix_node.find(prefix);
-        if (it == prefix_node.end()) {
-          OT_CHECK(create, "a pre-stage node of target {} was not created", target);
-          it = prefix_node
-                   .emplace(prefix, add(NodeKind::kStage, parent, r, prefix, stage,
-                                        node_seed(config.sweep.seed, r, prefix)))
-                   .first;
-        }
-        parent = it->second;
-      }
-      return parent;
-    };
+    // (Created before any leaf: parents are numbered before their children.)
+    std::vector<int64_t> leaf_parents;  // per (order, target), in that order
     for (const PlanOrder& o : replicate_orders)
-      for (const std::string& target : config.targets) leaf_parent(o, target, true);
+      for (const std::string& target : config.targets) {
+        int64_t parent = o.node;
+        std::vector<std::string> prefix = o.path;
+        for (const std::string& stage : config.target_options_for(target).before) {
+          prefix.push_back(stage);
+          auto it = prefix_node.find(prefix);
+          if (it == prefix_node.end())
+            it = prefix_node
+                     .emplace(prefix, add(NodeKind::kStage, parent, r, prefix, stage,
+                                          node_seed(config.sweep.seed, r, prefix)))
+                     .first;
+          parent = it->second;
+        }
+        leaf_parents.push_back(parent);
+      }
     // Target leaves under every order node (the baseline's under the root), or under their
     // pre-stages; a leaf's path is its order's.
+    size_t next_leaf = 0;
     for (const PlanOrder& o : replicate_orders) {
       const uint64_t order_seed = node_seed(config.sweep.seed, r, o.path);
       for (const std::string& target : config.targets)
-        add(NodeKind::kTarget, leaf_parent(o, target, false), r, o.path, target,
+        add(NodeKind::kTarget, leaf_parents[next_leaf++], r, o.path, target,
             target_seed(order_seed, target));
       plan.orders.push_back(o);
     }

@@ -113,6 +113,13 @@ bool raw_has_labels(const RawSplit& raw) {
   return false;
 }
 
+// Labels as a first pass noted them: "split/language" for every labelled split.
+LabelledFn labelled_in(const std::set<std::string>& labelled) {
+  return [&labelled](const std::string& split, const std::string& language) {
+    return labelled.count(split + "/" + language) != 0;
+  };
+}
+
 // What prepare asks a reader for: (split, language) of a task under data.root, capped by
 // data.max_examples.
 ReadRequest split_request(const SweepConfig& config, const TaskSpec& spec, const std::string& split,
@@ -265,10 +272,7 @@ void warn_unscorable(const SweepConfig& config, const TaskScans& scans) {
   for (const auto& [name, scan] : scans) {
     if (std::find(config.targets.begin(), config.targets.end(), name) == config.targets.end())
       continue;
-    const std::set<std::string>& labelled = scan.labelled;
-    const LabelledFn fn = [&labelled](const std::string& split, const std::string& lang) {
-      return labelled.count(split + "/" + lang) != 0;
-    };
+    const LabelledFn fn = labelled_in(scan.labelled);
     const auto languages = configured_target_languages(config, config.registry.get(name));
     const auto missing = unscorable_languages(config, name, languages, fn);
     if (!missing.empty())
@@ -462,10 +466,7 @@ int check_prepare_inputs(const SweepConfig& config, std::ostream& out) {
   int refused = 0;
   for (const std::string& target : config.targets) {
     const auto languages = configured_target_languages(config, config.registry.get(target));
-    const auto& have = labelled[target];
-    const LabelledFn fn = [&](const std::string& split, const std::string& lang) {
-      return have.count(split + "/" + lang) != 0;
-    };
+    const LabelledFn fn = labelled_in(labelled[target]);
     std::map<std::string, std::vector<std::string>> by_split;
     for (const std::string& lang : languages) {
       const std::string split = scoring_split(config, target, languages, fn, lang);
