@@ -6,6 +6,7 @@
 // includes: the prepare pipeline and what it needs to report errors
 //   config.h   defines: load_config (TOML -> validated SweepConfig)
 //   prepare.h  defines: run_prepare (demo data -> tokenizer -> cache)
+//   synthetic_data.h  defines: generate_synthetic_data (--synthetic: files at the real sizes)
 //   error.h    defines: Error and its exit codes
 #include <csignal>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "ordertune/base/log.h"
 #include "ordertune/config/config.h"
 #include "ordertune/text/prepare.h"
+#include "ordertune/text/synthetic_data.h"
 
 int main(int argc, char** argv) {
   using namespace ordertune;
@@ -40,6 +42,14 @@ int main(int argc, char** argv) {
                "write nothing: list per task, split and language what is present, missing or "
                "unreadable and whether it has labels, then the split each target is scored on; "
                "exit 1 if anything is missing or a target could not be scored");
+  std::string synthetic;
+  app.add_option("--synthetic", synthetic,
+                 "write nothing to the cache: instead write synthetic files for every task the "
+                 "config reads, where it reads them (data.root, [targets.<task>] gold folders), "
+                 "in their real formats at the real datasets' sizes (\"real\") or a fraction of "
+                 "them (e.g. 0.01), for benchmarks and tests; refuses folders that hold other "
+                 "files")
+      ->option_text("real|FRACTION");
   app.add_flag("--verbose,-v", verbose, "debug log lines");
   try {
     app.parse(argc, argv);
@@ -49,6 +59,15 @@ int main(int argc, char** argv) {
   log::configure(0, verbose ? log::Level::kDebug : log::Level::kInfo);
   try {
     const SweepConfig config = load_config(config_path);
+    if (!synthetic.empty()) {
+      SyntheticOptions o;
+      o.fraction = parse_synthetic_scale(synthetic);
+      const SyntheticSummary s = generate_synthetic_data(config, o);
+      std::printf("synthetic data written: %lld files, %.1f MB, %lld examples under %s\n",
+                  static_cast<long long>(s.files), static_cast<double>(s.bytes) / 1e6,
+                  static_cast<long long>(s.examples), config.data_root().string().c_str());
+      return kExitOk;
+    }
     if (check) {
       std::fflush(stdout);
       const int problems = check_prepare_inputs(config, std::cout);

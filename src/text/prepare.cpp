@@ -428,6 +428,28 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
 // ---- `ordertune prepare --check`
 // -----------------------------------------------------------------
 
+namespace {
+
+// Whether every file of a request is there: ANLI's path names each round's file by "{round}"
+// (options.rounds, readers_intermediate.cpp).
+bool request_files_exist(const TaskSpec& spec, const ReadRequest& req) {
+  std::error_code ec;
+  const std::string path = req.path.string();
+  if (path.find("{round}") == std::string::npos) return std::filesystem::exists(req.path, ec);
+  const auto rounds = spec.options.find("rounds");
+  if (rounds == spec.options.end()) return false;
+  std::stringstream list(rounds->second);
+  for (std::string round; std::getline(list, round, ',');) {
+    round.erase(0, round.find_first_not_of(' '));
+    std::string file = path;
+    for (size_t at; (at = file.find("{round}")) != std::string::npos;) file.replace(at, 7, round);
+    if (!std::filesystem::exists(file, ec)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 int check_prepare_inputs(const SweepConfig& config, std::ostream& out) {
   if (config.data.demo) ensure_demo_suite(config);  // what prepare would read
   int missing = 0, unreadable = 0;
@@ -440,8 +462,7 @@ int check_prepare_inputs(const SweepConfig& config, std::ostream& out) {
       for (const std::string& lang : languages_needed(config, spec, split)) {
         const ReadRequest req = split_request(config, spec, split, lang);
         std::string status = "present", examples = "-", labels = "-", note;
-        std::error_code ec;
-        if (!std::filesystem::exists(req.path, ec)) {
+        if (!request_files_exist(spec, req)) {
           status = "missing";
           ++missing;
         } else {
