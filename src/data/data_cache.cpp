@@ -93,16 +93,8 @@ std::string unscorable_message(const SweepConfig& config, const std::string& tar
 }
 
 LabelledFn labelled_in_cache(const CacheReader& cache, const std::string& task) {
-  const TaskType type = cache.task(task).type;
-  return [&cache, task, type](const std::string& split, const std::string& language) {
-    if (!cache.has_split(task, split, language)) return false;
-    // has_labels from the metadata where it suffices: QA and retrieval splits are the large ones
-    // (Mewsli-X encodes ~1M candidates per language).
-    if (type == TaskType::kExtractiveQA)
-      return cache.dataset_size(task, split, language, "answer_texts") > 0;
-    if (type == TaskType::kRetrieval)
-      return cache.dataset_size(task, split, language, "gold_query") > 0;
-    return has_labels(cache.read_split(task, split, language));
+  return [&cache, task](const std::string& split, const std::string& language) {
+    return cache.has_split(task, split, language) && cache.split_has_labels(task, split, language);
   };
 }
 
@@ -178,7 +170,12 @@ std::vector<std::string> from_json_array(const std::string& s) {
   return nlohmann::json::parse(s).get<std::vector<std::string>>();
 }
 
-void write_features(const Group& g, const SplitFeatures& f) {
+// The datasets of a retrieval split's candidate set (write_ragged's pair and the two lists).
+constexpr const char* kCandidateDatasets[] = {"candidate_ids", "candidate_ids_offsets",
+                                               "candidate_keys", "candidate_languages"};
+
+// shared: the group whose candidate datasets these features link to (none: written here).
+void write_features(const Group& g, const SplitFeatures& f, const Group* shared = nullptr) {
   g.set_attr("type", std::string(choice_name(f.type)));
   g.set_attr("num_examples", static_cast<int64_t>(f.size()));
   switch (f.type) {
@@ -227,9 +224,13 @@ void write_features(const Group& g, const SplitFeatures& f) {
       write_ragged(g, "query_ids", r.query_ids, "token ids per query");
       g.write_strings("query_keys", r.query_keys, "query id as in the source");
       g.write_strings("query_languages", r.query_languages, "query language");
-      write_ragged(g, "candidate_ids", r.candidate_ids, "token ids per candidate");
-      g.write_strings("candidate_keys", r.candidate_keys, "candidate id as in the source");
-      g.write_strings("candidate_languages", r.candidate_languages, "candidate language");
+      if (shared) {
+        for (const char* name : kCandidateDatasets) g.link_to(name, *shared, name);
+      } else {
+        write_ragged(g, "candidate_ids", r.candidate_ids, "token ids per candidate");
+        g.write_strings("candidate_keys", r.candidate_keys, "candidate id as in the source");
+        g.write_strings("candidate_languages", r.candidate_languages, "candidate language");
+      }
       g.write("gold_query", r.gold_query, "gold pair: query index");
       g.write("gold_candidate", r.gold_candidate, "gold pair: candidate index");
       break;
@@ -385,11 +386,16 @@ void CacheWriter::begin_task(const CachedTask& task) {
 }
 
 void CacheWriter::write_split(const std::string& task, const std::string& split,
-                              const std::string& language, const SplitFeatures& features) {
-  Group g =
-      impl_->file.root().open_group("tasks").open_group(task).require_group(split).create_group(
-          language);
-  write_features(g, features);
+                              const std::string& language, const SplitFeatures& features,
+                              const std::string& candidates_of) {
+  const Group task_group = impl_->file.root().open_group("tasks").open_group(task);
+  Group g = task_group.require_group(split).create_group(language);
+  if (candidates_of.empty() || features.type != TaskType::kRetrieval) {
+    write_features(g, features);
+    return;
+  }
+  const Group shared = task_group.open_group(candidates_of);
+  write_features(g, features, &shared);
 }
 
 void CacheWriter::copy_task_from(const std::filesystem::path& old_cache, const std::string& task) {
@@ -529,6 +535,33 @@ Group open_split(const CacheReader& cache, const h5::File& file, const std::file
 }
 
 }  // namespace
+
+bool CacheReader::split_has_labels(const std::string& task, const std::string& split,
+                                   const std::string& language) const {
+  const Group g = open_split(*this, impl_->file, impl_->path, task, split, language);
+  TaskType type = TaskType::kClassification;
+  if (!parse_choice(g.attr_string("type"), &type))
+    throw DataError(fmt::format("{}: {}: expected a task type attribute, found '{}'",
+                                impl_->path.string(), g.path(), g.attr_string("type")));
+  auto any_labelled = [&](const char* dataset) {
+    const std::vector<int32_t> v = g.read<int32_t>(dataset);
+    return std::any_of(v.begin(), v.end(), [](int32_t l) { return l >= 0; });
+  };
+  switch (type) {  // as has_labels(SplitFeatures)
+    case TaskType::kClassification:
+    case TaskType::kMultipleChoice:
+      return any_labelled("labels");
+    case TaskType::kTagging:
+      return any_labelled("word_labels");
+    case TaskType::kExtractiveQA:
+      return g.dataset_size("answer_texts") > 0;
+    case TaskType::kRetrieval:
+      return g.dataset_size("gold_query") > 0;
+    case TaskType::kMLM:
+      return g.dataset_size("input_ids_offsets") > 1;
+  }
+  return false;
+}
 
 int64_t CacheReader::dataset_size(const std::string& task, const std::string& split,
                                   const std::string& language, const std::string& dataset) const {

@@ -376,6 +376,13 @@ void Group::copy_from(const Group& source, const std::string& path) const {
            "copying " + path + " from " + source.path());
 }
 
+void Group::link_to(const std::string& name, const Group& source,
+                    const std::string& source_name) const {
+  h5_check(H5Lcreate_hard(source.id(), source_name.c_str(), id(), name.c_str(), H5P_DEFAULT,
+                          H5P_DEFAULT),
+           "linking " + path_ + "/" + name + " to " + source.path() + "/" + source_name);
+}
+
 Group Group::require_group(const std::string& name) const {
   return exists(name) ? open_group(name) : create_group(name);
 }

@@ -22,6 +22,8 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -404,29 +406,86 @@ RetrievalItem mention_item(const json& context, const json& mention, const Sourc
 //    candidates are the paired entities (one per entity id), gold the pairs (training positives).
 //  - wikinews_mentions/SPLIT-LANG.jsonl: {"context", "mentions": [...]} per line, matched
 //    against ../candidate_set_entities.jsonl; a mention's entity_id "" (hidden test) is unlabeled.
+// The candidate set as parsed, kept for the next language: every Mewsli-X language's split is
+// matched against the same ~1M entities, and prepare reads each split twice (a hash pass and a
+// tokenizing pass). Reused while the file's size and modification time are unchanged.
+struct ParsedCandidates {
+  std::string path;
+  uintmax_t size = 0;
+  fs::file_time_type modified;
+  std::vector<RetrievalItem> items;
+  std::unordered_map<std::string, int64_t> index;
+};
+
+std::mutex g_candidates_mutex;
+std::shared_ptr<const ParsedCandidates> g_candidates;  // the last set parsed
+
+std::shared_ptr<const ParsedCandidates> parse_candidates(const fs::path& path) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  const fs::file_time_type modified = fs::last_write_time(path, ec);
+  {
+    std::lock_guard<std::mutex> lock(g_candidates_mutex);
+    if (!ec && g_candidates && g_candidates->path == path.string() && g_candidates->size == size &&
+        g_candidates->modified == modified)
+      return g_candidates;
+  }
+  auto parsed = std::make_shared<ParsedCandidates>();
+  parsed->path = path.string();
+  parsed->size = size;
+  parsed->modified = modified;
+  LineReader reader(path);
+  std::string line;
+  while (reader.next(&line)) {
+    if (is_blank(line)) continue;
+    const json obj = parse_json_object(line, reader.path(), reader.line_number());
+    const SourceLocation where{reader.path(), reader.line_number()};
+    RetrievalItem entity = entity_item(obj, where);
+    if (!parsed->index.emplace(entity.id, static_cast<int64_t>(parsed->items.size())).second)
+      throw_data_error(where.file, where.line, "a unique entity_id", quote_found(entity.id));
+    parsed->items.push_back(std::move(entity));
+  }
+  std::lock_guard<std::mutex> lock(g_candidates_mutex);
+  if (!ec) g_candidates = parsed;
+  return parsed;
+}
+
 RawSplit read_mewslix(const TaskSpec& spec, const ReadRequest& request) {
   RawSplit out;
   out.type = TaskType::kRetrieval;
   RetrievalSet& set = out.retrieval;
   std::unordered_map<std::string, int64_t> entity_index;
   bool candidates_loaded = false;
+  std::shared_ptr<const ParsedCandidates> candidate_set;
   const fs::path candidates_path =
       request.path.parent_path().parent_path() / "candidate_set_entities.jsonl";
   auto load_candidates = [&] {
     if (candidates_loaded) return;
     candidates_loaded = true;
-    LineReader reader(candidates_path);
+    const auto parsed = parse_candidates(candidates_path);
     out.files.push_back(candidates_path.string());
-    std::string line;
-    while (reader.next(&line)) {
-      if (is_blank(line)) continue;
-      const json obj = parse_json_object(line, reader.path(), reader.line_number());
-      const SourceLocation where{reader.path(), reader.line_number()};
-      RetrievalItem entity = entity_item(obj, where);
-      if (!entity_index.emplace(entity.id, static_cast<int64_t>(set.candidates.size())).second)
-        throw_data_error(where.file, where.line, "a unique entity_id", quote_found(entity.id));
-      set.candidates.push_back(std::move(entity));
+    if (set.candidates.empty()) {  // the shared parse, its index used as is
+      candidate_set = parsed;
+      set.candidates = parsed->items;
+      return;
     }
+    for (const RetrievalItem& entity : parsed->items) {  // after training pairs in one file
+      if (!entity_index.emplace(entity.id, static_cast<int64_t>(set.candidates.size())).second)
+        throw_data_error(candidates_path.string(), 0, "a unique entity_id",
+                         quote_found(entity.id));
+      set.candidates.push_back(entity);
+    }
+  };
+  // Training pairs after the candidate set (one file of both layouts): the index becomes ours.
+  auto unshare = [&] {
+    if (!candidate_set) return;
+    entity_index = candidate_set->index;
+    candidate_set.reset();
+  };
+  auto candidate_index = [&](const std::string& id) -> int64_t {
+    const auto& index = candidate_set ? candidate_set->index : entity_index;
+    const auto it = index.find(id);
+    return it == index.end() ? -1 : it->second;
   };
 
   LineReader reader(request.path);
@@ -437,6 +496,7 @@ RawSplit read_mewslix(const TaskSpec& spec, const ReadRequest& request) {
     const json obj = parse_json_object(line, reader.path(), reader.line_number());
     const SourceLocation where{reader.path(), reader.line_number()};
     if (obj.contains("contextual_mention")) {
+      unshare();
       const json& cm = json_field(obj, "contextual_mention", where);
       if (!cm.is_object())
         throw_data_error(where.file, where.line, "an object in 'contextual_mention'",
@@ -461,12 +521,12 @@ RawSplit read_mewslix(const TaskSpec& spec, const ReadRequest& request) {
       for (const json& mention : mentions) {
         const std::string entity_id = json_string(mention, "entity_id", where);
         if (!entity_id.empty()) {
-          auto it = entity_index.find(entity_id);
-          if (it == entity_index.end())
+          const int64_t c = candidate_index(entity_id);
+          if (c < 0)
             throw_data_error(where.file, where.line,
                              fmt::format("an entity_id of {}", candidates_path.string()),
                              quote_found(entity_id));
-          set.gold.emplace_back(static_cast<int64_t>(set.queries.size()), it->second);
+          set.gold.emplace_back(static_cast<int64_t>(set.queries.size()), c);
         }
         set.queries.push_back(mention_item(context, mention, where));
       }

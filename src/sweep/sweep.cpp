@@ -491,6 +491,7 @@ void log_parent_sources(const Worker& worker, const RankLayout& ranks, MPI_Comm 
 }  // namespace
 
 int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm world) {
+  const auto started = std::chrono::steady_clock::now();
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGUSR1, on_stop_signal);
   RankLayout ranks = make_rank_layout(world, config.sweep.group_size);
@@ -509,6 +510,18 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   layout.model_config_json = hf_config_json(model, "XLMRobertaModel");
   const std::filesystem::path path =
       options.results.empty() ? std::filesystem::path(config.output.results) : options.results;
+  if (options.check) {
+    OT_MPI_CHECK(MPI_Barrier(world));  // every rank has its plan and layout
+    if (ranks.world_rank == 0)
+      log::info(
+          "start-up check passed on {} rank(s) in {:.1f} s: cache {}, plan of {} nodes, {} "
+          "metric rows, {} prediction sets, {} kept encoders; {} was not created or touched",
+          ranks.world_size,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+          config.cache_path().string(), plan.nodes.size(), layout.metrics.size(),
+          layout.predictions.size(), layout.checkpoints, path.string());
+    return kExitOk;
+  }
   std::unique_ptr<ResultsFile> results =
       ResultsFile::open_or_create(path, world, config, plan, layout);
   const std::vector<uint8_t> done = effective_done(plan, results->done_at_open(), layout);

@@ -414,11 +414,12 @@ void encode_items(const XlmrTokenizer& tok, const FeaturizerOptions& opt,
 }
 
 void featurize_retrieval(const XlmrTokenizer& tok, const FeaturizerOptions& opt,
-                         const RawSplit& raw, RetrievalFeatures* out) {
+                         const RawSplit& raw, bool candidates, RetrievalFeatures* out) {
   const auto& set = raw.retrieval;
   encode_items(tok, opt, set.queries, &out->query_ids, &out->query_keys, &out->query_languages);
-  encode_items(tok, opt, set.candidates, &out->candidate_ids, &out->candidate_keys,
-               &out->candidate_languages);
+  if (candidates)
+    encode_items(tok, opt, set.candidates, &out->candidate_ids, &out->candidate_keys,
+                 &out->candidate_languages);
   out->gold_query.reserve(set.gold.size());
   out->gold_candidate.reserve(set.gold.size());
   for (const auto& [q, c] : set.gold) {
@@ -474,7 +475,7 @@ Featurizer::Featurizer(const XlmrTokenizer& tokenizer, FeaturizerOptions options
 }
 
 SplitFeatures Featurizer::featurize(const TaskSpec& spec, const std::vector<std::string>& labels,
-                                    const RawSplit& raw, int64_t* unseen) const {
+                                    const RawSplit& raw, int64_t* unseen, bool candidates) const {
   OT_CHECK(spec.type == raw.type, "task '{}' is {} but its split was read as {}", spec.name,
            choice_name(spec.type), choice_name(raw.type));
   SplitFeatures out;
@@ -493,7 +494,7 @@ SplitFeatures Featurizer::featurize(const TaskSpec& spec, const std::vector<std:
       featurize_qa(tokenizer_, options_, raw, &out.qa);
       break;
     case TaskType::kRetrieval:
-      featurize_retrieval(tokenizer_, options_, raw, &out.retrieval);
+      featurize_retrieval(tokenizer_, options_, raw, candidates, &out.retrieval);
       break;
     case TaskType::kMLM:
       featurize_mlm(tokenizer_, options_, raw, &out.mlm);

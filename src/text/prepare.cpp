@@ -134,17 +134,21 @@ ReadRequest split_request(const SweepConfig& config, const TaskSpec& spec, const
 
 // Reads the splits a task needs one at a time (prepare streams: one split's text and features in
 // memory, whatever the data size), calling visit(split, language, raw) for each, in a fixed order.
-// The content hash covers the task definition and every file read.
+// The content hash covers the task definition and every file read (each file's bytes once).
 template <typename Visit>
 std::string for_each_split(const SweepConfig& config, const TaskSpec& spec,
                            const std::string& base_hash, Visit visit) {
   Hasher h;
   h.field(base_hash).field(spec_fingerprint(spec));
+  std::set<std::string> hashed;  // a file several splits read (Mewsli-X's candidates): once
   for (const std::string& split : splits_needed(config, spec)) {
     for (const std::string& lang : languages_needed(config, spec, split)) {
       const RawSplit raw = read_task_split(spec, split_request(config, spec, split, lang));
       h.field(split).field(lang);
-      for (const auto& f : raw.files) h.field(f).file(f);
+      for (const auto& f : raw.files) {
+        h.field(f);
+        if (hashed.insert(f).second) h.file(f);
+      }
       visit(split, lang, raw);
     }
   }
@@ -161,6 +165,7 @@ struct TaskScan {
   std::vector<std::string> labels;
   std::set<std::string> labelled;  // "split/language" with labels
   bool has_test = false;
+  int64_t examples = 0;  // read, over every split
 };
 
 TaskScan scan_task(const SweepConfig& config, const TaskSpec& spec, const std::string& base_hash) {
@@ -173,6 +178,7 @@ TaskScan scan_task(const SweepConfig& config, const TaskSpec& spec, const std::s
   scan.content_hash =
       for_each_split(config, spec, base_hash,
                      [&](const std::string& split, const std::string& lang, const RawSplit& raw) {
+                       scan.examples += static_cast<int64_t>(raw.size());
                        if (raw_has_labels(raw)) scan.labelled.insert(split + "/" + lang);
                        if (split == kSplitTest) scan.has_test = true;
                        if (open_set && (split == kSplitTrain || !has_train))
@@ -252,8 +258,13 @@ using TaskScans = std::vector<std::pair<std::string, TaskScan>>;  // task name, 
 // Every task the config uses, scanned (read, hashed, forgotten) one after another.
 TaskScans scan_tasks(const SweepConfig& config, const std::string& base_hash) {
   TaskScans scans;
-  for (const std::string& name : config.tasks_used())
-    scans.emplace_back(name, scan_task(config, config.registry.get(name), base_hash));
+  const std::vector<std::string> names = config.tasks_used();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto ts = Clock::now();
+    scans.emplace_back(names[i], scan_task(config, config.registry.get(names[i]), base_hash));
+    log::info("read {} ({}/{}, first pass: hash and labels): {} examples in {:.1f} s", names[i],
+              i + 1, names.size(), scans.back().second.examples, seconds_since(ts));
+  }
   return scans;
 }
 
@@ -303,6 +314,26 @@ FeaturizerOptions featurizer_options(const DataConfig& d) {
   return fopts;
 }
 
+// Token ids a split's features hold (what the tokenizer produced for it).
+int64_t token_count(const SplitFeatures& f) {
+  switch (f.type) {
+    case TaskType::kClassification:
+      return static_cast<int64_t>(f.classification.input_ids.values.size());
+    case TaskType::kMultipleChoice:
+      return static_cast<int64_t>(f.multiple_choice.input_ids.values.size());
+    case TaskType::kTagging:
+      return static_cast<int64_t>(f.tagging.input_ids.values.size());
+    case TaskType::kExtractiveQA:
+      return static_cast<int64_t>(f.qa.input_ids.values.size());
+    case TaskType::kRetrieval:
+      return static_cast<int64_t>(f.retrieval.query_ids.values.size() +
+                                  f.retrieval.candidate_ids.values.size());
+    case TaskType::kMLM:
+      return static_cast<int64_t>(f.mlm.input_ids.values.size());
+  }
+  return 0;
+}
+
 // A changed task tokenized into the new cache: its splits read again one at a time, each
 // featurized and written before the next is read. A file that changed since the first pass
 // (another process writing the data) stops prepare rather than store a hash of other contents.
@@ -321,22 +352,37 @@ void tokenize_task(const SweepConfig& config, const std::string& name, const Tas
   cached.content_hash = scan.content_hash;
   if (scan.has_test) cached.test_path = spec.paths.at(kSplitTest);
   writer->begin_task(cached);
+  // Retrieval: a candidate set already stored for another split or language of the task (each
+  // Mewsli-X language ranks against the same ~1M entities) is linked to, not tokenized again.
+  std::map<uint64_t, std::string> stored_candidates;  // hash of the raw set -> "split/lang"
   const std::string hash = for_each_split(
       config, spec, base_hash,
       [&](const std::string& split, const std::string& lang, const RawSplit& raw) {
         const auto ts = Clock::now();
+        std::string candidates_of;
+        if (raw.type == TaskType::kRetrieval && !raw.retrieval.candidates.empty()) {
+          Hasher h;
+          for (const RetrievalItem& c : raw.retrieval.candidates)
+            h.field(c.id).field(c.text).field(c.context).field(c.language);
+          const auto [it, first] = stored_candidates.emplace(h.digest(), split + "/" + lang);
+          if (!first) candidates_of = it->second;
+        }
         int64_t unseen = 0;
-        const SplitFeatures features = featurizer.featurize(spec, cached.labels, raw, &unseen);
+        const SplitFeatures features =
+            featurizer.featurize(spec, cached.labels, raw, &unseen, candidates_of.empty());
         if (unseen > 0)
           log::warn(
               "{}/{}/{}: {} tag(s) not in the training split's tag set, mapped to '{}', a tag "
               "no training word has",
               name, split, lang, unseen, kUnseenTag);
-        writer->write_split(name, split, lang, features);
+        writer->write_split(name, split, lang, features, candidates_of);
         const double dt = seconds_since(ts);
         summary->examples += static_cast<int64_t>(features.size());
-        log::info("{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s)", name, split, lang,
-                  features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0);
+        summary->tokens += token_count(features);
+        log::info("{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s){}", name, split, lang,
+                  features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0,
+                  candidates_of.empty() ? ""
+                                        : fmt::format("; candidates linked to {}'s", candidates_of));
       });
   if (hash != scan.content_hash)
     throw DataError(fmt::format(
@@ -419,9 +465,9 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
   // 5. Tokenize what changed (read again, one split at a time), copy the rest.
   write_cache(config, tokenizer, settings, tokenizer_hash, base_hash, scans, &old, &summary);
   summary.seconds = seconds_since(t0);
-  log::info("cache written: {} ({} tasks tokenized, {} reused, {} examples, {:.1f} s)",
+  log::info("cache written: {} ({} tasks tokenized, {} reused, {} examples, {} tokens, {:.1f} s)",
             summary.cache.string(), summary.tasks_tokenized, summary.tasks_reused, summary.examples,
-            summary.seconds);
+            summary.tokens, summary.seconds);
   return summary;
 }
 

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "ordertune/base/error.h"
+#include "ordertune/base/hash.h"
 #include "ordertune/model/torch_env.h"
 #include "ordertune/train/batching.h"
 #include "ordertune/train/retrieval.h"
@@ -185,7 +186,24 @@ Predictions predict_retrieval(XlmrEncoderImpl& encoder, const SplitFeatures& spl
   const int64_t layer =
       o.dual_encoder && metric == Metric::kMap20 ? kPoolerOutput : pooled_layer(encoder, o);
   const torch::Tensor queries = embed(encoder, r.query_ids, layer, o.batch_size);
-  const torch::Tensor candidates = embed(encoder, r.candidate_ids, layer, o.batch_size);
+  torch::Tensor candidates;
+  if (o.candidates) {
+    Hasher h;
+    h.field(std::to_string(layer));
+    h.update(r.candidate_ids.offsets.data(), r.candidate_ids.offsets.size() * sizeof(int64_t));
+    h.update(r.candidate_ids.values.data(), r.candidate_ids.values.size() * sizeof(int32_t));
+    if (o.candidates->embeddings.defined() && o.candidates->key == h.digest()) {
+      candidates = o.candidates->embeddings;
+      ++o.candidates->reused;
+    } else {
+      o.candidates->embeddings = torch::Tensor();  // free the old set first
+      candidates = embed(encoder, r.candidate_ids, layer, o.batch_size);
+      o.candidates->key = h.digest();
+      o.candidates->embeddings = candidates;
+    }
+  } else {
+    candidates = embed(encoder, r.candidate_ids, layer, o.batch_size);
+  }
   if (metric == Metric::kMap20) {
     p.k = kRankedCandidates;
     for (const auto& ranking : top_k(queries, candidates, kRankedCandidates)) {

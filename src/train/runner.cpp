@@ -8,6 +8,7 @@
 #include "ordertune/base/log.h"
 #include "ordertune/model/weights.h"
 #include "ordertune/plan/plan.h"
+#include "ordertune/plan/stage_steps.h"
 #include "ordertune/train/batching.h"
 
 namespace ordertune {
@@ -176,18 +177,29 @@ StageSpec TaskData::stage(const std::string& stage_name) {
   return s;
 }
 
+namespace {
+
+// The tiny model's MLM pretraining settings (model.tiny.pretrain_*).
+TrainConfig pretraining_settings(const SweepConfig& config) {
+  const TinyModelConfig& tiny = config.model.tiny;
+  TrainConfig t = config.train_for(tiny.pretrain_task);
+  t.lr = tiny.pretrain_lr;
+  t.batch_size = tiny.pretrain_batch_size / tiny.micro_batches();
+  t.grad_accum = tiny.micro_batches();
+  t.max_steps = tiny.pretrain_steps;
+  t.select = Selection::kLast;
+  t.eval_every = 0;
+  return t;
+}
+
+}  // namespace
+
 StageSpec TaskData::pretraining_stage() {
   const TinyModelConfig& tiny = config_.model.tiny;
   StageSpec s;
   s.name = "pretrain:" + tiny.pretrain_task;
   s.tasks.push_back(stage_task(tiny.pretrain_task));
-  s.settings = config_.train_for(tiny.pretrain_task);
-  s.settings.lr = tiny.pretrain_lr;
-  s.settings.batch_size = tiny.pretrain_batch_size / tiny.micro_batches();
-  s.settings.grad_accum = tiny.micro_batches();
-  s.settings.max_steps = tiny.pretrain_steps;
-  s.settings.select = Selection::kLast;
-  s.settings.eval_every = 0;
+  s.settings = pretraining_settings(config_);
   s.mask_id = mask_id();
   return s;
 }
@@ -263,9 +275,7 @@ StageSpec target_stage(TaskData& data, const std::string& target) {
 namespace {
 
 LabelledFn labelled_in(TaskData& data, const std::string& task) {
-  return [&data, task](const std::string& split, const std::string& language) {
-    return data.has_split(task, split, language) && has_labels(data.split(task, split, language));
-  };
+  return labelled_in_cache(data.cache(), task);
 }
 
 }  // namespace
@@ -295,14 +305,119 @@ void check_targets_scored(TaskData& data) {
   if (!first.empty()) throw ConfigError(first);
 }
 
+namespace {
+
+// ---- what a node writes, from the cache's metadata ------------------------------------------
+// Every rank sizes the results layout at start: reading the splits themselves would load the
+// whole cache (gigabytes of a real study's token ids) on every rank. These mirror stage_task /
+// target_stage / planned_steps / prediction_size exactly (engine test node_outputs).
+
+int64_t ragged_rows(const CacheReader& cache, const std::string& task, const std::string& split,
+                    const std::string& lang, const std::string& ragged) {
+  return std::max<int64_t>(0, cache.dataset_size(task, split, lang, ragged + "_offsets") - 1);
+}
+
+// A member of a stage as planned_steps sees it: item_count of its capped English training split,
+// and whether it has a dev split to evaluate.
+struct MemberShape {
+  int64_t items = 0;
+  bool has_dev = false;
+};
+
+// stage_task(task)'s shape.
+MemberShape member_shape(TaskData& data, const std::string& task) {
+  const CacheReader& cache = data.cache();
+  const CachedTask info = cache.task(task);
+  const int64_t cap = data.config().train_for(task).max_train_examples;
+  auto capped = [cap](int64_t n) { return cap > 0 ? std::min(n, cap) : n; };
+  MemberShape m;
+  if (info.type == TaskType::kMLM) {
+    int64_t rows = 0;
+    const auto langs = info.languages.find(kSplitTrain);
+    if (langs != info.languages.end())
+      for (const std::string& lang : langs->second)
+        rows += ragged_rows(cache, task, kSplitTrain, lang, "input_ids");
+    m.items = capped(rows);
+    m.has_dev = data.has_split(task, kSplitDev, "en");
+    return m;
+  }
+  if (!data.has_split(task, kSplitTrain, "en"))
+    throw DataError(data.config().cache_path().string() + ": task '" + task +
+                    "' has no English training split in the cache");
+  switch (info.type) {
+    case TaskType::kClassification:
+    case TaskType::kMultipleChoice:
+      m.items = capped(cache.dataset_size(task, kSplitTrain, "en", "labels"));
+      break;
+    case TaskType::kTagging:
+      m.items = capped(ragged_rows(cache, task, kSplitTrain, "en", "input_ids"));
+      break;
+    case TaskType::kRetrieval:
+      m.items = cache.dataset_size(task, kSplitTrain, "en", "gold_query");
+      break;
+    case TaskType::kExtractiveQA: {
+      // Windows; a cap counts the windows of its first examples (read only then).
+      const int64_t examples = cache.dataset_size(task, kSplitTrain, "en", "ids");
+      m.items = cap <= 0 || examples <= cap
+                    ? ragged_rows(cache, task, kSplitTrain, "en", "input_ids")
+                    : item_count(first_examples(data.split(task, kSplitTrain, "en"), cap));
+      break;
+    }
+    case TaskType::kMLM:
+      break;
+  }
+  m.has_dev = data.has_split(task, kSplitDev, "en") &&
+              cache.split_has_labels(task, kSplitDev, "en");
+  return m;
+}
+
+std::pair<int64_t, int64_t> steps_and_evaluations(const std::vector<MemberShape>& members,
+                                                  const TrainConfig& settings) {
+  int64_t per_epoch = 0;
+  bool all_dev = true;
+  for (const MemberShape& m : members) {
+    per_epoch += member_steps_per_epoch(m.items, settings);
+    all_dev = all_dev && m.has_dev;
+  }
+  const int64_t steps = stage_steps(per_epoch, settings);
+  return {steps, all_dev ? evaluation_count(steps, per_epoch, settings) : 0};
+}
+
+// prediction_size() of a cached split.
+PredictionSize cached_prediction_size(const CacheReader& cache, const CachedTask& t,
+                                      const std::string& split, const std::string& lang) {
+  auto size = [&](const char* dataset) { return cache.dataset_size(t.name, split, lang, dataset); };
+  switch (t.type) {
+    case TaskType::kClassification:
+    case TaskType::kMultipleChoice:
+      return {size("labels"), 0};
+    case TaskType::kTagging:
+      return {size("word_labels"), 0};
+    case TaskType::kExtractiveQA:
+      return {2 * size("ids"), 0};
+    case TaskType::kRetrieval: {
+      const int64_t nq = ragged_rows(cache, t.name, split, lang, "query_ids");
+      const int64_t nc = ragged_rows(cache, t.name, split, lang, "candidate_ids");
+      if (t.metric == Metric::kBuccF1) return {2 * std::min(nq, nc), std::min(nq, nc)};
+      if (t.metric == Metric::kMap20) return {kRankedCandidates * nq, 0};
+      return {nc, 0};
+    }
+    case TaskType::kMLM:
+      break;
+  }
+  return {0, 0};
+}
+
+}  // namespace
+
 std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan) {
   const SweepConfig& config = data.config();
+  const CacheReader& cache = data.cache();
   std::map<std::string, std::pair<int64_t, int64_t>> by_stage;  // stage key -> steps, evaluations
-  auto steps_of = [&](const std::string& key, auto make_stage) {
+  auto steps_of = [&](const std::string& key, auto make_members, const TrainConfig& settings) {
     auto it = by_stage.find(key);
     if (it != by_stage.end()) return it->second;
-    const StageSpec spec = make_stage();
-    return by_stage[key] = {planned_steps(spec), planned_evaluations(spec)};
+    return by_stage[key] = steps_and_evaluations(make_members(), settings);
   };
   std::vector<NodeOutputs> out(plan.nodes.size());
   for (size_t n = 0; n < plan.nodes.size(); ++n) {
@@ -310,20 +425,47 @@ std::vector<NodeOutputs> node_outputs(TaskData& data, const Plan& plan) {
     NodeOutputs& o = out[n];
     std::pair<int64_t, int64_t> se{0, 0};
     if (node.kind == NodeKind::kRoot && config.model.checkpoint.empty()) {
-      se = steps_of("root", [&] { return data.pretraining_stage(); });
+      se = steps_of(
+          "root",
+          [&] { return std::vector<MemberShape>{member_shape(data, config.model.tiny.pretrain_task)}; },
+          pretraining_settings(config));
     } else if (node.kind == NodeKind::kStage) {
-      se = steps_of("stage:" + node.stage, [&] { return data.stage(node.stage); });
+      // TaskData::stage: a mixture's members, or the task.
+      se = steps_of(
+          "stage:" + node.stage,
+          [&] {
+            std::vector<MemberShape> members;
+            const auto mixture = config.mixtures.find(node.stage);
+            if (mixture == config.mixtures.end()) return std::vector<MemberShape>{member_shape(data, node.stage)};
+            for (const std::string& task : mixture->second.tasks) members.push_back(member_shape(data, task));
+            return members;
+          },
+          config.train_for(node.stage));
     } else if (node.kind == NodeKind::kTarget) {
-      const CachedTask info = data.cache().task(node.stage);
-      if (target_trains(data, node.stage))
-        se = steps_of("target:" + node.stage, [&] { return target_stage(data, node.stage); });
+      const CachedTask info = cache.task(node.stage);
+      if (target_trains(data, node.stage)) {
+        // target_stage: its train task's data, selected on its own English dev where labelled.
+        se = steps_of(
+            "target:" + node.stage,
+            [&] {
+              const std::string train_name = info.train_task.empty() ? node.stage : info.train_task;
+              if (train_name != node.stage && cache.task(train_name).labels != info.labels)
+                throw DataError("target " + node.stage + " trains on " + train_name +
+                                ", whose labels differ from its own");
+              MemberShape m = member_shape(data, train_name);
+              if (info.type != TaskType::kRetrieval && data.has_split(node.stage, kSplitDev, "en") &&
+                  cache.split_has_labels(node.stage, kSplitDev, "en"))
+                m.has_dev = true;
+              return std::vector<MemberShape>{m};
+            },
+            config.train_for(node.stage));
+      }
       o.metric_keys = metric_keys(info.metric);
       for (const std::string& lang : target_languages(info)) {
         const std::string split = score_split(data, node.stage, lang);
         if (!split.empty()) o.scored.push_back({lang, split});
         if (data.has_split(node.stage, kSplitTest, lang))
-          o.predictions.push_back(
-              {lang, prediction_size(info, data.split(node.stage, kSplitTest, lang))});
+          o.predictions.push_back({lang, cached_prediction_size(cache, info, kSplitTest, lang)});
       }
     }
     o.steps = se.first;
@@ -351,6 +493,8 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
   // (Mewsli-X, LAReQA), else with mean-pooled layer-k embeddings of the order's encoder.
   const XlmrEncoder& ranker = tuned ? tuned : encoder;
   eo.dual_encoder = info.type == TaskType::kRetrieval && tuned;
+  CandidateEmbeddings candidates;  // one candidate set embedded once for all languages
+  if (info.metric == Metric::kMap20) eo.candidates = &candidates;
   const std::vector<std::string> languages = target_languages(info);
   std::vector<MetricSet> scored;
   for (const std::string& lang : languages) {

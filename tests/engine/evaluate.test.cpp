@@ -2,6 +2,7 @@
 // worked out by hand from the metric definitions.
 #include "engine/engine_test.h"
 
+#include "engine/synthetic_tasks.h"
 #include "ordertune/train/evaluate.h"
 
 using namespace ordertune;
@@ -148,4 +149,36 @@ TEST_CASE("scoring a split without labels is a clear error", "[evaluate]") {
   CHECK_FALSE(has_labels(s));
   CHECK_THROWS_WITH(score_predictions(cls, "de", s, p),
                     "task xnli (de): the split has no labels to score");
+}
+
+TEST_CASE("a candidate set shared by a leaf's languages is embedded once, with the same rankings",
+          "[evaluate][retrieval]") {
+  const int64_t V = small_test_config().vocab_size;
+  torch::manual_seed(11);
+  XlmrEncoder e(small_test_config(), EncoderOptions{/*with_pooler=*/true, false});
+  // Two languages' queries against one candidate set (as Mewsli-X's), and a third split with
+  // other candidates.
+  const SplitFeatures first = ordertune::testing::retrieval_split(30, V, 1);
+  SplitFeatures second = ordertune::testing::retrieval_split(30, V, 2);
+  second.retrieval.candidate_ids = first.retrieval.candidate_ids;
+  second.retrieval.candidate_keys = first.retrieval.candidate_keys;
+  const SplitFeatures other = ordertune::testing::retrieval_split(30, V, 3);
+  for (const bool dual : {false, true}) {
+    INFO("dual encoder: " << dual);
+    EvalOptions plain;
+    plain.dual_encoder = dual;
+    EvalOptions shared = plain;
+    CandidateEmbeddings cache;
+    shared.candidates = &cache;
+    const Predictions a = predict_retrieval(*e, first, Metric::kMap20, shared);
+    CHECK(cache.reused == 0);
+    const Predictions b = predict_retrieval(*e, second, Metric::kMap20, shared);
+    CHECK(cache.reused == 1);  // second's candidates are first's: not embedded again
+    const Predictions c = predict_retrieval(*e, other, Metric::kMap20, shared);
+    CHECK(cache.reused == 1);  // other candidates: embedded
+    CHECK(a.ranked == predict_retrieval(*e, first, Metric::kMap20, plain).ranked);
+    CHECK(b.ranked == predict_retrieval(*e, second, Metric::kMap20, plain).ranked);
+    CHECK(c.ranked == predict_retrieval(*e, other, Metric::kMap20, plain).ranked);
+    CHECK(a.ranked != b.ranked);  // other queries, other rankings
+  }
 }

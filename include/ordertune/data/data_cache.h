@@ -8,6 +8,9 @@
 //                              num_choices, train_task
 //   /tasks/<task>/<split>/<lang>/...   the features below, by task type
 // Ragged arrays are stored flat as <name> plus <name>_offsets (int64, rows + 1, from 0).
+// A retrieval task whose languages share one candidate set (Mewsli-X's ~1M entities, LAReQA's
+// multilingual pool) stores it once: the candidate_* datasets of the other languages are HDF5
+// hard links to the first's, read like any dataset.
 // Token ids are int32 XLM-R ids (<s>=0, <pad>=1, </s>=2, <unk>=3, <mask>=vocab-1).
 // Byte offsets point into the UTF-8 contexts stored alongside.
 //
@@ -190,8 +193,11 @@ class CacheWriter {
   void write_header(const std::string& settings_json, const std::string& tokenizer_model_bytes,
                     const std::string& tokenizer_hash);
   void begin_task(const CachedTask& task);
+  // candidates_of: "split/language" of this task, written before, whose retrieval candidates
+  // are these split's too: they are linked to, not written again (features' candidate_* members
+  // are then not used).
   void write_split(const std::string& task, const std::string& split, const std::string& language,
-                   const SplitFeatures& features);
+                   const SplitFeatures& features, const std::string& candidates_of = "");
   // Copies a task unchanged from an existing cache (it was up to date).
   void copy_task_from(const std::filesystem::path& old_cache, const std::string& task);
   void commit();
@@ -222,6 +228,10 @@ class CacheReader {
   // its metadata only: what the cost model counts without reading the features.
   int64_t dataset_size(const std::string& task, const std::string& split,
                        const std::string& language, const std::string& dataset) const;
+  // has_labels(read_split(...)), reading the split's label dataset only (plan and the sweep's
+  // start ask this of every target language on every rank).
+  bool split_has_labels(const std::string& task, const std::string& split,
+                        const std::string& language) const;
   // The row lengths of one ragged dataset of a split (from its offsets only).
   std::vector<int64_t> row_sizes(const std::string& task, const std::string& split,
                                  const std::string& language, const std::string& dataset) const;

@@ -142,6 +142,9 @@ class Group {
   std::vector<std::string> children() const;           // names of direct children, sorted
   // Copies the object at `path` of `source` (another file's group) to the same path below this.
   void copy_from(const Group& source, const std::string& path) const;
+  // A second name for an object of this file (an HDF5 hard link): `name` below this group names
+  // `source_name` below `source`, stored once.
+  void link_to(const std::string& name, const Group& source, const std::string& source_name) const;
 
   // Attributes (scalars, strings, string lists stored as a JSON-free variable-length array).
   void set_attr(const std::string& name, const std::string& value) const;

@@ -60,6 +60,9 @@ struct SweepOptions {
   double progress_every = 60.0;                   // seconds between progress lines in "lines" mode
   bool verbose = false;  // every rank also logs debug lines: encoders sent to peers,
                          // kept copies freed (scheduler.h rules 5 and 6)
+  bool check = false;    // the start-up only: every rank opens and checks the cache, refuses
+                         // unscorable targets, builds the plan and the results layout, then
+                         // exits 0 without creating or touching the results file
 };
 
 // Runs (or resumes) the sweep on every rank of `world`; returns the exit code (0 also when

@@ -36,8 +36,11 @@ class Featurizer {
   // labels: the task's label set in index order (classification and tagging). A set whose last
   // entry is kUnseenTag (an open tag set, collected from the training split) takes a tag outside
   // it as that entry, counted in *unseen (when given); any other set refuses it (DataError).
+  // candidates = false: a retrieval split's candidates are not tokenized (the cache links an
+  // identical set stored before; data_cache.h), its candidate_* features stay empty.
   SplitFeatures featurize(const TaskSpec& spec, const std::vector<std::string>& labels,
-                          const RawSplit& raw, int64_t* unseen = nullptr) const;
+                          const RawSplit& raw, int64_t* unseen = nullptr,
+                          bool candidates = true) const;
 
  private:
   const XlmrTokenizer& tokenizer_;

@@ -30,6 +30,7 @@ struct PrepareSummary {
   int tasks_reused = 0;     // tasks copied unchanged from the previous cache
   bool up_to_date = false;  // nothing changed: the cache was not rewritten
   int64_t examples = 0;     // examples tokenized in this run
+  int64_t tokens = 0;       // token ids they became (a linked candidate set counts once)
   double seconds = 0;
 };
 

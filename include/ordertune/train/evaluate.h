@@ -47,11 +47,23 @@ struct Predictions {
   double threshold = 0.0;       // BUCC: pairs with score >= threshold are predicted
 };
 
+// The embeddings of the last candidate set predict_retrieval ranked against, kept between the
+// languages of a target leaf: Mewsli-X ranks every language's mentions against the same ~1M
+// entities and LAReQA against one multilingual pool, so a leaf embeds its candidates once instead
+// of once per language and split (22 times for Mewsli-X's dev and test).
+struct CandidateEmbeddings {
+  uint64_t key = 0;  // hash of the candidates' token ids and the embedding layer
+  torch::Tensor embeddings;
+  int64_t reused = 0;  // rankings served from `embeddings`
+};
+
 struct EvalOptions {
   int64_t batch_size = 32;       // sequences per forward
   int64_t retrieval_layer = -1;  // -1: default_retrieval_layer
   bool dual_encoder = false;     // rankings (map@20) from the L2-normalised pooler output of a
                                  // fine-tuned dual encoder (heads.h) instead of mean pooling
+  CandidateEmbeddings* candidates = nullptr;  // reuse across splits with the same candidates
+                                              // and encoder (nullptr: embed every time)
 };
 
 // The best answer of a QA example so far, in bytes of its context (-1: none yet).

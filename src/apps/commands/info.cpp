@@ -81,7 +81,9 @@ std::unique_ptr<Command> add_prepare_command(CLI::App& app) {
   c->cli = app.add_subcommand("prepare",
                               "tokenize the config's tasks into the data cache (runs "
                               "ordertune-prepare; `--check` lists what is present, missing and "
-                              "labelled, and what each target is scored on, writing nothing; see "
+                              "labelled, and what each target is scored on, writing nothing; "
+                              "`--synthetic real` writes every file the config reads, synthetic, "
+                              "at the real datasets' sizes, for benchmarks; see "
                               "`ordertune prepare --help`)");
   return c;
 }

@@ -82,6 +82,10 @@ std::unique_ptr<Command> add_sweep_command(CLI::App& app) {
           },
           "SECONDS > 0"))
       ->capture_default_str();
+  c->cli->add_flag("--check", o.check,
+                   "the start-up only, on every rank: open and check the cache, refuse targets "
+                   "that cannot be scored, build the plan and the results layout, report the time "
+                   "taken and exit 0; the results file is not created or touched");
   c->cli->add_flag("--verbose,-v", o.verbose,
                    "debug lines from every rank: encoders sent to peers, kept copies freed");
   return c;
