@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <memory>
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -93,8 +95,16 @@ std::string unscorable_message(const SweepConfig& config, const std::string& tar
 }
 
 LabelledFn labelled_in_cache(const CacheReader& cache, const std::string& task) {
-  return [&cache, task](const std::string& split, const std::string& language) {
-    return cache.has_split(task, split, language) && cache.split_has_labels(task, split, language);
+  // Memoized: scoring_split asks about every language of the target for each language.
+  auto known = std::make_shared<std::map<std::string, bool>>();
+  return [&cache, task, known](const std::string& split, const std::string& language) {
+    const std::string key = split + "/" + language;
+    const auto it = known->find(key);
+    if (it != known->end()) return it->second;
+    const bool labelled =
+        cache.has_split(task, split, language) && cache.split_has_labels(task, split, language);
+    known->emplace(key, labelled);
+    return labelled;
   };
 }
 
@@ -172,7 +182,7 @@ std::vector<std::string> from_json_array(const std::string& s) {
 
 // The datasets of a retrieval split's candidate set (write_ragged's pair and the two lists).
 constexpr const char* kCandidateDatasets[] = {"candidate_ids", "candidate_ids_offsets",
-                                               "candidate_keys", "candidate_languages"};
+                                              "candidate_keys", "candidate_languages"};
 
 // shared: the group whose candidate datasets these features link to (none: written here).
 void write_features(const Group& g, const SplitFeatures& f, const Group* shared = nullptr) {

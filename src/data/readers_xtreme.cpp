@@ -471,8 +471,7 @@ RawSplit read_mewslix(const TaskSpec& spec, const ReadRequest& request) {
     }
     for (const RetrievalItem& entity : parsed->items) {  // after training pairs in one file
       if (!entity_index.emplace(entity.id, static_cast<int64_t>(set.candidates.size())).second)
-        throw_data_error(candidates_path.string(), 0, "a unique entity_id",
-                         quote_found(entity.id));
+        throw_data_error(candidates_path.string(), 0, "a unique entity_id", quote_found(entity.id));
       set.candidates.push_back(entity);
     }
   };
@@ -805,6 +804,11 @@ TaskSpec target(const std::string& name, TaskType type, const std::string& forma
 }
 
 }  // namespace
+
+void release_reader_cache() {
+  std::lock_guard<std::mutex> lock(g_candidates_mutex);
+  g_candidates.reset();
+}
 
 void add_xtreme_readers(std::map<std::string, ReaderFn>& formats) {
   formats["xtreme_squad_json"] = read_xtreme_squad_json;

@@ -84,11 +84,11 @@ namespace {
 // data.qa_max_length for QA windows; multiple-choice items count every choice.
 struct NominalTask {
   const char* name;
-  int64_t train;       // English training examples
-  int64_t dev;         // English dev examples
-  int64_t predict;     // per language: examples (queries) of the split a target predicts
-  int64_t candidates;  // per language: retrieval candidates encoded with the queries
-  int tokens;          // tokens per sequence; 0 = the default above
+  int64_t train;        // English training examples
+  int64_t dev;          // English dev examples
+  int64_t predict;      // per language: examples (queries) of the split a target predicts
+  int64_t candidates;   // per language: retrieval candidates encoded with the queries
+  int tokens;           // tokens per sequence; 0 = the default above
   bool shared = false;  // one candidate set for every language: a leaf encodes it once
                         // (runner.h run_target, evaluate.h CandidateEmbeddings)
 };
@@ -199,8 +199,8 @@ TaskSize nominal_size(const std::string& name, const SweepConfig& config) {
 struct SplitSummary {
   int64_t items = 0;
   double tokens = 0;
-  double values = 0;             // prediction values (results file estimate)
-  double candidate_tokens = 0;   // retrieval: of `tokens`, the candidates'
+  double values = 0;            // prediction values (results file estimate)
+  double candidate_tokens = 0;  // retrieval: of `tokens`, the candidates'
 };
 
 SplitSummary summarize(const CacheReader& cache, const CachedTask& info, const std::string& split,

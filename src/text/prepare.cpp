@@ -262,6 +262,7 @@ TaskScans scan_tasks(const SweepConfig& config, const std::string& base_hash) {
   for (size_t i = 0; i < names.size(); ++i) {
     const auto ts = Clock::now();
     scans.emplace_back(names[i], scan_task(config, config.registry.get(names[i]), base_hash));
+    release_reader_cache();
     log::info("read {} ({}/{}, first pass: hash and labels): {} examples in {:.1f} s", names[i],
               i + 1, names.size(), scans.back().second.examples, seconds_since(ts));
   }
@@ -379,10 +380,10 @@ void tokenize_task(const SweepConfig& config, const std::string& name, const Tas
         const double dt = seconds_since(ts);
         summary->examples += static_cast<int64_t>(features.size());
         summary->tokens += token_count(features);
-        log::info("{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s){}", name, split, lang,
-                  features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0,
-                  candidates_of.empty() ? ""
-                                        : fmt::format("; candidates linked to {}'s", candidates_of));
+        log::info(
+            "{}/{}/{}: {} examples in {:.2f} s ({:.0f} examples/s){}", name, split, lang,
+            features.size(), dt, dt > 0 ? static_cast<double>(features.size()) / dt : 0.0,
+            candidates_of.empty() ? "" : fmt::format("; candidates linked to {}'s", candidates_of));
       });
   if (hash != scan.content_hash)
     throw DataError(fmt::format(
@@ -413,6 +414,7 @@ void write_cache(const SweepConfig& config, const XlmrTokenizer& tokenizer,
       continue;
     }
     tokenize_task(config, name, scan, base_hash, featurizer, &writer, summary);
+    release_reader_cache();
   }
   old->reset();  // close before the rename replaces it
   writer.commit();

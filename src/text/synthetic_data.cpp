@@ -100,7 +100,7 @@ constexpr int64_t kMewslixCandidates = 1000000;
 
 struct Script {
   std::vector<std::string> syllables;
-  bool spaces = true;        // false: words run together (Chinese, Japanese, Thai)
+  bool spaces = true;  // false: words run together (Chinese, Japanese, Thai)
   std::string full_stop = ".";
 };
 
@@ -132,8 +132,8 @@ Script script_for(const std::string& lang) {
   Script s;
   static const std::map<std::string, std::string> diacritics = {
       {"de", "äöü"}, {"fr", "éèê"}, {"es", "áéñ"}, {"pt", "ãçé"}, {"tr", "ıöüş"}, {"vi", "ăâêôơư"},
-      {"pl", "ąęó"}, {"ro", "ăâî"}, {"et", "äõü"}, {"fi", "äö"}, {"hu", "áéő"}, {"lt", "ąėū"},
-      {"az", "əğı"}, {"yo", "ẹọ"}, {"ht", "è"},  {"qu", "ñ"},   {"it", "àè"},  {"nl", "ë"}};
+      {"pl", "ąęó"}, {"ro", "ăâî"}, {"et", "äõü"}, {"fi", "äö"},  {"hu", "áéő"},  {"lt", "ąėū"},
+      {"az", "əğı"}, {"yo", "ẹọ"},  {"ht", "è"},   {"qu", "ñ"},   {"it", "àè"},   {"nl", "ë"}};
   if (lang == "ru" || lang == "bg" || lang == "uk" || lang == "kk") {
     add_range(&s.syllables, U'\u0430', U'\u044F');
   } else if (lang == "el") {
@@ -216,10 +216,14 @@ const Language& language(const std::string& code) {
   return *slot;
 }
 
-int64_t codepoints(const std::string& s) { return byte_to_codepoint_offset(s, s.size()); }
+int64_t codepoints(const std::string& s) {
+  return byte_to_codepoint_offset(s, s.size());
+}
 
 // About `mean` words (from mean/2 to 3*mean/2).
-int length_near(Rng& rng, int mean) { return std::max(1, mean / 2 + rng.below(mean + 1)); }
+int length_near(Rng& rng, int mean) {
+  return std::max(1, mean / 2 + rng.below(mean + 1));
+}
 
 std::vector<std::string> words_of(const Language& lang, Rng& rng, int n) {
   std::vector<std::string> out;
@@ -228,7 +232,7 @@ std::vector<std::string> words_of(const Language& lang, Rng& rng, int n) {
 }
 
 std::string join_words(const Language& lang, const std::vector<std::string>& words, size_t begin,
-                        size_t end) {
+                       size_t end) {
   std::string out;
   for (size_t i = begin; i < end; ++i) {
     if (i > begin && lang.script.spaces) out += ' ';
@@ -505,11 +509,27 @@ void write_multiple_choice(const Job& job) {
 // The CCG supertags and PAN-X's IOB2 spans; UD-POS draws from the registry's label set.
 const std::vector<std::string>& ccg_tags() {
   static const std::vector<std::string> tags = [] {
-    std::vector<std::string> t = {"N", "NP", "N/N", "NP[nb]/N", ",", ".", "conj", "PP/NP",
-                                  "(NP\\NP)/NP", "(S[dcl]\\NP)/NP", "(S\\NP)\\(S\\NP)",
-                                  "S[adj]\\NP", "(S[b]\\NP)/NP", "(S[dcl]\\NP)/(S[b]\\NP)",
-                                  "((S\\NP)\\(S\\NP))/NP", "N[num]", "(N/N)/(N/N)", "S[dcl]\\NP",
-                                  "(S[to]\\NP)/(S[b]\\NP)", "(S[pss]\\NP)/PP", "NP\\NP"};
+    std::vector<std::string> t = {"N",
+                                  "NP",
+                                  "N/N",
+                                  "NP[nb]/N",
+                                  ",",
+                                  ".",
+                                  "conj",
+                                  "PP/NP",
+                                  "(NP\\NP)/NP",
+                                  "(S[dcl]\\NP)/NP",
+                                  "(S\\NP)\\(S\\NP)",
+                                  "S[adj]\\NP",
+                                  "(S[b]\\NP)/NP",
+                                  "(S[dcl]\\NP)/(S[b]\\NP)",
+                                  "((S\\NP)\\(S\\NP))/NP",
+                                  "N[num]",
+                                  "(N/N)/(N/N)",
+                                  "S[dcl]\\NP",
+                                  "(S[to]\\NP)/(S[b]\\NP)",
+                                  "(S[pss]\\NP)/PP",
+                                  "NP\\NP"};
     return t;
   }();
   return tags;
@@ -531,7 +551,7 @@ void write_tagging(const Job& job, int words) {
       } else if (iob) {
         static const std::vector<std::string> kinds = {"PER", "ORG", "LOC"};
         const bool inside = !tags.empty() && tags.back() != "O" && rng.chance(0.5);
-        tags.push_back(inside ? "I-" + tags.back().substr(2)
+        tags.push_back(inside            ? "I-" + tags.back().substr(2)
                        : rng.chance(0.2) ? "B-" + rng.pick(kinds)
                                          : "O");
       } else {
@@ -583,7 +603,8 @@ json spans_json(const std::vector<std::pair<int64_t, int64_t>>& spans) {
 }
 
 json entity_json(Rng& rng, int64_t id) {
-  const std::string lang = rng.chance(0.8) ? "en" : rng.pick(std::vector<std::string>{"de", "es", "ar", "ja"});
+  const std::string lang =
+      rng.chance(0.8) ? "en" : rng.pick(std::vector<std::string>{"de", "es", "ar", "ja"});
   const Passage d = passage(language(lang), rng, 2, 16);
   const std::string title = join_words(language(lang), words_of(language(lang), rng, 2), 0, 2);
   return {{"entity_id", fmt::format("Q{}", id)},
@@ -595,12 +616,9 @@ json entity_json(Rng& rng, int64_t id) {
 }
 
 json mention_context(const Language& lang, const Passage& p, const std::string& id) {
-  return {{"document_title", id},
-          {"document_url", "https://example.org/" + id},
-          {"document_id", id},
-          {"language", lang.code},
-          {"text", p.text},
-          {"sentence_spans", spans_json(p.sentences)}};
+  return {{"document_title", id}, {"document_url", "https://example.org/" + id},
+          {"document_id", id},    {"language", lang.code},
+          {"text", p.text},       {"sentence_spans", spans_json(p.sentences)}};
 }
 
 json mention_json(const Span& m, const std::string& id, const std::string& entity) {
@@ -649,8 +667,10 @@ void write_mewslix(const Job& job, int64_t candidates, std::set<fs::path>* writt
       Span m = word_span(s, rng, 1 + rng.below(2));
       m.start += shift;
       const std::string entity =
-          job.hidden ? std::string() : fmt::format("Q{}", 1 + rng.below(static_cast<int>(candidates)));
-      mentions.push_back(mention_json(m, fmt::format("{}-{}-{}", job.lang, job.split, i + k), entity));
+          job.hidden ? std::string()
+                     : fmt::format("Q{}", 1 + rng.below(static_cast<int>(candidates)));
+      mentions.push_back(
+          mention_json(m, fmt::format("{}-{}-{}", job.lang, job.split, i + k), entity));
     }
     Passage doc;
     doc.text = text;
@@ -665,7 +685,8 @@ void write_mlm(const Job& job) {
   Out out(job.path, job.summary);
   for (int64_t i = 0; i < job.count; ++i) {
     if (job.spec->format == "jsonl")
-      out.line({{option(*job.spec, "text", "text"), passage(job.language(), *job.rng, 3, 18).text}});
+      out.line(
+          {{option(*job.spec, "text", "text"), passage(job.language(), *job.rng, 3, 18).text}});
     else
       out << passage(job.language(), *job.rng, 3, 18).text << "\n";
   }
@@ -686,7 +707,8 @@ bool hidden_split(const SweepConfig& config, const TaskSpec& spec, const std::st
 
 int64_t scaled(int64_t count, double fraction) {
   if (count <= 0) return 0;
-  return std::max(kMinExamples, static_cast<int64_t>(std::llround(static_cast<double>(count) * fraction)));
+  return std::max(kMinExamples,
+                  static_cast<int64_t>(std::llround(static_cast<double>(count) * fraction)));
 }
 
 void write_job(const Job& job, const SweepConfig& config, double fraction,
@@ -695,8 +717,15 @@ void write_job(const Job& job, const SweepConfig& config, double fraction,
   const std::string& name = job.spec->name;
   if (f == "jiant_pair_jsonl" || f == "tsv") {
     const bool anli = name.rfind("anli", 0) == 0;
-    write_pairs(job, anli ? 55 : name == "snli" ? 13 : name == "qqp" ? 11 : 20,
-                anli ? 10 : name == "snli" ? 7 : name == "qqp" ? 11 : 10);
+    write_pairs(job,
+                anli             ? 55
+                : name == "snli" ? 13
+                : name == "qqp"  ? 11
+                                 : 20,
+                anli             ? 10
+                : name == "snli" ? 7
+                : name == "qqp"  ? 11
+                                 : 10);
   } else if (f == "squad_json" || f == "xtreme_squad_json") {
     QaShape shape;
     if (name == "squad_v2") shape.impossible = job.split == kSplitTrain ? 0.33 : 0.5;
@@ -716,7 +745,8 @@ void write_job(const Job& job, const SweepConfig& config, double fraction,
   } else if (f == "text" || f == "jsonl") {
     write_mlm(job);
   } else {
-    throw ConfigError(fmt::format("tasks.{}: the synthetic generator writes no '{}' files", name, f));
+    throw ConfigError(
+        fmt::format("tasks.{}: the synthetic generator writes no '{}' files", name, f));
   }
   (void)config;
 }
@@ -730,7 +760,8 @@ void claim_folder(const fs::path& folder, const std::string& what) {
         "write (real data is never overwritten)",
         what, folder.string()));
   fs::create_directories(folder, ec);
-  if (ec) throw DataError(fmt::format("{}: cannot create the folder: {}", folder.string(), ec.message()));
+  if (ec)
+    throw DataError(fmt::format("{}: cannot create the folder: {}", folder.string(), ec.message()));
   std::ofstream(folder / kStamp) << "written by ordertune-prepare --synthetic\n";
 }
 
@@ -747,7 +778,8 @@ double parse_synthetic_scale(const std::string& text) {
   }
   if (used != text.size() || !(v > 0 && v <= 1))
     throw ConfigError(fmt::format(
-        "--synthetic: expected \"real\" or a fraction of the real sizes in (0, 1], found '{}'", text));
+        "--synthetic: expected \"real\" or a fraction of the real sizes in (0, 1], found '{}'",
+        text));
   return v;
 }
 
@@ -762,21 +794,24 @@ int64_t real_split_size(const std::string& task, const std::string& split,
   if (split == "candidates") return task == "mewslix" ? kMewslixCandidates : 0;
   if (split == kSplitTrain) return s.train;
   const auto lang = s.by_language.find(language);
-  if (lang != s.by_language.end()) return split == kSplitDev ? lang->second.first : lang->second.second;
+  if (lang != s.by_language.end())
+    return split == kSplitDev ? lang->second.first : lang->second.second;
   return split == kSplitDev ? s.dev : split == kSplitTest ? s.test : 0;
 }
 
 SyntheticSummary generate_synthetic_data(const SweepConfig& config,
                                          const SyntheticOptions& options) {
   if (!(options.fraction > 0 && options.fraction <= 1))
-    throw ConfigError(fmt::format("--synthetic: expected a fraction in (0, 1], found {}", options.fraction));
+    throw ConfigError(
+        fmt::format("--synthetic: expected a fraction in (0, 1], found {}", options.fraction));
   SyntheticSummary summary;
   const fs::path root = config.data_root();
   claim_folder(root, "data.root");
   for (const std::string& target : config.targets) {
     const std::string& gold = config.target_options_for(target).gold;
-    if (!gold.empty()) claim_folder(fs::path(config.registry.get(target).paths.at(kSplitTest)).parent_path(),
-                                    "targets." + target + ".gold");
+    if (!gold.empty())
+      claim_folder(fs::path(config.registry.get(target).paths.at(kSplitTest)).parent_path(),
+                   "targets." + target + ".gold");
   }
   std::set<fs::path> written;
   for (const std::string& task : config.tasks_used()) {
@@ -790,7 +825,8 @@ SyntheticSummary generate_synthetic_data(const SweepConfig& config,
         std::string rounds = option(spec, "rounds", "1,2,3");
         for (size_t at = 0; at <= rounds.size();) {
           const size_t comma = std::min(rounds.find(',', at), rounds.size());
-          parts.emplace_back(task + "_r" + rounds.substr(at, comma - at), rounds.substr(at, comma - at));
+          parts.emplace_back(task + "_r" + rounds.substr(at, comma - at),
+                             rounds.substr(at, comma - at));
           at = comma + 1;
         }
       } else {

@@ -6,6 +6,7 @@
 #include "ordertune/train/evaluate.h"
 
 using namespace ordertune;
+using ordertune::testing::small_test_config;
 
 namespace {
 

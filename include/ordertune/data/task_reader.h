@@ -121,6 +121,9 @@ std::filesystem::path task_split_path(const TaskSpec& spec, const std::string& s
 
 // Reads one (split, language) of a task with the reader its format names.
 RawSplit read_task_split(const TaskSpec& spec, const ReadRequest& request);
+// The Mewsli-X reader keeps the last candidate set it parsed (~1M entities) for the next
+// language's split, while the file is unchanged; this frees it (prepare: after each task).
+void release_reader_cache();
 
 // ---- building blocks shared by all readers -------------------------------------------------
 
