@@ -458,6 +458,10 @@ WorkerEnd run_worker(Worker& worker, bool root_done, bool root_trains, const Ran
     }
     if (!end.stopped) end.stopped = worker.run();
   } catch (const std::exception& e) {
+    // One rank alone: nobody waits for it, so the error unwinds (the results file closes, its
+    // finished nodes kept) and is reported in one line, as a start-up error is. Splits load when
+    // a node first needs them, so a damaged cache is found here.
+    if (ranks.world_size == 1) throw;
     std::fprintf(stderr, "ordertune: rank %d: %s\n", ranks.world_rank, e.what());
     std::fflush(stderr);
     OT_MPI_CHECK(MPI_Abort(world, kExitFailure));

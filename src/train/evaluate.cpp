@@ -11,23 +11,41 @@
 
 namespace ordertune {
 
-PredictionSize prediction_size(const CachedTask& t, const SplitFeatures& s) {
+PredictionSize prediction_size(const CachedTask& t, int64_t items, int64_t candidates) {
+  switch (t.type) {
+    case TaskType::kClassification:
+    case TaskType::kMultipleChoice:
+    case TaskType::kTagging:
+      return {items, 0};
+    case TaskType::kExtractiveQA:
+      return {2 * items, 0};  // start and end per question
+    case TaskType::kRetrieval:
+      if (t.metric == Metric::kBuccF1)
+        return {2 * std::min(items, candidates), std::min(items, candidates)};
+      if (t.metric == Metric::kMap20) return {kRankedCandidates * items, 0};
+      return {candidates, 0};
+    case TaskType::kMLM:
+      break;
+  }
+  return {0, 0};
+}
+
+PredictionSize prediction_size(const CachedTask& task, const SplitFeatures& s) {
+  CachedTask t;  // the split's type decides, the task's metric
+  t.type = s.type;
+  t.metric = task.metric;
   switch (s.type) {
     case TaskType::kClassification:
-      return {static_cast<int64_t>(s.classification.labels.size()), 0};
+      return prediction_size(t, static_cast<int64_t>(s.classification.labels.size()), 0);
     case TaskType::kMultipleChoice:
-      return {static_cast<int64_t>(s.multiple_choice.labels.size()), 0};
+      return prediction_size(t, static_cast<int64_t>(s.multiple_choice.labels.size()), 0);
     case TaskType::kTagging:
-      return {static_cast<int64_t>(s.tagging.word_labels.values.size()), 0};
+      return prediction_size(t, static_cast<int64_t>(s.tagging.word_labels.values.size()), 0);
     case TaskType::kExtractiveQA:
-      return {2 * static_cast<int64_t>(s.qa.ids.size()), 0};
-    case TaskType::kRetrieval: {
-      const auto nq = static_cast<int64_t>(s.retrieval.query_ids.rows());
-      const auto nc = static_cast<int64_t>(s.retrieval.candidate_ids.rows());
-      if (t.metric == Metric::kBuccF1) return {2 * std::min(nq, nc), std::min(nq, nc)};
-      if (t.metric == Metric::kMap20) return {kRankedCandidates * nq, 0};
-      return {nc, 0};
-    }
+      return prediction_size(t, static_cast<int64_t>(s.qa.ids.size()), 0);
+    case TaskType::kRetrieval:
+      return prediction_size(t, static_cast<int64_t>(s.retrieval.query_ids.rows()),
+                             static_cast<int64_t>(s.retrieval.candidate_ids.rows()));
     case TaskType::kMLM:
       break;
   }

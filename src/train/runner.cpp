@@ -385,25 +385,20 @@ std::pair<int64_t, int64_t> steps_and_evaluations(const std::vector<MemberShape>
   return {steps, all_dev ? evaluation_count(steps, per_epoch, settings) : 0};
 }
 
-// prediction_size() of a cached split.
+// prediction_size() of a cached split, from its datasets' extents.
 PredictionSize cached_prediction_size(const CacheReader& cache, const CachedTask& t,
                                       const std::string& split, const std::string& lang) {
-  auto size = [&](const char* dataset) { return cache.dataset_size(t.name, split, lang, dataset); };
   switch (t.type) {
     case TaskType::kClassification:
     case TaskType::kMultipleChoice:
-      return {size("labels"), 0};
+      return prediction_size(t, cache.dataset_size(t.name, split, lang, "labels"), 0);
     case TaskType::kTagging:
-      return {size("word_labels"), 0};
+      return prediction_size(t, cache.dataset_size(t.name, split, lang, "word_labels"), 0);
     case TaskType::kExtractiveQA:
-      return {2 * size("ids"), 0};
-    case TaskType::kRetrieval: {
-      const int64_t nq = ragged_rows(cache, t.name, split, lang, "query_ids");
-      const int64_t nc = ragged_rows(cache, t.name, split, lang, "candidate_ids");
-      if (t.metric == Metric::kBuccF1) return {2 * std::min(nq, nc), std::min(nq, nc)};
-      if (t.metric == Metric::kMap20) return {kRankedCandidates * nq, 0};
-      return {nc, 0};
-    }
+      return prediction_size(t, cache.dataset_size(t.name, split, lang, "ids"), 0);
+    case TaskType::kRetrieval:
+      return prediction_size(t, ragged_rows(cache, t.name, split, lang, "query_ids"),
+                             ragged_rows(cache, t.name, split, lang, "candidate_ids"));
     case TaskType::kMLM:
       break;
   }

@@ -489,8 +489,9 @@ TEST_CASE("without encoders in the file, random trees never need it", "[schedule
         static_cast<long long>(r.from_memory), static_cast<long long>(r.from_peer));
     CHECK(r.from_file == 0);
     CHECK(r.makespan_s <= 1.05 * plan.lower_bound_s(workers));
-    // Kept copies stay few (without rule 6's closing step: 28 on 8 workers, 4 on 64).
-    CHECK(r.max_kept <= 4);
+    // Kept copies stay few (without rule 6's closing step: 28 on 8 workers, 4 on 64; with it, 5
+    // on 8 since a Mewsli-X leaf encodes its candidates once).
+    CHECK(r.max_kept <= 5);
   }
 }
 

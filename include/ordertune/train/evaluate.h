@@ -84,6 +84,10 @@ struct PredictionSize {
   int64_t values = 0, scores = 0;
 };
 PredictionSize prediction_size(const CachedTask& task, const SplitFeatures& split);
+// The same from the counts that decide it (the cache's metadata gives them without loading the
+// split): `items` = examples (classification, multiple choice, QA), words (tagging) or queries
+// (retrieval); `candidates` = retrieval candidates.
+PredictionSize prediction_size(const CachedTask& task, int64_t items, int64_t candidates);
 
 // Predicts with a classification, multiple-choice, tagging or QA model (eval mode, no grad).
 Predictions predict(XlmrForTaskImpl& model, const SplitFeatures& split, const EvalOptions& options);
