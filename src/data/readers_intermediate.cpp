@@ -124,24 +124,9 @@ RawSplit read_jiant_pair_jsonl(const TaskSpec& spec, const ReadRequest& request)
                     spec.name, choice_name(spec.type)));
   RawSplit out;
   out.type = TaskType::kClassification;
-  const std::string path = request.path.string();
-  const std::vector<std::string> rounds = split_commas(task_option(spec, "rounds", ""));
-  const size_t slot = path.find("{round}");
-  if (rounds.empty() != (slot == std::string::npos))
-    throw ConfigError(
-        fmt::format("tasks.{}: expected options.rounds together with \"{{round}}\" "
-                    "in the path, found {} and path '{}'",
-                    spec.name, rounds.empty() ? std::string("no rounds") : "rounds", path));
-  if (rounds.empty()) {
-    read_pair_file(spec, request, path, "", &out);
-    return out;
-  }
   // ANLI read as one task: the rounds' files one after another, ids prefixed "r1-", "r2-", ...
-  for (const std::string& round : rounds) {
-    std::string file = path;
-    for (size_t at; (at = file.find("{round}")) != std::string::npos;) file.replace(at, 7, round);
-    if (!read_pair_file(spec, request, file, "r" + round + "-", &out)) break;
-  }
+  for (const auto& [file, round] : round_files(spec, request.path.string()))
+    if (!read_pair_file(spec, request, file, round.empty() ? "" : "r" + round + "-", &out)) break;
   return out;
 }
 
@@ -400,6 +385,24 @@ std::map<std::string, std::string> jiant_jsonl_paths(const std::string& jiant_ta
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> round_files(const TaskSpec& spec,
+                                                             const std::string& path) {
+  const std::vector<std::string> rounds = split_commas(task_option(spec, "rounds", ""));
+  if (rounds.empty() != (path.find("{round}") == std::string::npos))
+    throw ConfigError(
+        fmt::format("tasks.{}: expected options.rounds together with \"{{round}}\" "
+                    "in the path, found {} and path '{}'",
+                    spec.name, rounds.empty() ? std::string("no rounds") : "rounds", path));
+  if (rounds.empty()) return {{path, ""}};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& round : rounds) {
+    std::string file = path;
+    for (size_t at; (at = file.find("{round}")) != std::string::npos;) file.replace(at, 7, round);
+    out.emplace_back(file, round);
+  }
+  return out;
+}
 
 void add_intermediate_readers(std::map<std::string, ReaderFn>& formats) {
   formats["jiant_pair_jsonl"] = read_jiant_pair_jsonl;

@@ -662,21 +662,24 @@ Plan build_plan(const SweepConfig& config, const CostModel& costs) {
   add(NodeKind::kRoot, -1, -1, {}, "", root_seed(config.sweep.seed));
 
   for (int r = 0; r < config.sweep.replicates; ++r) {
-    // The replicate's prefix tree: one stage node per unique prefix.
+    // The replicate's prefix tree: one stage node per unique prefix, made on first use.
     std::map<std::vector<std::string>, int64_t> prefix_node;
+    auto stage_node = [&](const std::vector<std::string>& prefix, int64_t parent) {
+      auto it = prefix_node.find(prefix);
+      if (it == prefix_node.end())
+        it = prefix_node
+                 .emplace(prefix, add(NodeKind::kStage, parent, r, prefix, prefix.back(),
+                                      node_seed(config.sweep.seed, r, prefix)))
+                 .first;
+      return it->second;
+    };
     std::vector<PlanOrder> replicate_orders;
     for (const auto& order : orders) {
       int64_t parent = 0;
       std::vector<std::string> prefix;
       for (const std::string& stage : order) {
         prefix.push_back(stage);
-        auto it = prefix_node.find(prefix);
-        if (it == prefix_node.end())
-          it = prefix_node
-                   .emplace(prefix, add(NodeKind::kStage, parent, r, prefix, stage,
-                                        node_seed(config.sweep.seed, r, prefix)))
-                   .first;
-        parent = it->second;
+        parent = stage_node(prefix, parent);
       }
       replicate_orders.push_back({r, order, parent});
     }
@@ -690,13 +693,7 @@ Plan build_plan(const SweepConfig& config, const CostModel& costs) {
         std::vector<std::string> prefix = o.path;
         for (const std::string& stage : config.target_options_for(target).before) {
           prefix.push_back(stage);
-          auto it = prefix_node.find(prefix);
-          if (it == prefix_node.end())
-            it = prefix_node
-                     .emplace(prefix, add(NodeKind::kStage, parent, r, prefix, stage,
-                                          node_seed(config.sweep.seed, r, prefix)))
-                     .first;
-          parent = it->second;
+          parent = stage_node(prefix, parent);
         }
         leaf_parents.push_back(parent);
       }

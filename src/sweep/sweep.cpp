@@ -11,6 +11,7 @@
 
 #include "ordertune/base/error.h"
 #include "ordertune/base/log.h"
+#include "ordertune/data/data_cache.h"
 #include "ordertune/dist/communicator.h"
 #include "ordertune/dist/mpi_check.h"
 #include "ordertune/model/torch_env.h"
@@ -506,7 +507,9 @@ int run_sweep(const SweepConfig& config, const SweepOptions& options, MPI_Comm w
   set_training_precision(config.model.dtype, device);
   set_deterministic(config.sweep.deterministic);
   TaskData data(config);
-  check_targets_scored(data);  // before the results file: no GPU time on leaves without a score
+  // Refuses targets with languages no split can score, before the results file: no GPU time on
+  // leaves without a score (the same check as `ordertune plan`'s).
+  check_scoring(data.cache(), config);
   const CostModel cost = CostModel::from_config(config);
   const Plan plan = build_plan(config, cost);
   const XlmrConfig model = root_model_config(config, data.vocab_size());

@@ -478,21 +478,11 @@ PrepareSummary run_prepare(const SweepConfig& config, const PrepareOptions& opti
 
 namespace {
 
-// Whether every file of a request is there: ANLI's path names each round's file by "{round}"
-// (options.rounds, readers_intermediate.cpp).
+// Whether every file of a request is there (ANLI: each round's).
 bool request_files_exist(const TaskSpec& spec, const ReadRequest& req) {
   std::error_code ec;
-  const std::string path = req.path.string();
-  if (path.find("{round}") == std::string::npos) return std::filesystem::exists(req.path, ec);
-  const auto rounds = spec.options.find("rounds");
-  if (rounds == spec.options.end()) return false;
-  std::stringstream list(rounds->second);
-  for (std::string round; std::getline(list, round, ',');) {
-    round.erase(0, round.find_first_not_of(' '));
-    std::string file = path;
-    for (size_t at; (at = file.find("{round}")) != std::string::npos;) file.replace(at, 7, round);
+  for (const auto& [file, round] : round_files(spec, req.path.string()))
     if (!std::filesystem::exists(file, ec)) return false;
-  }
   return true;
 }
 

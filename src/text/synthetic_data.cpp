@@ -711,8 +711,7 @@ int64_t scaled(int64_t count, double fraction) {
                   static_cast<int64_t>(std::llround(static_cast<double>(count) * fraction)));
 }
 
-void write_job(const Job& job, const SweepConfig& config, double fraction,
-               std::set<fs::path>* written) {
+void write_job(const Job& job, double fraction, std::set<fs::path>* written) {
   const std::string& f = job.spec->format;
   const std::string& name = job.spec->name;
   if (f == "jiant_pair_jsonl" || f == "tsv") {
@@ -748,7 +747,6 @@ void write_job(const Job& job, const SweepConfig& config, double fraction,
     throw ConfigError(
         fmt::format("tasks.{}: the synthetic generator writes no '{}' files", name, f));
   }
-  (void)config;
 }
 
 // A folder the generator may write into: new, empty, or stamped as its own.
@@ -819,39 +817,24 @@ SyntheticSummary generate_synthetic_data(const SweepConfig& config,
     for (const auto& [split, path_template] : spec.paths) {
       const auto langs = spec.languages.find(split);
       if (langs == spec.languages.end()) continue;
-      // ANLI's rounds share one path template: each round its file and its size.
-      std::vector<std::pair<std::string, std::string>> parts;  // (size key, round)
-      if (path_template.find("{round}") != std::string::npos) {
-        std::string rounds = option(spec, "rounds", "1,2,3");
-        for (size_t at = 0; at <= rounds.size();) {
-          const size_t comma = std::min(rounds.find(',', at), rounds.size());
-          parts.emplace_back(task + "_r" + rounds.substr(at, comma - at),
-                             rounds.substr(at, comma - at));
-          at = comma + 1;
-        }
-      } else {
-        parts.emplace_back(task, "");
-      }
       for (const std::string& lang : langs->second) {
-        for (const auto& [size_key, round] : parts) {
+        // ANLI's rounds: one path template, each round its file and its size.
+        const fs::path path = task_split_path(spec, split, lang, root);
+        for (const auto& [file, round] : round_files(spec, path.string())) {
           Job job;
           job.spec = &spec;
           job.split = split;
           job.lang = lang;
-          fs::path path = task_split_path(spec, split, lang, root);
-          if (!round.empty()) {
-            std::string p = path.string();
-            p.replace(p.find("{round}"), 7, round);
-            path = p;
-          }
-          job.path = path;
-          job.count = scaled(real_split_size(size_key, split, lang), options.fraction);
+          job.path = file;
+          job.count =
+              scaled(real_split_size(round.empty() ? task : task + "_r" + round, split, lang),
+                     options.fraction);
           if (job.count == 0) continue;
           job.hidden = hidden_split(config, spec, split);
           Rng rng(options.seed, fmt::format("{}/{}/{}/{}", task, split, lang, round));
           job.rng = &rng;
           job.summary = &summary;
-          write_job(job, config, options.fraction, &written);
+          write_job(job, options.fraction, &written);
         }
       }
     }

@@ -276,39 +276,6 @@ StageSpec target_stage(TaskData& data, const std::string& target) {
 
 namespace {
 
-LabelledFn labelled_in(TaskData& data, const std::string& task) {
-  return labelled_in_cache(data.cache(), task);
-}
-
-}  // namespace
-
-std::string score_split(TaskData& data, const std::string& target, const std::string& language) {
-  return scoring_split(data.config(), target, target_languages(data.cache().task(target)),
-                       labelled_in(data, target), language);
-}
-
-void check_targets_scored(TaskData& data) {
-  std::vector<std::string> refused;
-  std::string first;
-  for (const std::string& target : data.config().targets) {
-    const std::vector<std::string> languages = target_languages(data.cache().task(target));
-    const std::vector<std::string> missing =
-        unscorable_languages(data.config(), target, languages, labelled_in(data, target));
-    if (missing.empty()) continue;
-    if (first.empty())
-      first = unscorable_message(data.config(), target, languages, missing,
-                                 data.config().cache_path().string());
-    refused.push_back(target);
-  }
-  if (refused.size() > 1)
-    first += fmt::format("; targets {} too (`ordertune prepare --check --config {}` lists all)",
-                         fmt::join(refused.begin() + 1, refused.end(), ", "),
-                         data.config().path.string());
-  if (!first.empty()) throw ConfigError(first);
-}
-
-namespace {
-
 // ---- what a node writes, from the cache's metadata ------------------------------------------
 // Every rank sizes the results layout at start: reading the splits themselves would load the
 // whole cache (gigabytes of a real study's token ids) on every rank. These mirror stage_task /
@@ -509,7 +476,7 @@ TargetResult run_target(const XlmrEncoder& encoder, TaskData& data, const std::s
   CandidateEmbeddings candidates;  // one candidate set embedded once for all languages
   if (info.metric == Metric::kMap20) eo.candidates = &candidates;
   const std::vector<std::string> languages = target_languages(info);
-  const LabelledFn labelled = labelled_in(data, target);  // memoized over the languages
+  const LabelledFn labelled = labelled_in_cache(data.cache(), target);  // memoized
   std::vector<MetricSet> scored;
   for (const std::string& lang : languages) {
     LanguageResult lr;

@@ -23,7 +23,7 @@
 # temporary folder; the data is then written again each run, 25 s).
 #
 # Measured 2026-12-02 on the 2-core CI-class machine, FRACTION=real (README "Prepare at the real
-# size"): prepare 238 s (stop 21's: 1,419 s), 4.1M examples, peak RSS 3.1-4.0 GB (3.5 GB), cache
+# size"): prepare 219-238 s (stop 21's: 1,419 s), 4.1M examples, peak RSS 3.90-3.98 GB (3.54 GB), cache
 # 1.4 GB (5.8 GB); 16-rank start-up 11.5 s.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

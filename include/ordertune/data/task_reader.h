@@ -119,6 +119,12 @@ std::filesystem::path task_split_path(const TaskSpec& spec, const std::string& s
                                       const std::string& language,
                                       const std::filesystem::path& root);
 
+// The files one split path names, with their round: ANLI's path names each round's file by
+// "{round}" (options.rounds = "1,2,3": ("…r1/train.jsonl", "1"), …); any other path is itself,
+// round "". Throws ConfigError when options.rounds and "{round}" do not come together.
+std::vector<std::pair<std::string, std::string>> round_files(const TaskSpec& spec,
+                                                             const std::string& path);
+
 // Reads one (split, language) of a task with the reader its format names.
 RawSplit read_task_split(const TaskSpec& spec, const ReadRequest& request);
 // The Mewsli-X reader keeps the last candidate set it parsed (~1M entities) for the next

@@ -76,14 +76,6 @@ bool target_trains(TaskData& data, const std::string& target);
 // (not for retrieval: xtreme evaluates the last dual-encoder checkpoint).
 StageSpec target_stage(TaskData& data, const std::string& target);
 
-// The split a target's language is scored on (data_cache.h scoring_split on the cache's labels),
-// for run_target and the results layout; "" = predictions only.
-std::string score_split(TaskData& data, const std::string& target, const std::string& language);
-// Refuses (ConfigError, one line) a config whose targets have languages without a labelled split
-// that the config does not knowingly leave unscored (data_cache.h unscorable_languages): such a
-// leaf would spend GPU time on no score. The sweep calls it before it creates the results file.
-void check_targets_scored(TaskData& data);
-
 // What a node of the plan writes, known from the cache before it runs: the lengths of its
 // curves and, for a target leaf, the split each language is scored on, the metric keys, and the
 // prediction size of every test split. The results file's static layout (src/DESIGN.md,
